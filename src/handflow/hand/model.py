@@ -63,9 +63,11 @@ class HandOutput:
 class HandModel(torch.nn.Module):
     """One hand. Pose convention is InterHand2.6M's NeuralAnnot: axis-angle minus the mean pose."""
 
-    def __init__(self, layer: smplx.MANO, sidecar: Sidecar, side: str) -> None:
+    def __init__(self, layer: smplx.MANO, sidecar: Sidecar, side: str, pose_bank: np.ndarray | None = None) -> None:
         super().__init__()
         self.layer = layer
+        # PCA coefficients of the poses the model's pose space was built from (`hands_coeffs`)
+        self.pose_bank = pose_bank
         self.side = side
         self.sidecar = sidecar
         faces = np.asarray(layer.faces, np.int64)
@@ -124,7 +126,9 @@ def create(model_dir: Path | str, side: str, dtype: torch.dtype = torch.float32)
             num_pca_comps=45,
             dtype=dtype,
         )
-    return HandModel(layer, Sidecar.load(model_dir / "sidecar.json", side), side)
+    with np.load(path) as data:
+        bank = np.asarray(data["hands_coeffs"], np.float64) if "hands_coeffs" in data.files else None
+    return HandModel(layer, Sidecar.load(model_dir / "sidecar.json", side), side, bank)
 
 
 def create_pair(model_dir: Path | str, dtype: torch.dtype = torch.float32) -> dict[str, HandModel]:
