@@ -1,0 +1,5 @@
+import sys
+
+from handflow.cli import main
+
+sys.exit(main())

@@ -1,0 +1,84 @@
+"""MLflow runs for pipeline stages.
+
+Default store: `sqlite:///mlflow.db` in the project root (MLflow's own default
+since 3.7; the file store is deprecated). `MLFLOW_TRACKING_URI` overrides it, e.g.
+a tracking server. Snakemake may start several stages at once, and SQLite then
+answers "database is locked", while two processes creating the first experiment
+(or migrating a fresh database) race each other. So: the first use of a store is
+serialised with a file lock, and every call that writes is retried on a lock.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from filelock import FileLock
+
+EXPERIMENT = "handflow"
+T = TypeVar("T")
+
+
+def tracking_uri(root: Path) -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(root / 'mlflow.db').resolve()}"
+
+
+def _retry(fn: Callable[[], T], attempts: int = 30) -> T:
+    for i in range(attempts):
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - sqlalchemy and mlflow wrap the lock differently
+            if "locked" not in str(exc).lower() or i == attempts - 1:
+                raise
+            time.sleep(0.2 + 0.1 * i)
+    raise AssertionError("unreachable")
+
+
+def git_state(root: Path) -> dict[str, str]:
+    def run(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return ""
+
+    commit = run("rev-parse", "HEAD") or "unknown"
+    dirty = run("status", "--porcelain", "--untracked-files=no")
+    return {"git_commit": commit, "git_dirty": str(bool(dirty)).lower()}
+
+
+def _experiment_id(mlflow: Any, root: Path) -> str:
+    with FileLock(str(root / ".mlflow.lock")):
+        exp = _retry(lambda: mlflow.get_experiment_by_name(EXPERIMENT))
+        if exp is not None:
+            return exp.experiment_id
+        return _retry(lambda: mlflow.create_experiment(EXPERIMENT))
+
+
+@contextmanager
+def tracked_run(stage: str, root: Path, params: dict[str, Any], tags: dict[str, str]) -> Iterator[Callable[[dict[str, float]], None]]:
+    """An MLflow run for one stage; yields `log_metrics(dict)`. Tags must include data source and scale."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri(root))
+    exp_id = _experiment_id(mlflow, root)
+    all_tags = {"stage": stage, **git_state(root), **tags}
+    run = _retry(lambda: mlflow.start_run(experiment_id=exp_id, run_name=stage, tags=all_tags))
+    status = "FAILED"
+    try:
+        flat = {k: str(v)[:500] for k, v in params.items()}
+        _retry(lambda: mlflow.log_params(flat))
+
+        def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
+            finite = {k: float(v) for k, v in metrics.items() if v == v}  # NaN is not a metric value
+            _retry(lambda: mlflow.log_metrics(finite, step=step))
+
+        yield log_metrics
+        status = "FINISHED"
+    finally:
+        _retry(lambda: mlflow.end_run(status=status))
+        del run

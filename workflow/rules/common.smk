@@ -1,0 +1,35 @@
+# Params loading (validated against workflow/schemas; one line per error) and helpers.
+import sys
+from pathlib import Path
+
+from handflow.errors import InputError
+from handflow.params import load_params
+
+try:
+    P = load_params(Path(workflow.basedir))
+except InputError as exc:
+    sys.exit(f"handflow: error: {exc}")
+
+
+def par(*keys):
+    """Values of params keys, for `params:`; a changed value reruns the rule (and its DVC stage)."""
+    return P.subset(*keys)
+
+
+def code(*packages):
+    """Source files a rule runs, as inputs: an edit reruns the rule under both drivers."""
+    src = Path(workflow.basedir) / "src" / "handflow"
+    files = [src / "cli.py", src / "params.py", src / "errors.py"]
+    for pkg in ("storage", *packages):
+        files += sorted((src / pkg).rglob("*.py"))
+    return sorted({str(f.relative_to(workflow.basedir)) for f in files})
+
+
+def raw_interhand_root():
+    """The InterHand2.6M tree the data stages read: generated, downloaded, or the user's copy."""
+    if P.get("global.data_source") == "embedded":
+        return "data/raw/embedded/InterHand2.6M"
+    return P.get("global.interhand26m_root") or "data/raw/interhand26m"
+
+
+SPLITS = P.get("data.preprocess.splits")

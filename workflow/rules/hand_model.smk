@@ -1,0 +1,13 @@
+rule hand_model:
+    input:
+        code("hand", "geometry"),
+    output:
+        directory("data/hand_model"),
+    params:
+        p=par("global.hand_model", "global.hand_model_dir"),
+    log:
+        "logs/hand_model.log",
+    benchmark:
+        "logs/bench/hand_model.tsv"
+    shell:
+        "python -m handflow hand prepare --out {output} --log {log}"
