@@ -69,7 +69,8 @@ def cmd_data_preprocess(args: argparse.Namespace) -> None:
 
     p = _params(args)
     prov = _provenance(p)
-    with tracked_run(f"preprocess_{args.split}", Path(args.project), {"split": args.split, **p.subset("data.preprocess")}, prov) as log_metrics:
+    run_params = {"split": args.split, **p.subset("data.preprocess")}
+    with tracked_run(f"preprocess_{args.split}", Path(args.project), run_params, prov) as log_metrics:
         metrics = preprocess_split(Path(args.root), args.split, create_pair(args.hand_model, dtype=_f64()), Path(args.out),
                                    p.get("data.preprocess.batch_size"), prov)  # fmt: skip
         log_metrics(metrics)
@@ -123,8 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
         (["--seed"], {"type": int, "default": 0}))  # fmt: skip
     data = groups.add_parser("data", help="dataset stages").add_subparsers(dest="stage", required=True)
     add(data, "embedded", cmd_data_embedded, "generate the embedded InterHand2.6M tree", hand_model, out)
+    split = (["--split"], {"required": True, "choices": ["train", "val", "test"]})
     add(data, "preprocess", cmd_data_preprocess, "one split to HDF5 of two-hand MANO parameters and joints",
-        (["--root"], {"required": True}), (["--split"], {"required": True, "choices": ["train", "val", "test"]}), hand_model, out)  # fmt: skip
+        (["--root"], {"required": True}), split, hand_model, out)  # fmt: skip
     add(data, "download", cmd_data_download, "fetch and verify InterHand2.6M archives listed in params/data.yaml", out)
     add(data, "report", cmd_data_report, "data summary JSON and sample figure",
         (["--root"], {"required": True}), (["--h5"], {"nargs": "+", "required": True}),

@@ -88,13 +88,11 @@ def _deep_merge(base: dict, override: dict) -> dict:
     return out
 
 
-def _flat_keys(tree: dict, prefix: str = "") -> set[str]:
+def _leaf_keys(tree: dict, prefix: str = "") -> set[str]:
     keys = set()
     for key, value in tree.items():
         path = f"{prefix}{key}"
-        keys.add(path)
-        if isinstance(value, dict):
-            keys |= _flat_keys(value, path + ".")
+        keys |= _leaf_keys(value, path + ".") if isinstance(value, dict) and value else {path}
     return keys
 
 
@@ -106,7 +104,7 @@ class Params:
     root: Path
     files: dict[str, Path]  # file stem -> params file
     scale_file: Path
-    scale_keys: frozenset[str] = field(default_factory=frozenset)  # dotted keys the scale file sets
+    scale_keys: frozenset[str] = field(default_factory=frozenset)  # dotted leaf keys the scale file sets
 
     @property
     def scale(self) -> str:
@@ -130,7 +128,7 @@ class Params:
             stem, _, rest = key.partition(".")
             rel = str(self.files[stem].relative_to(self.root))
             per_file.setdefault(rel, []).append(rest or stem)
-            if any(k == key or k.startswith(key + ".") or key.startswith(k + ".") for k in self.scale_keys):
+            if any(k == key or k.startswith(key + ".") for k in self.scale_keys):
                 per_file.setdefault(str(self.scale_file.relative_to(self.root)), []).append(key)
         return [{f: sorted(set(keys))} for f, keys in per_file.items()]
 
@@ -163,7 +161,7 @@ def load_params(root: Path | str = ".") -> Params:
             raise InputError(scale_path, stem, "a scale may not override global switches")
         _validate(tree, _partial(_load_schema(files[stem])), scale_path)
         values[stem] = _deep_merge(values[stem], tree)
-    return Params(values, root, sources, scale_path, frozenset(_flat_keys(overrides)))
+    return Params(values, root, sources, scale_path, frozenset(_leaf_keys(overrides)))
 
 
 def package_root() -> Path:

@@ -10,6 +10,7 @@ serialised with a file lock, and every call that writes is retried on a lock.
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import time
@@ -32,7 +33,7 @@ def _retry(fn: Callable[[], T], attempts: int = 30) -> T:
     for i in range(attempts):
         try:
             return fn()
-        except Exception as exc:  # noqa: BLE001 - sqlalchemy and mlflow wrap the lock differently
+        except Exception as exc:
             if "locked" not in str(exc).lower() or i == attempts - 1:
                 raise
             time.sleep(0.2 + 0.1 * i)
@@ -74,7 +75,7 @@ def tracked_run(stage: str, root: Path, params: dict[str, Any], tags: dict[str, 
         _retry(lambda: mlflow.log_params(flat))
 
         def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
-            finite = {k: float(v) for k, v in metrics.items() if v == v}  # NaN is not a metric value
+            finite = {k: float(v) for k, v in metrics.items() if not math.isnan(float(v))}  # NaN is not a metric value
             _retry(lambda: mlflow.log_metrics(finite, step=step))
 
         yield log_metrics

@@ -1,0 +1,1 @@
+"""Rotations, cameras, inside tests and collision proxies."""

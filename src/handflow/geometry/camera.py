@@ -56,7 +56,10 @@ def pixel_to_cam(uv: np.ndarray, depth: np.ndarray, focal: np.ndarray, princpt: 
     return np.stack([x, y, np.asarray(depth, dtype=np.float64)], axis=-1)
 
 
-def look_at(campos: np.ndarray, target: np.ndarray, up: np.ndarray = np.array([0.0, -1.0, 0.0])) -> np.ndarray:
+_IMAGE_UP = np.array([0.0, -1.0, 0.0])
+
+
+def look_at(campos: np.ndarray, target: np.ndarray, up: np.ndarray = _IMAGE_UP) -> np.ndarray:
     """World -> camera rotation of a camera at `campos` looking at `target` (OpenCV axes).
 
     `up` is the world direction that should appear towards the top of the image.

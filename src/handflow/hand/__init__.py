@@ -1,0 +1,1 @@
+"""Hand models: the open default, MANO loading without chumpy, joint orders."""

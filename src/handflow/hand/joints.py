@@ -31,8 +31,8 @@ TIP_NAMES = tuple(f"{f}4" for f in FINGERS)
 # joints as `HandModel` computes them: the 16 MANO joints, then tips thumb..pinky
 MANO21_NAMES = MANO16_NAMES + TIP_NAMES
 
-IH26M_NAMES = tuple(f"{f}{k}" for f in FINGERS for k in (4, 3, 2, 1)) + ("wrist",)
-OPENPOSE_NAMES = ("wrist",) + tuple(f"{f}{k}" for f in FINGERS for k in (1, 2, 3, 4))
+IH26M_NAMES = (*(f"{f}{k}" for f in FINGERS for k in (4, 3, 2, 1)), "wrist")
+OPENPOSE_NAMES = ("wrist", *(f"{f}{k}" for f in FINGERS for k in (1, 2, 3, 4)))
 
 IH26M_ROOT = {"right": 20, "left": 41}
 HAND_OFFSET = {"right": 0, "left": 21}

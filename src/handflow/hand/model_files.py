@@ -99,8 +99,8 @@ def load_mano_pickle(path: Path) -> dict[str, np.ndarray]:
     if not isinstance(raw, dict):
         raise InputError(path, None, f"expected a dict, got {type(raw).__name__}")
     out = {}
-    for key, value in raw.items():
-        value = _resolve(value)
+    for key, raw_value in raw.items():
+        value = _resolve(raw_value)
         if isinstance(value, np.ndarray):
             out[key] = value
     check_model_arrays(out, path)
@@ -165,8 +165,8 @@ def write_model_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
     check_model_arrays(arrays, path)
     out = {}
-    for key, value in arrays.items():
-        value = np.asarray(value)
+    for key, given in arrays.items():
+        value = np.asarray(given)
         out[key] = value.astype(np.float32) if value.dtype.kind == "f" else value
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:

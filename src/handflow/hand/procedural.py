@@ -28,7 +28,6 @@ ring, thumb; right hand; metres; palm facing -y, fingers along +x, thumb at -z):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 

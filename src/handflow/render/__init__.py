@@ -1,0 +1,1 @@
+"""Rasterizer backends and what is derived from a raster."""

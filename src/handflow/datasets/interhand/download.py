@@ -64,7 +64,8 @@ def fetch(url: str, dest: Path, algo: str, expected: str, timeout: float = 60.0)
         else:
             raise InputError(url, None, f"download failed: HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        raise InputError(url, None, f"download interrupted ({exc}); rerun to resume from {part.stat().st_size if part.exists() else 0} bytes") from None
+        have = part.stat().st_size if part.exists() else 0
+        raise InputError(url, None, f"download interrupted ({exc}); rerun to resume from {have} bytes") from None
     size = part.stat().st_size
     if total is not None and size < total:
         raise InputError(url, None, f"truncated: {size} of {total} bytes; rerun to resume")

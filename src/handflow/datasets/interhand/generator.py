@@ -50,9 +50,7 @@ SEQ_NAMES = (
     "ROM09_Interaction_Fingers_Touching",
 )
 # sRGB skin tones from light to dark; per subject one is picked and jittered
-SKIN_TONES = np.array(
-    [[236, 188, 160], [224, 172, 140], [198, 144, 110], [170, 118, 86], [130, 88, 62], [92, 60, 42]], np.float64
-) / 255.0
+SKIN_TONES = np.array([[236, 188, 160], [224, 172, 140], [198, 144, 110], [170, 118, 86], [130, 88, 62], [92, 60, 42]], np.float64) / 255.0
 FRAME_STEP = 6  # 5 fps sampling of 30 fps capture frame numbers, as v1.0's 5 fps subset
 
 
@@ -167,9 +165,7 @@ class Generator:
         for _ in range(60):
             trans = offset + s * direction
             moved = probe.sealed + trans
-            if not inside(moved[:-1], right.sealed, faces["right"]).any() and not inside(
-                right.verts, moved, faces["left"]
-            ).any():
+            if not inside(moved[:-1], right.sealed, faces["right"]).any() and not inside(right.verts, moved, faces["left"]).any():
                 break
             s += 0.002
         else:
@@ -352,7 +348,9 @@ class Generator:
             (ann / "subject.txt").write_text("\n".join(subjects) + "\n")
         return counts
 
-    def _write_image(self, root, split, cap, seq, cam_id, cam, frame_idx, hands, present, world, annotated, hand_type, data, rng, tone, subject_id):  # noqa: PLR0913
+    def _write_image(
+        self, root, split, cap, seq, cam_id, cam, frame_idx, hands, present, world, annotated, hand_type, data, rng, tone, subject_id
+    ):
         w, h = self.cfg.image_width, self.cfg.image_height
         img = self.render(hands, present, cam, rng, tone)
         rel = f"Capture{cap}/{seq}/cam{cam_id}/image{frame_idx}.jpg"
@@ -397,4 +395,3 @@ class Generator:
                 "hand_type_valid": htv,
             }
         )
-

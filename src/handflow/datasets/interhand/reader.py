@@ -157,8 +157,9 @@ class InterHandSplit:
                 raise InputError(jpath, cap, "expected an object keyed by frame index")
             for frame, entry in frames.items():
                 field = f"{cap}.{frame}"
-                world = _array(_require(entry, "world_coord", list, jpath, f"{field}.world_coord"), (N_JOINTS, 3), jpath, f"{field}.world_coord")
-                valid = _array(_require(entry, "joint_valid", list, jpath, f"{field}.joint_valid"), (N_JOINTS,), jpath, f"{field}.joint_valid")
+                wf, vf = f"{field}.world_coord", f"{field}.joint_valid"
+                world = _array(_require(entry, "world_coord", list, jpath, wf), (N_JOINTS, 3), jpath, wf)
+                valid = _array(_require(entry, "joint_valid", list, jpath, vf), (N_JOINTS,), jpath, vf)
                 hand_type = entry.get("hand_type")
                 fits = mano.get(cap, {}).get(frame) or {}
                 steps[(int(cap), int(frame))] = TimeStep(

@@ -24,7 +24,7 @@ def _split_summary(path: Path) -> dict:
     with h5py.File(path, "r") as h5:
         types = h5["hand_type"][:]
         out = {
-            "time_steps": int(len(types)),
+            "time_steps": len(types),
             "interacting": int((types == 2).sum()),
             "right_only": int((types == 0).sum()),
             "left_only": int((types == 1).sum()),
@@ -59,6 +59,8 @@ def sample_figure(root: Path, split: str, out: Path, tile_height: int = 256) -> 
     width = max(r.shape[1] for r in rows)
     rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows]
     ok, buf = cv2.imencode(".png", np.vstack(rows))
+    if not ok:
+        raise RuntimeError(f"{out}: PNG encoding failed")
     with atomic_path(out) as tmp:
         tmp.write_bytes(buf.tobytes())
 

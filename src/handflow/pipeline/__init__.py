@@ -1,0 +1,1 @@
+"""Pipeline tooling: dvc.yaml generated from the Snakemake DAG."""

@@ -1,0 +1,97 @@
+"""dvc.yaml, generated from the Snakemake DAG: one DVC stage per Snakemake job.
+
+The Snakefile is the single source of truth. For every job of the default target
+this writes a stage with the job's own shell command (so `dvc repro` and
+`snakemake` run the same commands and produce the same files), its inputs as
+`deps` (the `src/` files it runs included), the params/ keys it declares through
+`par(...)` as `params`, its outputs as `outs`, and JSON files under results/ as
+`metrics` (uncached, so `dvc metrics show` reads them in place).
+
+Snakemake offers no public API that lists a fresh DAG's jobs with their shell
+commands (`--detailed-summary` only knows commands of jobs that already ran), so
+this uses the workflow object behind `snakemake.api` to build the DAG; the
+Snakemake version is pinned below 10 in pyproject.toml, and a test fails when
+the committed dvc.yaml differs from what this produces.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from pathlib import Path
+
+import yaml
+
+from handflow.params import load_params
+
+HEADER = "# Generated from the Snakemake DAG by `python -m handflow pipeline dvc-yaml`; do not edit.\n"
+
+
+def _jobs(root: Path, targets: list[str] | None = None) -> list:
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import DAGSettings, OutputSettings, ResourceSettings, StorageSettings
+
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
+            wf_api = api.workflow(
+                resource_settings=ResourceSettings(cores=1),
+                storage_settings=StorageSettings(),
+                snakefile=root / "Snakefile",
+                workdir=root,
+            )
+            dag_api = wf_api.dag(DAGSettings(targets=set(targets or []), forceall=True))
+            wf = dag_api.workflow_api._workflow
+            wf._prepare_dag(forceall=True, ignore_incomplete=True, lock_warn_only=True)
+            wf._build_dag()
+            jobs = list(wf.dag.jobs)
+    return jobs
+
+
+def _stage_name(job) -> str:
+    parts = [job.rule.name] + [str(v) for v in job.wildcards_dict.values()]
+    return re.sub(r"[^A-Za-z0-9_-]", "_", "_".join(parts))
+
+
+def _rel(path: str, root: Path) -> str:
+    p = Path(path)
+    return str(p.relative_to(root)) if p.is_absolute() and p.is_relative_to(root) else str(p)
+
+
+def stages(root: Path) -> dict:
+    params = load_params(root)
+    out: dict[str, dict] = {}
+    for job in sorted(_jobs(root), key=_stage_name):
+        if job.rule.norun:  # e.g. `all`
+            continue
+        stage: dict = {"cmd": " ".join(str(job.shellcmd).split())}
+        deps = sorted({_rel(str(f), root) for f in job.input})
+        if deps:
+            stage["deps"] = deps
+        keys = [k for _, v in job.params.items() if isinstance(v, dict) for k in v]
+        if keys:
+            stage["params"] = params.dvc_params(*keys)
+        outs = sorted({_rel(str(f), root) for f in job.output})
+        metrics = [o for o in outs if o.startswith("results/") and o.endswith(".json")]
+        plain = [o for o in outs if o not in metrics]
+        if plain:
+            stage["outs"] = plain
+        if metrics:
+            stage["metrics"] = [{m: {"cache": False}} for m in metrics]
+        out[_stage_name(job)] = stage
+    return out
+
+
+def render(root: Path) -> str:
+    return HEADER + yaml.safe_dump({"stages": stages(root)}, sort_keys=False, width=1000)
+
+
+def check_or_write(root: Path, check: bool) -> bool:
+    """Write dvc.yaml, or with `check` only report whether the committed one is current."""
+    root = root.resolve()
+    text = render(root)
+    path = root / "dvc.yaml"
+    if check:
+        return path.exists() and path.read_text() == text
+    path.write_text(text)
+    return True
