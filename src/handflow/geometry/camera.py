@@ -66,9 +66,9 @@ def look_at(campos: np.ndarray, target: np.ndarray, up: np.ndarray = _IMAGE_UP) 
     """
     z = target - campos
     z = z / np.linalg.norm(z)
-    x = np.cross(z, -up)
+    x = np.cross(-up, z)  # camera x = y x z with y (image down) = -up
     if np.linalg.norm(x) < 1e-6:
-        x = np.cross(z, np.array([1.0, 0.0, 0.0]))
+        x = np.cross(np.array([1.0, 0.0, 0.0]), z)
     x = x / np.linalg.norm(x)
     y = np.cross(z, x)
     return np.stack([x, y, z])

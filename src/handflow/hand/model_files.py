@@ -9,6 +9,7 @@ cannot execute code; chumpy objects become inert records resolved to arrays.
 
 from __future__ import annotations
 
+import codecs
 import io
 import pickle
 import zipfile
@@ -62,6 +63,10 @@ ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
     ("chumpy.reordering", "Select"): _ChumpySelect,
     ("scipy.sparse.csc", "csc_matrix"): scipy.sparse.csc_matrix,
     ("scipy.sparse._csc", "csc_matrix"): scipy.sparse.csc_matrix,
+    # Python 3 writes bytes under protocol 2 as _codecs.encode(str, 'latin1'): files that were
+    # re-saved from Python 3 (common for chumpy-stripped copies) need it. It only encodes text
+    # with an installed codec, as torch's weights_only unpickler also judges.
+    ("_codecs", "encode"): codecs.encode,
 }
 
 

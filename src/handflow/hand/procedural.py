@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from handflow.geometry.mesh import vertex_normals
 from handflow.geometry.rotations import axis_angle_to_matrix_np, matrix_to_axis_angle_np
 
 PARENTS = np.array([-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 0, 10, 11, 0, 13, 14])
@@ -329,14 +330,6 @@ SHAPE_NAMES = (
     "index_to_pinky_ratio",
     "palm_pad",
 )
-
-
-def vertex_normals(verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    fn = np.cross(verts[faces[:, 1]] - verts[faces[:, 0]], verts[faces[:, 2]] - verts[faces[:, 0]])
-    vn = np.zeros_like(verts)
-    for k in range(3):
-        np.add.at(vn, faces[:, k], fn)
-    return vn / np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-12)
 
 
 def pose_directions(verts: np.ndarray, faces: np.ndarray, weights: np.ndarray) -> np.ndarray:

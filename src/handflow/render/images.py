@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from handflow.geometry.mesh import vertex_normals
 from handflow.render.rasterize import Raster
 
 N_PART_CLASSES = 33
@@ -51,14 +52,6 @@ def barycentrics(raster: Raster, verts_cam: np.ndarray, faces: np.ndarray, focal
     b2 = (d00 * d21 - d01 * d20) / den
     out[fg] = np.clip(np.stack([1 - b1 - b2, b1, b2], axis=1), 0.0, 1.0)
     return out
-
-
-def vertex_normals(verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    fn = np.cross(verts[faces[:, 1]] - verts[faces[:, 0]], verts[faces[:, 2]] - verts[faces[:, 0]])
-    vn = np.zeros_like(verts)
-    for k in range(3):
-        np.add.at(vn, faces[:, k], fn)
-    return vn / np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-12)
 
 
 @dataclass(frozen=True)

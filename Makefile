@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both create .venv when it
+# is missing and install the project with its test extras first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.handflow-installed
+# Rules call `python -m handflow ...`: the venv's python must come first on PATH.
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: demo test lint dag bench system-deps clean-results
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# The pinned CPU build first (local wheel on our machines); the project's range admits it.
+	$(BIN)/python -m pip install -q torch==2.13.0 || echo "torch 2.13.0 not available here; pip resolves the project's torch range"
+	$(BIN)/python -m pip install -q -e ".[test,derive]"
+	touch $@
+
+# EGL + Mesa's software driver for the fast rasterizer; without them rendering falls back to numpy.
+system-deps:
+	@bash scripts/system_deps.sh
+
+demo: $(STAMP) system-deps
+	$(BIN)/snakemake --workflow-profile workflow/profiles/default
+
+test: $(STAMP) system-deps
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+# The DAG picture in the README (needs graphviz's `dot`: apt-get install graphviz).
+dag: $(STAMP)
+	$(BIN)/snakemake --rulegraph | dot -Tsvg > docs/rulegraph.svg
+
+bench: $(STAMP) system-deps
+	$(BIN)/python benchmarks/bench_rasterizer.py
+
+clean-results:
+	rm -rf results logs .snakemake/incomplete
