@@ -70,10 +70,10 @@ def cmd_data_preprocess(args: argparse.Namespace) -> None:
     p = _params(args)
     prov = _provenance(p)
     run_params = {"split": args.split, **p.subset("data.preprocess")}
-    with tracked_run(f"preprocess_{args.split}", Path(args.project), run_params, prov) as log_metrics:
+    with tracked_run(f"preprocess_{args.split}", Path(args.project), run_params, prov) as run:
         metrics = preprocess_split(Path(args.root), args.split, create_pair(args.hand_model, dtype=_f64()), Path(args.out),
                                    p.get("data.preprocess.batch_size"), prov)  # fmt: skip
-        log_metrics(metrics)
+        run.log_metrics(metrics)
     log.info("%s: %s", args.out, json.dumps(metrics))
 
 

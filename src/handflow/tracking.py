@@ -57,29 +57,40 @@ def _experiment_id(mlflow: Any, root: Path) -> str:
         exp = _retry(lambda: mlflow.get_experiment_by_name(EXPERIMENT))
         if exp is not None:
             return exp.experiment_id
-        return _retry(lambda: mlflow.create_experiment(EXPERIMENT))
+        # A local store keeps artifacts beside it in the project, not in whatever the cwd is;
+        # a tracking server decides for itself.
+        local = tracking_uri(root).startswith(("sqlite:", "file:"))
+        location = (root / "mlruns").resolve().as_uri() if local else None
+        return _retry(lambda: mlflow.create_experiment(EXPERIMENT, artifact_location=location))
+
+
+class StageRun:
+    """What a stage logs into its run; every write is retried on a lock."""
+
+    def __init__(self, mlflow: Any) -> None:
+        self._mlflow = mlflow
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        finite = {k: float(v) for k, v in metrics.items() if not math.isnan(float(v))}  # NaN is not a metric value
+        _retry(lambda: self._mlflow.log_metrics(finite, step=step))
+
+    def log_artifact(self, path: Path | str) -> None:
+        _retry(lambda: self._mlflow.log_artifact(str(path)))
 
 
 @contextmanager
-def tracked_run(stage: str, root: Path, params: dict[str, Any], tags: dict[str, str]) -> Iterator[Callable[[dict[str, float]], None]]:
-    """An MLflow run for one stage; yields `log_metrics(dict)`. Tags must include data source and scale."""
+def tracked_run(stage: str, root: Path, params: dict[str, Any], tags: dict[str, str]) -> Iterator[StageRun]:
+    """An MLflow run for one stage. `tags` carry the provenance (data source, scale, seed, hand model)."""
     import mlflow
 
     mlflow.set_tracking_uri(tracking_uri(root))
     exp_id = _experiment_id(mlflow, root)
     all_tags = {"stage": stage, **git_state(root), **tags}
-    run = _retry(lambda: mlflow.start_run(experiment_id=exp_id, run_name=stage, tags=all_tags))
+    _retry(lambda: mlflow.start_run(experiment_id=exp_id, run_name=stage, tags=all_tags))
     status = "FAILED"
     try:
-        flat = {k: str(v)[:500] for k, v in params.items()}
-        _retry(lambda: mlflow.log_params(flat))
-
-        def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
-            finite = {k: float(v) for k, v in metrics.items() if not math.isnan(float(v))}  # NaN is not a metric value
-            _retry(lambda: mlflow.log_metrics(finite, step=step))
-
-        yield log_metrics
+        _retry(lambda: mlflow.log_params({k: str(v)[:500] for k, v in params.items()}))
+        yield StageRun(mlflow)
         status = "FINISHED"
     finally:
         _retry(lambda: mlflow.end_run(status=status))
-        del run

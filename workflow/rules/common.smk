@@ -1,4 +1,5 @@
 # Params loading (validated against workflow/schemas; one line per error) and helpers.
+import json
 import sys
 from pathlib import Path
 
@@ -12,8 +13,13 @@ except InputError as exc:
 
 
 def par(*keys):
-    """Values of params keys, for `params:`; a changed value reruns the rule (and its DVC stage)."""
-    return P.subset(*keys)
+    """Params keys for `params:`: a changed value reruns the rule (and its DVC stage).
+
+    Values are canonical JSON (sorted keys), so rewriting a params file without changing
+    a value (reordered keys, a YAML round trip) reruns nothing. The dict's keys are the
+    dotted params keys, which `handflow pipeline dvc-yaml` turns into DVC `params:`.
+    """
+    return {key: json.dumps(value, sort_keys=True) for key, value in P.subset(*keys).items()}
 
 
 def code(*packages):

@@ -79,8 +79,11 @@ def fetch(url: str, dest: Path, algo: str, expected: str, timeout: float = 60.0)
 
 def _extract(archive: Path, into: Path, url: str) -> None:
     if tarfile.is_tarfile(archive):
-        with tarfile.open(archive) as tar:
-            tar.extractall(into, filter="data")  # refuses absolute paths and '..'
+        try:
+            with tarfile.open(archive) as tar:
+                tar.extractall(into, filter="data")  # refuses absolute paths, '..' and links out
+        except tarfile.TarError as exc:
+            raise InputError(url, None, f"archive refused: {exc}") from None
     elif zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as zf:
             for name in zf.namelist():
