@@ -88,7 +88,8 @@ def main() -> None:
         }
     if "gl" in rows:
         rows["gl_over_numpy_raster"] = round(rows["gl"]["raster_fps"] / rows["numpy"]["raster_fps"], 1)
-    print(json.dumps({"size": args.size, "frames": args.frames, "faces": len(faces), "torch_threads": torch.get_num_threads(), **rows}, indent=2))
+    header = {"size": args.size, "frames": args.frames, "faces": len(faces), "torch_threads": torch.get_num_threads()}
+    print(json.dumps({**header, **rows}, indent=2))
 
 
 if __name__ == "__main__":
