@@ -37,7 +37,13 @@ def winding_numbers(points: np.ndarray, verts: np.ndarray, faces: np.ndarray, ch
 
 
 def inside(points: np.ndarray, verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    return winding_numbers(points, verts, faces) > 0.5
+    """(N,) bool: points inside the closed mesh. Points outside its bounding box are outside: only the rest are integrated."""
+    points = np.asarray(points)
+    box = np.all((points >= verts.min(0)) & (points <= verts.max(0)), axis=1)
+    out = np.zeros(len(points), bool)
+    if box.any():
+        out[box] = winding_numbers(points[box], verts, faces) > 0.5
+    return out
 
 
 def _bone_pairs() -> list[tuple[int, int]]:

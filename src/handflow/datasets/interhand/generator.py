@@ -65,6 +65,7 @@ class SplitSize:
 class EmbeddedConfig:
     splits: dict[str, SplitSize]
     n_cameras: int
+    cameras_per_frame: int
     image_width: int
     image_height: int
     interacting_fraction: float
@@ -76,6 +77,7 @@ class EmbeddedConfig:
         return EmbeddedConfig(
             splits={s: SplitSize(**p["splits"][s]) for s in SPLITS},
             n_cameras=p["n_cameras"],
+            cameras_per_frame=min(p["cameras_per_frame"], p["n_cameras"]),
             image_width=p["image_width"],
             image_height=p["image_height"],
             interacting_fraction=p["interacting_fraction"],
@@ -333,7 +335,10 @@ class Generator:
                                 }
                                 for side in ("right", "left")
                             }
-                            for cam_id, cam in cams.items():
+                            # As in the real captures, each time step is seen by a subset of the cameras.
+                            seen = sorted(rng.choice(sorted(cams), size=cfg.cameras_per_frame, replace=False))
+                            for cam_id in seen:
+                                cam = cams[cam_id]
                                 self._write_image(
                                     root, split, cap, str(seq), cam_id, cam, frame_idx, hands, present, world,
                                     annotated, hand_type, data, rng, tone, subject_id,

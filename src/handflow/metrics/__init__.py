@@ -1,0 +1,1 @@
+"""Metrics shared by the papers: generative (FID/KID/diversity/precision-recall) and two-hand contact."""

@@ -1,0 +1,165 @@
+"""Training losses and samplers for the cascade and the joint baseline; schedules from diffusers.
+
+Schedule (the seed's): linear betas 1e-4 -> 1e-2 over T = 129 steps; training
+adds noise with `DDPMScheduler.add_noise`, sampling runs `DDIMScheduler`
+(eta = 0, "leading" spacing: 42 steps 123, 120, ..., 0, exactly the seed's).
+The model predicts x0 (`prediction_type="sample"`).
+
+Deliberate differences from the seed, each a documented decision:
+* DDIM update: the standard one (epsilon implied by x0 and x_t), not the seed's
+  `sqrt(a_next) x0 + c2 (x0 - x_t)` variant inherited from DiffPose.
+* The add hand starts from its own noise, not the anchor's.
+* Conditioning dropout: the seed's unconditional branch only ever sees anchors,
+  with no loss on the placement dims, yet its CFG acts on exactly those dims (so it
+  extrapolates away from an untrained output). Here a fraction `p_uncond` of the
+  add-hand examples also drop their condition, so the unconditional output of the
+  placement dims is the marginal placement, trained.
+* The schedule never reaches pure noise (alpha_bar_123 = 0.55) and sampling starts
+  from N(0, I) as the seed does; with std-normalised data that matches the first two
+  moments of x_T's marginal, not its conditional.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from diffusers import DDIMScheduler, DDPMScheduler
+
+from handflow.papers.interhandgen.apg import ApgConfig, PenetrationLoss, step_sizes
+from handflow.papers.interhandgen.model import Denoiser
+from handflow.papers.interhandgen.representation import HAND_DIMS, PLACEMENT, TRANS, Normalizer, TwoHandDecoder
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    num_train_timesteps: int = 129
+    beta_start: float = 1e-4
+    beta_end: float = 1e-2
+    sampling_steps: int = 42
+
+    def _kwargs(self) -> dict:
+        return {"num_train_timesteps": self.num_train_timesteps, "beta_start": self.beta_start, "beta_end": self.beta_end,
+                "beta_schedule": "linear", "prediction_type": "sample", "clip_sample": False}  # fmt: skip
+
+    def training(self) -> DDPMScheduler:
+        return DDPMScheduler(**self._kwargs())
+
+    def sampling(self) -> DDIMScheduler:
+        sched = DDIMScheduler(**self._kwargs(), set_alpha_to_one=True, timestep_spacing="leading")
+        sched.set_timesteps(self.sampling_steps)
+        return sched
+
+
+def antithetic_timesteps(n: int, num_train_timesteps: int, generator: torch.Generator) -> torch.Tensor:
+    """Half uniform steps, half their mirror T-1-t (the seed's variance reduction)."""
+    half = torch.randint(0, num_train_timesteps, (n // 2 + 1,), generator=generator)
+    return torch.cat([half, num_train_timesteps - 1 - half])[:n]
+
+
+def cascade_loss(model: Denoiser, sched: DDPMScheduler, anchor: torch.Tensor, add: torch.Tensor, p_uncond: float,
+                 generator: torch.Generator) -> torch.Tensor:  # fmt: skip
+    """One network, two roles: the anchor unconditionally (pose and shape dims), the add hand given the anchor."""
+    n = len(anchor)
+    t = antithetic_timesteps(n, sched.config.num_train_timesteps, generator)
+    noisy = sched.add_noise(torch.cat([anchor, add]), torch.randn(2 * n, anchor.shape[1], generator=generator), torch.cat([t, t]))
+    cond = anchor[:, :HAND_DIMS] * (torch.rand(n, 1, generator=generator) >= p_uncond)
+    pred = model(noisy, torch.cat([t, t]), torch.cat([torch.zeros_like(cond), cond]))
+    loss_anchor = torch.nn.functional.mse_loss(pred[:n, :HAND_DIMS], anchor[:, :HAND_DIMS])
+    return loss_anchor + torch.nn.functional.mse_loss(pred[n:], add)
+
+
+def joint_loss(model: Denoiser, sched: DDPMScheduler, anchor: torch.Tensor, add: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """The non-cascaded baseline: both hands (anchor pose/shape + add's 64) denoised together."""
+    x0 = torch.cat([anchor[:, :HAND_DIMS], add], dim=1)
+    t = antithetic_timesteps(len(x0), sched.config.num_train_timesteps, generator)
+    noisy = sched.add_noise(x0, torch.randn(x0.shape, generator=generator), t)
+    return torch.nn.functional.mse_loss(model(noisy, t), x0)
+
+
+def _denoise(sched: DDIMScheduler, x: torch.Tensor, predict_x0: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]) -> torch.Tensor:
+    """DDIM from x (= x_T) with a caller-supplied (guided) x0 prediction; returns the final x0."""
+    x0 = x
+    for k, t in enumerate(sched.timesteps):
+        x0 = predict_x0(x, t.expand(len(x)), k)
+        x = sched.step(x0, int(t), x, eta=0.0).prev_sample
+    return x0
+
+
+@dataclass(frozen=True)
+class Guidance:
+    cfg_weight: float = 0.1  # x0 = x0_c + w (x0_c - x0_u) on the placement dims (the seed's)
+    apg: ApgConfig | None = None
+
+
+class CascadeSampler:
+    """Anchor unconditionally, then the add hand conditioned on it, with CFG and APG."""
+
+    def __init__(self, model: Denoiser, normalizer: Normalizer, decoder: TwoHandDecoder, schedule: ScheduleConfig, guidance: Guidance):
+        self.model, self.normalizer, self.decoder = model.eval(), normalizer, decoder
+        self.sched = schedule.sampling()
+        self.guidance = guidance
+        apg = guidance.apg
+        self.pen = PenetrationLoss(decoder.left, decoder.right, apg.rho, apg.weight, apg.margin) if apg else None
+        if apg:
+            steps = step_sizes(apg, len(self.sched.timesteps), normalizer.mean.size, TRANS)
+            # The seed steps in its variance-normalised space, i.e. d(raw) = -s var^2 grad_raw. We normalise by the std,
+            # so a step preconditioned by var^2 in raw units keeps the seed's step sizes meaningful unchanged.
+            self.raw_steps = steps * torch.as_tensor(normalizer.std, dtype=torch.float64) ** 4
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """(n, 64) raw anchor and add-hand vectors."""
+        dim = self.normalizer.mean.size
+        fixed = torch.as_tensor(self.normalizer.anchor_placement(), dtype=torch.float32)
+
+        def anchor_x0(x, t, k):
+            x0 = self.model(x, t)
+            x0[:, PLACEMENT] = fixed
+            return x0
+
+        anchor = _denoise(self.sched, torch.randn(n, dim, generator=generator), anchor_x0)
+        cond = anchor[:, :HAND_DIMS]
+        anchor_raw = self.normalizer.denormalize(anchor.double())
+        if self.pen is not None:
+            v_left, j_left = self.decoder.hand(self.decoder.left, anchor_raw)
+
+        def add_x0(x, t, k):
+            w = self.guidance.cfg_weight
+            if w:
+                both = self.model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([cond, torch.zeros_like(cond)]))
+                x0, x0_u = both[:n], both[n:]
+                x0[:, PLACEMENT] = x0[:, PLACEMENT] + w * (x0[:, PLACEMENT] - x0_u[:, PLACEMENT])
+            else:
+                x0 = self.model(x, t, cond)
+            if self.pen is not None:
+                x0 = self._apg(x0, k, v_left, j_left)
+            return x0
+
+        add = _denoise(self.sched, torch.randn(n, dim, generator=generator), add_x0)
+        return anchor_raw, self.normalizer.denormalize(add.double())
+
+    def _apg(self, x0: torch.Tensor, k: int, v_left: torch.Tensor, j_left: torch.Tensor) -> torch.Tensor:
+        with torch.enable_grad():
+            raw = self.normalizer.denormalize(x0.double()).requires_grad_(True)
+            v_right, j_right = self.decoder.hand(self.decoder.right, raw)
+            loss = self.pen(v_left, j_left, v_right, j_right).sum()
+            (grad,) = torch.autograd.grad(loss, raw)
+        raw = raw.detach() - self.raw_steps[k] * grad
+        return self.normalizer.normalize(raw).to(x0.dtype)
+
+
+class JointSampler:
+    """The baseline: both hands at once, unconditionally, no guidance."""
+
+    def __init__(self, model: Denoiser, normalizer: Normalizer, schedule: ScheduleConfig):
+        self.model, self.normalizer = model.eval(), normalizer
+        self.sched = schedule.sampling()
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        x0 = _denoise(self.sched, torch.randn(n, self.model.cfg.x_dim, generator=generator), lambda x, t, k: self.model(x, t))
+        fixed = torch.as_tensor(self.normalizer.anchor_placement(), dtype=x0.dtype).expand(n, -1)
+        anchor = torch.cat([x0[:, :HAND_DIMS], fixed], dim=1)
+        return self.normalizer.denormalize(anchor.double()), self.normalizer.denormalize(x0[:, HAND_DIMS:].double())

@@ -1,0 +1,112 @@
+"""Stage 5: metrics of a sample set against the test split, per repeat, then mean and std.
+
+FHID and KHID are the Fréchet and kernel distances of our feature network's
+features (see features.py; not comparable with the paper's absolute values),
+diversity the mean feature distance of random pairs, precision and recall the
+k-NN manifold estimates, and the contact measures come from the closed meshes
+(metrics.contact). The ground-truth row compares the training split with the test
+split: the floor each metric can reach with this data and feature network.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from handflow.metrics.contact import PairContact, PenetrationError, pair_contact
+from handflow.metrics.generative import diversity, frechet_distance, kernel_distance, precision_recall
+from handflow.papers.interhandgen.apg import ApgConfig
+from handflow.papers.interhandgen.dataset import read_pairs
+from handflow.papers.interhandgen.diffusion import Guidance
+from handflow.papers.interhandgen.features import FeatureExtractor, decode_pairs
+from handflow.papers.interhandgen.representation import TwoHandDecoder
+from handflow.papers.interhandgen.sample import draw, make_sampler, read_samples
+
+METRICS = ("fhid", "khid", "diversity", "precision", "recall", "penetration_volume_cm3", "penetration_depth_cm", "contact_ratio")
+
+
+def contacts(decoder: TwoHandDecoder, verts: np.ndarray, label: str) -> list[PairContact]:
+    """Contact measures of each pair of (N, V, 3) two-hand vertices, wrist-sealed; a failure names the sample."""
+    sealed = decoder.sealed(torch.as_tensor(verts, dtype=torch.float64)).numpy()
+    n_left = decoder.left.n_vertices + 1
+    faces_left, faces_right = decoder.left.sealed_faces.numpy(), decoder.right.sealed_faces.numpy()
+    out = []
+    for i, v in enumerate(sealed):
+        try:
+            out.append(pair_contact(v[:n_left], faces_left, v[n_left:], faces_right))
+        except PenetrationError as exc:
+            raise PenetrationError(f"{label} sample {i}: {exc}") from None
+    return out
+
+
+def set_metrics(real_feat: np.ndarray, fake_feat: np.ndarray, fake_contacts: list[PairContact], e: dict,
+                rng: np.random.Generator) -> dict[str, float]:  # fmt: skip
+    khid, _ = kernel_distance(real_feat, fake_feat, e["kid_subsets"], e["kid_subset_size"], e["kid_degree"], rng)
+    n_pr = min(e["pr_samples"], len(real_feat), len(fake_feat))
+    k = min(e["pr_k"], n_pr - 1)
+    precision, recall = precision_recall(real_feat[rng.choice(len(real_feat), n_pr, replace=False)],
+                                         fake_feat[rng.choice(len(fake_feat), n_pr, replace=False)], k)  # fmt: skip
+    vol = np.array([c.volume_cm3 for c in fake_contacts])
+    near = np.array([c.min_distance_mm < e["contact_mm"] for c in fake_contacts]) | (vol > 0)
+    return {
+        "fhid": frechet_distance(real_feat, fake_feat),
+        "khid": khid,
+        "diversity": diversity(fake_feat, e["diversity_pairs"], rng),
+        "precision": precision,
+        "recall": recall,
+        "penetration_volume_cm3": float(vol.mean()),
+        "penetration_depth_cm": float(np.mean([c.depth_cm for c in fake_contacts])),
+        "contact_ratio": float(near.mean()),
+    }
+
+
+def _summary(per_repeat: list[dict[str, float]]) -> dict[str, dict]:
+    return {m: {"mean": float(np.mean([r[m] for r in per_repeat])), "std": float(np.std([r[m] for r in per_repeat])),
+                "values": [r[m] for r in per_repeat]} for m in METRICS}  # fmt: skip
+
+
+def evaluate_samples(samples: Path, test_pairs: Path, features: Path, decoder: TwoHandDecoder, p: dict) -> dict:
+    e = p["evaluate"]
+    extractor = FeatureExtractor(features)
+    verts, repeat = read_samples(samples, decoder.left.n_vertices + decoder.right.n_vertices)
+    real = extractor(decode_pairs(decoder, read_pairs(test_pairs))[0])
+    per_repeat = []
+    for r in np.unique(repeat):
+        rng = np.random.default_rng([e["seed"], int(r)])
+        fake = verts[repeat == r]
+        per_repeat.append(set_metrics(real, extractor(fake), contacts(decoder, fake, f"{samples} repeat {r}"), e, rng))
+    return {"n_samples": int((repeat == repeat[0]).sum()), "n_repeats": len(per_repeat), "n_test": len(real), "metrics": _summary(per_repeat)}
+
+
+def evaluate_ground_truth(train_pairs: Path, test_pairs: Path, features: Path, decoder: TwoHandDecoder, p: dict) -> dict:
+    """The floor: training pairs (a fresh random subset of `n_samples` per repeat) against the test split."""
+    e, s = p["evaluate"], p["sample"]
+    extractor = FeatureExtractor(features)
+    real = extractor(decode_pairs(decoder, read_pairs(test_pairs))[0])
+    train_verts = decode_pairs(decoder, read_pairs(train_pairs))[0]
+    train_feat = extractor(train_verts)
+    n = min(s["n_samples"], len(train_verts))
+    per_repeat = []
+    for r in range(s["n_repeats"]):
+        rng = np.random.default_rng([e["seed"], r])
+        pick = np.sort(rng.choice(len(train_verts), n, replace=False))
+        per_repeat.append(set_metrics(real, train_feat[pick], contacts(decoder, train_verts[pick], f"{train_pairs}"), e, rng))
+    return {"n_samples": n, "n_repeats": len(per_repeat), "n_test": len(real), "metrics": _summary(per_repeat)}
+
+
+def apg_sweep(model_path: Path, decoder: TwoHandDecoder, p: dict, seed: int) -> dict:
+    """Penetration against the APG weight (a multiplier of every APG step); the same noise for every weight."""
+    s, sw = p["sample"], p["sweep"]
+    rows = []
+    for mult in sw["multipliers"]:
+        apg = ApgConfig(**{**s["apg"], "multiplier": mult}) if mult > 0 else None
+        sampler = make_sampler("full", model_path, decoder, p, Guidance(s["cfg_weight"], apg))
+        verts, _ = decode_pairs(decoder, draw(sampler, sw["n_samples"], s["batch_size"], seed))
+        found = contacts(decoder, verts, f"sweep weight {mult}")
+        vol = np.array([c.volume_cm3 for c in found])
+        rows.append({"apg_weight": mult, "penetration_volume_cm3": float(vol.mean()), "penetration_volume_cm3_std": float(vol.std()),
+                     "penetration_depth_cm": float(np.mean([c.depth_cm for c in found])), "penetrating_share": float((vol > 0).mean())})  # fmt: skip
+    return {"n_samples": sw["n_samples"], "cfg_weight": s["cfg_weight"], "apg": dataclasses.asdict(ApgConfig(**s["apg"])), "rows": rows}

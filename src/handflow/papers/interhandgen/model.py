@@ -1,0 +1,84 @@
+"""The denoiser: token embeddings through a small transformer, then a wide MLP with skips; predicts x0.
+
+The seed's architecture family (reference section 2): time, condition and input
+are each embedded to one token, the three tokens go through a transformer encoder,
+its flattened output and the time/condition embeddings feed a 7-layer MLP trunk
+whose skip layers also see an embedding of the input; the head predicts the clean
+sample x0.
+
+Deliberate difference: the seed stacks the tokens as (B, 3, E) into a transformer
+built with `batch_first=False`, so attention runs across the *samples of the
+minibatch* and every prediction depends on what else is in the batch. Here the
+encoder is batch-first: attention runs across the three tokens of one sample, as
+the paper describes.
+
+The time embedding is diffusers' sinusoidal `Timesteps` (shift 1 gives the
+fairseq/DDPM frequencies the seed uses) and `TimestepEmbedding` MLP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from diffusers.models.embeddings import TimestepEmbedding, Timesteps
+from torch import nn
+
+
+@dataclass(frozen=True)
+class DenoiserConfig:
+    x_dim: int  # 64 for the cascade (one hand), 119 for the joint baseline (55 + 64)
+    c_dim: int  # 55: the anchor's pose and shape; 0: unconditional (joint baseline)
+    width: int = 2056
+    embed_dim: int = 512
+    n_layers: int = 7
+    skips: tuple[int, ...] = (1, 3, 5, 6)
+    transformer_layers: int = 2
+    n_heads: int = 4
+    dropout: float = 0.1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _embed(in_dim: int, hidden: int, out_dim: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(in_dim, hidden), nn.SiLU(), nn.Linear(hidden, out_dim))
+
+
+class Denoiser(nn.Module):
+    def __init__(self, cfg: DenoiserConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        e, w = cfg.embed_dim, cfg.width
+        self.time_proj = Timesteps(e, flip_sin_to_cos=False, downscale_freq_shift=1)
+        self.time_embed = TimestepEmbedding(e, w, out_dim=e)
+        self.x_embed = _embed(cfg.x_dim, w, e)
+        self.c_embed = _embed(cfg.c_dim, w, e) if cfg.c_dim else None
+        n_tokens = 3 if cfg.c_dim else 2
+        layer = nn.TransformerEncoderLayer(e, cfg.n_heads, dim_feedforward=4 * e, dropout=cfg.dropout, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, cfg.transformer_layers, enable_nested_tensor=False)
+        self.tokens_out = nn.Linear(n_tokens * e, w)
+        self.init = nn.Linear(cfg.x_dim, w)
+        side = e * (n_tokens - 1)  # time (and condition) embeddings beside every layer's input
+        self.layers = nn.ModuleList(nn.Linear(w + side + (w if i in cfg.skips else 0), w) for i in range(cfg.n_layers))
+        self.head = nn.Linear(w, cfg.x_dim)
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """x0 predicted from x_t (B, x_dim) at integer steps t (B,); `cond` (B, c_dim), zeros = null."""
+        temb = self.time_embed(self.time_proj(t).to(x_t.dtype))
+        tokens = [temb, self.x_embed(x_t)]
+        side = [temb]
+        if self.c_embed is not None:
+            cemb = self.c_embed(torch.zeros(len(x_t), self.cfg.c_dim, dtype=x_t.dtype, device=x_t.device) if cond is None else cond)
+            tokens.insert(1, cemb)
+            side.append(cemb)
+        h = self.tokens_out(self.encoder(torch.stack(tokens, dim=1)).flatten(1))
+        init = self.init(x_t)
+        for i, layer in enumerate(self.layers):
+            parts = [h, init, *side] if i in self.cfg.skips else [h, *side]
+            h = torch.relu(layer(torch.cat(parts, dim=1)))
+        return self.head(h)
+
+
+def n_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

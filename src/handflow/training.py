@@ -1,0 +1,141 @@
+"""A step-based training loop with checkpoints that survive a kill, shared by every paper's trainer.
+
+Checkpoints hold everything the next step depends on: model, optimizer, learning
+rate schedule, the data generator's RNG state and torch's global RNG (dropout),
+and the loss history, so a run resumed after a kill takes the same steps as an
+uninterrupted one. Each checkpoint carries a fingerprint of the run's settings and
+data; a checkpoint of another run (changed params, other data) is never resumed.
+Checkpoints live outside the stage's declared outputs, so Snakemake does not
+delete them when a killed job is cleaned up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from handflow.errors import InputError
+from handflow.storage.atomic import atomic_path
+
+log = logging.getLogger(__name__)
+
+
+def fingerprint(*parts: Any) -> str:
+    """Stable hash of JSON-able settings and file digests."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def save_torch(obj: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+
+
+def load_torch(path: Path, required: tuple[str, ...]) -> dict:
+    """A checkpoint written by `save_torch`; one clear error if it is missing, corrupted or incomplete."""
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise InputError(path, None, "file not found") from None
+    except Exception as exc:  # torch raises many types for a damaged file (RuntimeError, UnpicklingError, EOFError...)
+        raise InputError(path, None, f"corrupted checkpoint ({type(exc).__name__})") from None
+    if not isinstance(obj, dict):
+        raise InputError(path, None, "not a handflow checkpoint")
+    for key in required:
+        if key not in obj:
+            raise InputError(path, key, "missing from checkpoint")
+    return obj
+
+
+@dataclass
+class TrainState:
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    lr_schedule: torch.optim.lr_scheduler.LRScheduler
+    generator: torch.Generator
+    history: list[tuple[int, float]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    n_steps: int
+    checkpoint_every: int
+    log_every: int
+    checkpoint_dir: Path
+    fingerprint: str
+    grad_clip: float | None = None
+
+
+def _checkpoint_path(cfg: LoopConfig) -> Path:
+    return cfg.checkpoint_dir / "last.pt"
+
+
+def _resume(state: TrainState, cfg: LoopConfig) -> int:
+    path = _checkpoint_path(cfg)
+    if not path.exists():
+        return 0
+    ckpt = load_torch(path, ("fingerprint", "step", "model", "optimizer", "lr_schedule", "generator", "torch_rng", "history"))
+    if ckpt["fingerprint"] != cfg.fingerprint:
+        log.info("checkpoint %s belongs to another run (settings or data changed): starting afresh", path)
+        return 0
+    state.model.load_state_dict(ckpt["model"])
+    state.optimizer.load_state_dict(ckpt["optimizer"])
+    state.lr_schedule.load_state_dict(ckpt["lr_schedule"])
+    state.generator.set_state(ckpt["generator"])
+    torch.set_rng_state(ckpt["torch_rng"])
+    state.history[:] = [(int(s), float(v)) for s, v in ckpt["history"]]
+    log.info("resumed from %s at step %d", path, ckpt["step"])
+    return int(ckpt["step"])
+
+
+def _save(state: TrainState, cfg: LoopConfig, step: int) -> None:
+    save_torch({"fingerprint": cfg.fingerprint, "step": step, "model": state.model.state_dict(),
+                "optimizer": state.optimizer.state_dict(), "lr_schedule": state.lr_schedule.state_dict(),
+                "generator": state.generator.get_state(), "torch_rng": torch.get_rng_state(),
+                "history": state.history}, _checkpoint_path(cfg))  # fmt: skip
+
+
+def train(state: TrainState, cfg: LoopConfig, loss_fn: Callable[[], torch.Tensor],
+          on_log: Callable[[int, float], None] | None = None) -> list[tuple[int, float]]:  # fmt: skip
+    """Run steps until `cfg.n_steps` (resuming if a checkpoint of this run exists); return the loss history."""
+    start = _resume(state, cfg)
+    state.model.train()
+    running, count = 0.0, 0
+    for step in tqdm(range(start, cfg.n_steps), initial=start, total=cfg.n_steps, desc="train", mininterval=5.0):
+        loss = loss_fn()
+        if not math.isfinite(float(loss.detach())):
+            raise FloatingPointError(f"training loss is {float(loss.detach())} at step {step}")
+        state.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_(state.model.parameters(), cfg.grad_clip)
+        state.optimizer.step()
+        state.lr_schedule.step()
+        running, count = running + float(loss.detach()), count + 1
+        done = step + 1
+        if done % cfg.log_every == 0 or done == cfg.n_steps:
+            state.history.append((done, running / count))
+            if on_log:
+                on_log(done, running / count)
+            running, count = 0.0, 0
+        if done % cfg.checkpoint_every == 0 or done == cfg.n_steps:
+            _save(state, cfg, done)
+    state.model.eval()
+    return state.history
