@@ -11,6 +11,7 @@ min_version("9.20")
 include: "workflow/rules/common.smk"
 include: "workflow/rules/hand_model.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/interhandgen.smk"
 
 
 rule all:
@@ -18,3 +19,5 @@ rule all:
     input:
         "results/data_summary.json",
         "results/figures/interhand_samples.png",
+        "results/interhandgen_metrics.json",
+        "results/tables/interhandgen_table.md",

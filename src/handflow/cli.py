@@ -14,7 +14,7 @@ import logging
 import sys
 from pathlib import Path
 
-from handflow.errors import InputError
+from handflow.errors import ComputationError, InputError
 
 log = logging.getLogger("handflow")
 
@@ -104,6 +104,161 @@ def cmd_pipeline_dvc_yaml(args: argparse.Namespace) -> None:
         raise SystemExit("dvc.yaml is stale: run `python -m handflow pipeline dvc-yaml` and commit it")
 
 
+# ---- InterHandGen -------------------------------------------------------------------------------------------------
+def _ihg(args: argparse.Namespace):
+    """(params, InterHandGen params, provenance) of the project."""
+    p = _params(args)
+    return p, p.values["interhandgen"], _provenance(p)
+
+
+def _decoder(hand_model: str):
+    from handflow.hand.model import create_pair
+    from handflow.papers.interhandgen.representation import TwoHandDecoder
+
+    return TwoHandDecoder(create_pair(hand_model))
+
+
+def cmd_ihg_dataset(args: argparse.Namespace) -> None:
+    from handflow.hand.model import create_pair
+    from handflow.papers.interhandgen.dataset import build_pairs, training_statistics, write_pairs
+    from handflow.storage.atomic import atomic_path
+
+    _, ip, prov = _ihg(args)
+    hands = create_pair(args.hand_model, dtype=_f64())
+    counts = {}
+    for split, src, dst in (("train", args.train, args.out_train), ("test", args.test, args.out_test)):
+        data = build_pairs(Path(src), hands)
+        if len(data["pairs"]) < 2:
+            raise InputError(src, "hand_type", f"{len(data['pairs'])} interacting frames with both MANO fits; at least 2 are needed")
+        write_pairs(Path(dst), data, {**prov, "split": split})
+        counts[split] = len(data["pairs"])
+        if split == "train":
+            stats = training_statistics(data["pairs"], data["pairs_swapped"] if ip["dataset"]["swap_augmentation"] else None)
+            with atomic_path(args.out_stats) as tmp:
+                stats.save(tmp)
+    log.info("interacting pairs: %s", json.dumps(counts))
+
+
+def cmd_ihg_train(args: argparse.Namespace) -> None:
+    from handflow.papers.interhandgen.train import train_denoiser
+    from handflow.tracking import tracked_run
+
+    p, ip, prov = _ihg(args)
+    run_params = {"kind": args.kind, **{f"{k}.{kk}": v for k in ("model", "diffusion", "train") for kk, v in ip[k].items()}}
+    with tracked_run(f"interhandgen_train_{args.kind}", Path(args.project), run_params, prov) as run:
+        metrics = train_denoiser(
+            args.kind,
+            Path(args.pairs),
+            Path(args.stats),
+            ip,
+            p.get("global.seed"),
+            Path(args.checkpoints),
+            Path(args.out),
+            Path(args.curve),
+            on_log=lambda step, loss: run.log_metrics({"loss": loss}, step),
+        )
+        run.log_metrics(metrics)
+        run.log_artifact(args.curve)
+    log.info("%s: %s", args.out, json.dumps(metrics))
+
+
+def cmd_ihg_features(args: argparse.Namespace) -> None:
+    from handflow.papers.interhandgen.features import train_feature_net
+    from handflow.tracking import tracked_run
+
+    p, ip, prov = _ihg(args)
+    with tracked_run("interhandgen_features", Path(args.project), ip["features"], prov) as run:
+        metrics = train_feature_net(
+            Path(args.train),
+            Path(args.test),
+            _decoder(args.hand_model),
+            ip,
+            p.get("global.seed"),
+            Path(args.checkpoints),
+            Path(args.out),
+            Path(args.report),
+            on_log=lambda step, loss: run.log_metrics({"loss": loss}, step),
+        )
+        run.log_metrics(metrics)
+    log.info("%s: %s", args.out, json.dumps(metrics))
+
+
+def cmd_ihg_sample(args: argparse.Namespace) -> None:
+    from handflow.papers.interhandgen.sample import sample_variant
+    from handflow.tracking import tracked_run
+
+    p, ip, prov = _ihg(args)
+    run_params = {"variant": args.variant, **{f"sample.{k}": v for k, v in ip["sample"].items()}}
+    with tracked_run(f"interhandgen_sample_{args.variant}", Path(args.project), run_params, prov) as run:
+        metrics = sample_variant(args.variant, Path(args.model), _decoder(args.hand_model), ip, p.get("global.seed"), Path(args.out), prov)
+        run.log_metrics(metrics)
+    log.info("%s: %s", args.out, json.dumps(metrics))
+
+
+def cmd_ihg_evaluate(args: argparse.Namespace) -> None:
+    from handflow.papers.interhandgen.evaluate import evaluate_ground_truth, evaluate_samples
+    from handflow.storage.atomic import atomic_write_text
+    from handflow.tracking import tracked_run
+
+    _, ip, prov = _ihg(args)
+    decoder = _decoder(args.hand_model)
+    with tracked_run(f"interhandgen_evaluate_{args.variant}", Path(args.project), {"variant": args.variant, **ip["evaluate"]}, prov) as run:
+        if args.variant == "gt":
+            result = evaluate_ground_truth(Path(args.train), Path(args.test), Path(args.features), decoder, ip)
+        else:
+            result = evaluate_samples(Path(args.samples), Path(args.test), Path(args.features), decoder, ip)
+        run.log_metrics({m: v["mean"] for m, v in result["metrics"].items()})
+    atomic_write_text(args.out, json.dumps({"variant": args.variant, **prov, **result}, indent=2))
+    log.info("%s: %s", args.out, json.dumps({m: round(v["mean"], 4) for m, v in result["metrics"].items()}))
+
+
+def cmd_ihg_sweep(args: argparse.Namespace) -> None:
+    from handflow.papers.interhandgen.evaluate import apg_sweep
+    from handflow.storage.atomic import atomic_write_text
+    from handflow.tracking import tracked_run
+
+    p, ip, prov = _ihg(args)
+    with tracked_run("interhandgen_apg_sweep", Path(args.project), ip["sweep"], prov) as run:
+        result = apg_sweep(Path(args.model), _decoder(args.hand_model), ip, p.get("global.seed"))
+        for row in result["rows"]:
+            run.log_metrics({"penetration_volume_cm3": row["penetration_volume_cm3"]}, step=round(100 * row["apg_weight"]))
+    atomic_write_text(args.out, json.dumps({**prov, **result}, indent=2))
+
+
+def cmd_ihg_report(args: argparse.Namespace) -> None:
+    from handflow.papers.interhandgen.report import ROWS, write_report
+
+    _, _, prov = _ihg(args)
+    evals = {}
+    for path in args.evals:
+        data = _read_json(path)
+        evals[data.get("variant")] = data
+    missing = sorted(set(ROWS) - set(evals))
+    if missing:
+        raise InputError(args.evals[0], "variant", f"no evaluation of {', '.join(missing)} among the inputs")
+    write_report(
+        evals,
+        _read_json(args.features),
+        _read_json(args.sweep),
+        Path(args.samples),
+        _decoder(args.hand_model),
+        prov,
+        Path(args.json),
+        Path(args.table),
+        Path(args.fig_samples),
+        Path(args.fig_sweep),
+    )
+
+
+def _read_json(path: str) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise InputError(path, None, "file not found") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"line {exc.lineno}", f"invalid JSON: {exc.msg}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m handflow", description=__doc__.splitlines()[0])
     parser.add_argument("--project", default=".", help="project root holding params/ and workflow/ (default: .)")
@@ -131,6 +286,61 @@ def build_parser() -> argparse.ArgumentParser:
     add(data, "report", cmd_data_report, "data summary JSON and sample figure",
         (["--root"], {"required": True}), (["--h5"], {"nargs": "+", "required": True}),
         (["--json"], {"required": True}), (["--figure"], {"required": True}))  # fmt: skip
+    ihg = groups.add_parser("interhandgen", help="InterHandGen stages").add_subparsers(dest="stage", required=True)
+    req = lambda *names: [([f"--{n}"], {"required": True}) for n in names]  # noqa: E731
+    add(
+        ihg,
+        "dataset",
+        cmd_ihg_dataset,
+        "interacting pairs in the seed's representation, normalisation statistics",
+        hand_model,
+        *req("train", "test", "out-train", "out-test", "out-stats"),
+    )
+    add(
+        ihg,
+        "train",
+        cmd_ihg_train,
+        "train the cascade denoiser or the joint baseline",
+        (["--kind"], {"required": True, "choices": ["cascade", "joint"]}),
+        *req("pairs", "stats", "checkpoints", "out", "curve"),
+    )
+    add(
+        ihg,
+        "features",
+        cmd_ihg_features,
+        "train the evaluation feature network",
+        hand_model,
+        *req("train", "test", "checkpoints", "out", "report"),
+    )
+    add(
+        ihg,
+        "sample",
+        cmd_ihg_sample,
+        "sample one variant",
+        hand_model,
+        (["--variant"], {"required": True, "choices": ["full", "no_cfg", "no_apg", "joint"]}),
+        *req("model", "out"),
+    )
+    add(
+        ihg,
+        "evaluate",
+        cmd_ihg_evaluate,
+        "metrics of one variant (or gt) against the test split",
+        hand_model,
+        (["--variant"], {"required": True, "choices": ["gt", "full", "no_cfg", "no_apg", "joint"]}),
+        (["--samples"], {}),
+        *req("train", "test", "features", "out"),
+    )
+    add(ihg, "sweep", cmd_ihg_sweep, "penetration against the APG weight", hand_model, *req("model", "out"))
+    add(
+        ihg,
+        "report",
+        cmd_ihg_report,
+        "metrics JSON, table and figures",
+        hand_model,
+        (["--evals"], {"nargs": "+", "required": True}),
+        *req("features", "sweep", "samples", "json", "table", "fig-samples", "fig-sweep"),
+    )
     pipe = groups.add_parser("pipeline", help="pipeline tooling").add_subparsers(dest="stage", required=True)
     add(pipe, "dvc-yaml", cmd_pipeline_dvc_yaml, "generate dvc.yaml from the Snakemake DAG",
         (["--check"], {"action": "store_true", "help": "fail if dvc.yaml differs instead of writing it"}))  # fmt: skip
@@ -146,4 +356,8 @@ def main(argv: list[str] | None = None) -> int:
         log.debug("input error", exc_info=True)
         print(f"handflow: error: {exc}", file=sys.stderr)
         return 2
+    except ComputationError as exc:
+        log.debug("computation error", exc_info=True)
+        print(f"handflow: error: {exc}", file=sys.stderr)
+        return 1
     return 0

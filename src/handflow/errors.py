@@ -14,3 +14,7 @@ class InputError(Exception):
         self.problem = problem
         where = f"{self.source}: {field}" if field else self.source
         super().__init__(f"{where}: {problem}")
+
+
+class ComputationError(RuntimeError):
+    """A stage's computation cannot give a valid result (NaN samples, a failed mesh boolean); never reported as a number."""

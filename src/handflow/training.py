@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from handflow.errors import InputError
+from handflow.errors import ComputationError, InputError
 from handflow.storage.atomic import atomic_path
 
 log = logging.getLogger(__name__)
@@ -106,14 +106,24 @@ def _resume(state: TrainState, cfg: LoopConfig) -> int:
 
 
 def _save(state: TrainState, cfg: LoopConfig, step: int) -> None:
-    save_torch({"fingerprint": cfg.fingerprint, "step": step, "model": state.model.state_dict(),
-                "optimizer": state.optimizer.state_dict(), "lr_schedule": state.lr_schedule.state_dict(),
-                "generator": state.generator.get_state(), "torch_rng": torch.get_rng_state(),
-                "history": state.history}, _checkpoint_path(cfg))  # fmt: skip
+    save_torch(
+        {
+            "fingerprint": cfg.fingerprint,
+            "step": step,
+            "model": state.model.state_dict(),
+            "optimizer": state.optimizer.state_dict(),
+            "lr_schedule": state.lr_schedule.state_dict(),
+            "generator": state.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "history": state.history,
+        },
+        _checkpoint_path(cfg),
+    )
 
 
-def train(state: TrainState, cfg: LoopConfig, loss_fn: Callable[[], torch.Tensor],
-          on_log: Callable[[int, float], None] | None = None) -> list[tuple[int, float]]:  # fmt: skip
+def train(
+    state: TrainState, cfg: LoopConfig, loss_fn: Callable[[], torch.Tensor], on_log: Callable[[int, float], None] | None = None
+) -> list[tuple[int, float]]:
     """Run steps until `cfg.n_steps` (resuming if a checkpoint of this run exists); return the loss history."""
     start = _resume(state, cfg)
     state.model.train()
@@ -121,7 +131,7 @@ def train(state: TrainState, cfg: LoopConfig, loss_fn: Callable[[], torch.Tensor
     for step in tqdm(range(start, cfg.n_steps), initial=start, total=cfg.n_steps, desc="train", mininterval=5.0):
         loss = loss_fn()
         if not math.isfinite(float(loss.detach())):
-            raise FloatingPointError(f"training loss is {float(loss.detach())} at step {step}")
+            raise ComputationError(f"training loss is {float(loss.detach())} at step {step}")
         state.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.grad_clip:

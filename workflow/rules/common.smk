@@ -27,7 +27,7 @@ def code(*packages):
     src = Path(workflow.basedir) / "src" / "handflow"
     files = [src / "cli.py", src / "params.py", src / "errors.py"]
     for pkg in ("storage", *packages):
-        files += sorted((src / pkg).rglob("*.py"))
+        files += [src / pkg] if pkg.endswith(".py") else sorted((src / pkg).rglob("*.py"))
     return sorted({str(f.relative_to(workflow.basedir)) for f in files})
 
 

@@ -22,16 +22,18 @@ import manifold3d
 import numpy as np
 from scipy.spatial import cKDTree
 
+from handflow.errors import ComputationError
 from handflow.geometry.penetration import inside
 
 
-class PenetrationError(RuntimeError):
+class PenetrationError(ComputationError):
     pass
 
 
 def _manifold(verts: np.ndarray, faces: np.ndarray, what: str) -> manifold3d.Manifold:
-    mesh = manifold3d.Manifold(manifold3d.Mesh64(vert_properties=np.ascontiguousarray(verts, np.float64),
-                                                 tri_verts=np.ascontiguousarray(faces, np.uint64)))  # fmt: skip
+    mesh = manifold3d.Manifold(
+        manifold3d.Mesh64(vert_properties=np.ascontiguousarray(verts, np.float64), tri_verts=np.ascontiguousarray(faces, np.uint64))
+    )
     if mesh.status() != manifold3d.Error.NoError:
         raise PenetrationError(f"{what}: not a closed manifold mesh ({mesh.status()})")
     return mesh

@@ -19,7 +19,7 @@ def frechet_distance(a: np.ndarray, b: np.ndarray, eps: float = 1e-6) -> float:
     """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^1/2) of two (N, D) feature sets."""
     mu_a, mu_b = a.mean(0), b.mean(0)
     s_a, s_b = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
-    covmean, _ = linalg.sqrtm(s_a @ s_b, disp=False)
+    covmean = linalg.sqrtm(s_a @ s_b)
     if not np.isfinite(covmean).all():  # singular product: regularise, as the seed (and pytorch-fid) do
         offset = np.eye(len(s_a)) * eps
         covmean = linalg.sqrtm((s_a + offset) @ (s_b + offset))
@@ -37,8 +37,9 @@ def polynomial_mmd2(a: np.ndarray, b: np.ndarray, degree: int = 3) -> float:
     return float((k_aa.sum() - np.trace(k_aa)) / (m * (m - 1)) + (k_bb.sum() - np.trace(k_bb)) / (n * (n - 1)) - 2.0 * k_ab.mean())
 
 
-def kernel_distance(a: np.ndarray, b: np.ndarray, n_subsets: int, subset_size: int, degree: int,
-                    rng: np.random.Generator) -> tuple[float, float]:  # fmt: skip
+def kernel_distance(
+    a: np.ndarray, b: np.ndarray, n_subsets: int, subset_size: int, degree: int, rng: np.random.Generator
+) -> tuple[float, float]:
     """KID: mean and std of the unbiased MMD^2 over random subsets (drawn with replacement when a set is smaller)."""
     size = min(subset_size, len(a), len(b))
     values = [

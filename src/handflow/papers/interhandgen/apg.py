@@ -89,7 +89,9 @@ class PenetrationLoss:
         into_right = self._directional(v_left, v_right, n_right, j_right.detach(), self.radii["right"])
         return self.weight * (into_left + into_right)
 
-    def candidates(self, p: torch.Tensor, q: torch.Tensor, joints_q: torch.Tensor, radii: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def candidates(
+        self, p: torch.Tensor, q: torch.Tensor, joints_q: torch.Tensor, radii: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(sample, vertex) index pairs of p's vertices that may lie inside q, flattened over the batch.
 
         Two filters, each keeping every vertex that is inside: q's bounding box, then q's
@@ -110,8 +112,16 @@ class PenetrationLoss:
         b, i = self.candidates(p, q, joints_q, radii)
         with torch.no_grad():
             q_sq = (q * q).sum(-1)  # |q|^2 - 2 p.q orders q's vertices by distance to p
-            nearest = torch.cat([(q_sq[bc] - 2 * torch.bmm(q[bc], p[bc, ic, :, None])[..., 0]).argmin(-1)
-                                 for bc, ic in zip(b.split(self.chunk), i.split(self.chunk), strict=True)]) if len(b) else b  # fmt: skip
+            nearest = (
+                torch.cat(
+                    [
+                        (q_sq[bc] - 2 * torch.bmm(q[bc], p[bc, ic, :, None])[..., 0]).argmin(-1)
+                        for bc, ic in zip(b.split(self.chunk), i.split(self.chunk), strict=True)
+                    ]
+                )
+                if len(b)
+                else b
+            )
         pc, qj = p[b, i], q[b, nearest]
         inside = ((torch.nn.functional.normalize(qj - pc, dim=-1) * n_q[b, nearest]).sum(-1) > 0).to(p.dtype)
         total = p.new_zeros(len(p)).index_add(0, b, gmof(pc - qj, self.rho).sum(-1) * inside)

@@ -51,8 +51,15 @@ def build_pairs(preprocessed: Path, hands: dict[str, HandModel]) -> dict[str, np
 
 def write_pairs(out: Path, data: dict[str, np.ndarray], provenance: dict[str, str]) -> None:
     with atomic_path(out) as tmp, h5py.File(tmp, "w") as h5:
-        h5.attrs.update({**provenance, "schema_version": SCHEMA_VERSION, "layout": "[pose PCA 45 | shape 10 | rot6d 6 | trans 3]",
-                         "hands": "0 = anchor (left, canonical), 1 = add (right, relative)", "units": "metres"})  # fmt: skip
+        h5.attrs.update(
+            {
+                **provenance,
+                "schema_version": SCHEMA_VERSION,
+                "layout": "[pose PCA 45 | shape 10 | rot6d 6 | trans 3]",
+                "hands": "0 = anchor (left, canonical), 1 = add (right, relative)",
+                "units": "metres",
+            }
+        )
         for key, value in data.items():
             h5[key] = value
 

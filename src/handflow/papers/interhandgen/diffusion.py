@@ -40,8 +40,14 @@ class ScheduleConfig:
     sampling_steps: int = 42
 
     def _kwargs(self) -> dict:
-        return {"num_train_timesteps": self.num_train_timesteps, "beta_start": self.beta_start, "beta_end": self.beta_end,
-                "beta_schedule": "linear", "prediction_type": "sample", "clip_sample": False}  # fmt: skip
+        return {
+            "num_train_timesteps": self.num_train_timesteps,
+            "beta_start": self.beta_start,
+            "beta_end": self.beta_end,
+            "beta_schedule": "linear",
+            "prediction_type": "sample",
+            "clip_sample": False,
+        }
 
     def training(self) -> DDPMScheduler:
         return DDPMScheduler(**self._kwargs())
@@ -58,8 +64,9 @@ def antithetic_timesteps(n: int, num_train_timesteps: int, generator: torch.Gene
     return torch.cat([half, num_train_timesteps - 1 - half])[:n]
 
 
-def cascade_loss(model: Denoiser, sched: DDPMScheduler, anchor: torch.Tensor, add: torch.Tensor, p_uncond: float,
-                 generator: torch.Generator) -> torch.Tensor:  # fmt: skip
+def cascade_loss(
+    model: Denoiser, sched: DDPMScheduler, anchor: torch.Tensor, add: torch.Tensor, p_uncond: float, generator: torch.Generator
+) -> torch.Tensor:
     """One network, two roles: the anchor unconditionally (pose and shape dims), the add hand given the anchor."""
     n = len(anchor)
     t = antithetic_timesteps(n, sched.config.num_train_timesteps, generator)

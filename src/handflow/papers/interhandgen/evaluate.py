@@ -42,13 +42,15 @@ def contacts(decoder: TwoHandDecoder, verts: np.ndarray, label: str) -> list[Pai
     return out
 
 
-def set_metrics(real_feat: np.ndarray, fake_feat: np.ndarray, fake_contacts: list[PairContact], e: dict,
-                rng: np.random.Generator) -> dict[str, float]:  # fmt: skip
+def set_metrics(
+    real_feat: np.ndarray, fake_feat: np.ndarray, fake_contacts: list[PairContact], e: dict, rng: np.random.Generator
+) -> dict[str, float]:
     khid, _ = kernel_distance(real_feat, fake_feat, e["kid_subsets"], e["kid_subset_size"], e["kid_degree"], rng)
     n_pr = min(e["pr_samples"], len(real_feat), len(fake_feat))
     k = min(e["pr_k"], n_pr - 1)
-    precision, recall = precision_recall(real_feat[rng.choice(len(real_feat), n_pr, replace=False)],
-                                         fake_feat[rng.choice(len(fake_feat), n_pr, replace=False)], k)  # fmt: skip
+    precision, recall = precision_recall(
+        real_feat[rng.choice(len(real_feat), n_pr, replace=False)], fake_feat[rng.choice(len(fake_feat), n_pr, replace=False)], k
+    )
     vol = np.array([c.volume_cm3 for c in fake_contacts])
     near = np.array([c.min_distance_mm < e["contact_mm"] for c in fake_contacts]) | (vol > 0)
     return {
@@ -64,8 +66,14 @@ def set_metrics(real_feat: np.ndarray, fake_feat: np.ndarray, fake_contacts: lis
 
 
 def _summary(per_repeat: list[dict[str, float]]) -> dict[str, dict]:
-    return {m: {"mean": float(np.mean([r[m] for r in per_repeat])), "std": float(np.std([r[m] for r in per_repeat])),
-                "values": [r[m] for r in per_repeat]} for m in METRICS}  # fmt: skip
+    return {
+        m: {
+            "mean": float(np.mean([r[m] for r in per_repeat])),
+            "std": float(np.std([r[m] for r in per_repeat])),
+            "values": [r[m] for r in per_repeat],
+        }
+        for m in METRICS
+    }
 
 
 def evaluate_samples(samples: Path, test_pairs: Path, features: Path, decoder: TwoHandDecoder, p: dict) -> dict:
@@ -78,7 +86,12 @@ def evaluate_samples(samples: Path, test_pairs: Path, features: Path, decoder: T
         rng = np.random.default_rng([e["seed"], int(r)])
         fake = verts[repeat == r]
         per_repeat.append(set_metrics(real, extractor(fake), contacts(decoder, fake, f"{samples} repeat {r}"), e, rng))
-    return {"n_samples": int((repeat == repeat[0]).sum()), "n_repeats": len(per_repeat), "n_test": len(real), "metrics": _summary(per_repeat)}
+    return {
+        "n_samples": int((repeat == repeat[0]).sum()),
+        "n_repeats": len(per_repeat),
+        "n_test": len(real),
+        "metrics": _summary(per_repeat),
+    }
 
 
 def evaluate_ground_truth(train_pairs: Path, test_pairs: Path, features: Path, decoder: TwoHandDecoder, p: dict) -> dict:
@@ -107,6 +120,13 @@ def apg_sweep(model_path: Path, decoder: TwoHandDecoder, p: dict, seed: int) -> 
         verts, _ = decode_pairs(decoder, draw(sampler, sw["n_samples"], s["batch_size"], seed))
         found = contacts(decoder, verts, f"sweep weight {mult}")
         vol = np.array([c.volume_cm3 for c in found])
-        rows.append({"apg_weight": mult, "penetration_volume_cm3": float(vol.mean()), "penetration_volume_cm3_std": float(vol.std()),
-                     "penetration_depth_cm": float(np.mean([c.depth_cm for c in found])), "penetrating_share": float((vol > 0).mean())})  # fmt: skip
+        rows.append(
+            {
+                "apg_weight": mult,
+                "penetration_volume_cm3": float(vol.mean()),
+                "penetration_volume_cm3_std": float(vol.std()),
+                "penetration_depth_cm": float(np.mean([c.depth_cm for c in found])),
+                "penetrating_share": float((vol > 0).mean()),
+            }
+        )
     return {"n_samples": sw["n_samples"], "cfg_weight": s["cfg_weight"], "apg": dataclasses.asdict(ApgConfig(**s["apg"])), "rows": rows}

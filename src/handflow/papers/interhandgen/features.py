@@ -67,11 +67,22 @@ def decode_pairs(decoder: TwoHandDecoder, pairs: np.ndarray, batch: int = 512) -
         verts.append(out.vertices.float().numpy())
         joints.append(out.joints.float().numpy())
     dim = decoder.left.n_vertices + decoder.right.n_vertices
-    return (np.concatenate(verts) if verts else np.zeros((0, dim, 3), np.float32)), (np.concatenate(joints) if joints else np.zeros((0, 42, 3)))
+    return (np.concatenate(verts) if verts else np.zeros((0, dim, 3), np.float32)), (
+        np.concatenate(joints) if joints else np.zeros((0, 42, 3))
+    )
 
 
-def train_feature_net(train_pairs: Path, test_pairs: Path, decoder: TwoHandDecoder, p: dict, seed: int, checkpoint_dir: Path,
-                      out: Path, report: Path, on_log=None) -> dict[str, float]:  # fmt: skip
+def train_feature_net(
+    train_pairs: Path,
+    test_pairs: Path,
+    decoder: TwoHandDecoder,
+    p: dict,
+    seed: int,
+    checkpoint_dir: Path,
+    out: Path,
+    report: Path,
+    on_log=None,
+) -> dict[str, float]:
     f = p["features"]
     train_sets = [read_pairs(train_pairs)] + ([read_pairs(train_pairs, "pairs_swapped")] if p["dataset"]["swap_augmentation"] else [])
     verts, joints = decode_pairs(decoder, np.concatenate(train_sets))
@@ -96,10 +107,24 @@ def train_feature_net(train_pairs: Path, test_pairs: Path, decoder: TwoHandDecod
     with torch.no_grad():
         pred = net(torch.as_tensor(test_verts[:, ids])).numpy()
     mpjpe = float(np.linalg.norm(pred - test_joints, axis=-1).mean() * 1000.0)
-    save_torch({"state_dict": net.state_dict(), "vertex_ids": torch.as_tensor(ids), "n_left": n_left, "width": f["width"],
-                "feature_dim": f["feature_dim"]}, out)  # fmt: skip
-    metrics = {"test_mpjpe_mm": mpjpe, "n_train": len(x), "n_test": len(test_verts), "feature_dim": f["feature_dim"],
-               "reported_seed_mpjpe_mm": 1.49, "note": "the seed's evaluator (PointNet++, unreleased) reports 1.49 mm on real data"}  # fmt: skip
+    save_torch(
+        {
+            "state_dict": net.state_dict(),
+            "vertex_ids": torch.as_tensor(ids),
+            "n_left": n_left,
+            "width": f["width"],
+            "feature_dim": f["feature_dim"],
+        },
+        out,
+    )
+    metrics = {
+        "test_mpjpe_mm": mpjpe,
+        "n_train": len(x),
+        "n_test": len(test_verts),
+        "feature_dim": f["feature_dim"],
+        "reported_seed_mpjpe_mm": 1.49,
+        "note": "the seed's evaluator (PointNet++, unreleased) reports 1.49 mm on real data",
+    }
     report.write_text(json.dumps(metrics, indent=2))
     return {"test_mpjpe_mm": mpjpe}
 
@@ -120,5 +145,8 @@ class FeatureExtractor:
     def __call__(self, verts: np.ndarray, batch: int = 1024) -> np.ndarray:
         if verts.ndim != 3 or verts.shape[1] <= self.ids.max():
             raise InputError(self.source, "vertex_ids", f"vertices of shape {verts.shape} do not fit this network")
-        out = [self.net.features(torch.as_tensor(verts[s : s + batch, self.ids], dtype=torch.float32)).numpy() for s in range(0, len(verts), batch)]
+        out = [
+            self.net.features(torch.as_tensor(verts[s : s + batch, self.ids], dtype=torch.float32)).numpy()
+            for s in range(0, len(verts), batch)
+        ]
         return np.concatenate(out).astype(np.float64)

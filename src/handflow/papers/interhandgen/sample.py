@@ -16,7 +16,7 @@ import h5py
 import numpy as np
 import torch
 
-from handflow.errors import InputError
+from handflow.errors import ComputationError, InputError
 from handflow.papers.interhandgen.apg import ApgConfig
 from handflow.papers.interhandgen.diffusion import CascadeSampler, Guidance, JointSampler
 from handflow.papers.interhandgen.features import decode_pairs
@@ -55,20 +55,29 @@ def make_sampler(variant: str, model_path: Path, decoder: TwoHandDecoder, p: dic
     return CascadeSampler(model, normalizer, decoder, schedule, guidance or guidance_for(variant, p))
 
 
-def sample_variant(variant: str, model_path: Path, decoder: TwoHandDecoder, p: dict, seed: int, out: Path,
-                   provenance: dict[str, str]) -> dict[str, float]:  # fmt: skip
+def sample_variant(
+    variant: str, model_path: Path, decoder: TwoHandDecoder, p: dict, seed: int, out: Path, provenance: dict[str, str]
+) -> dict[str, float]:
     s = p["sample"]
     torch.manual_seed(seed)
     sampler = make_sampler(variant, model_path, decoder, p)
     pairs = np.concatenate([draw(sampler, s["n_samples"], s["batch_size"], seed + 1000 * r) for r in range(s["n_repeats"])])
     bad = ~np.isfinite(pairs).all(axis=(1, 2))
     if bad.any():
-        raise FloatingPointError(f"{variant}: {int(bad.sum())} of {len(pairs)} samples are not finite (first: {int(np.argmax(bad))})")
+        raise ComputationError(f"{variant}: {int(bad.sum())} of {len(pairs)} samples are not finite (first: {int(np.argmax(bad))})")
     verts, joints = decode_pairs(decoder, pairs)
     guidance = {} if variant == "joint" else dataclasses.asdict(guidance_for(variant, p))
     with atomic_path(out) as tmp, h5py.File(tmp, "w") as h5:
-        h5.attrs.update({**provenance, "schema_version": SCHEMA_VERSION, "variant": variant, "guidance": json.dumps(guidance),
-                         "vertices": "left (anchor) first, metres, anchor frame", "joints": "InterHand2.6M order"})  # fmt: skip
+        h5.attrs.update(
+            {
+                **provenance,
+                "schema_version": SCHEMA_VERSION,
+                "variant": variant,
+                "guidance": json.dumps(guidance),
+                "vertices": "left (anchor) first, metres, anchor frame",
+                "joints": "InterHand2.6M order",
+            }
+        )
         h5["params"] = pairs.astype(np.float32)
         h5["vertices"] = verts.astype(np.float32)
         h5["joints"] = joints.astype(np.float32)

@@ -29,12 +29,21 @@ KINDS = ("cascade", "joint")
 def denoiser_config(kind: str, p: dict) -> DenoiserConfig:
     m = p["model"]
     dims = {"cascade": (DIM, HAND_DIMS), "joint": (HAND_DIMS + DIM, 0)}[kind]
-    return DenoiserConfig(*dims, width=m["width"], embed_dim=m["embed_dim"], n_layers=m["n_layers"], skips=tuple(m["skips"]),
-                          transformer_layers=m["transformer_layers"], n_heads=m["n_heads"], dropout=m["dropout"])  # fmt: skip
+    return DenoiserConfig(
+        *dims,
+        width=m["width"],
+        embed_dim=m["embed_dim"],
+        n_layers=m["n_layers"],
+        skips=tuple(m["skips"]),
+        transformer_layers=m["transformer_layers"],
+        n_heads=m["n_heads"],
+        dropout=m["dropout"],
+    )
 
 
-def train_denoiser(kind: str, pairs_path: Path, stats_path: Path, p: dict, seed: int, checkpoint_dir: Path,
-                   out: Path, curve: Path, on_log=None) -> dict[str, float]:  # fmt: skip
+def train_denoiser(
+    kind: str, pairs_path: Path, stats_path: Path, p: dict, seed: int, checkpoint_dir: Path, out: Path, curve: Path, on_log=None
+) -> dict[str, float]:
     normalizer = Normalizer.load(stats_path)
     raw = [read_pairs(pairs_path)]
     if p["dataset"]["swap_augmentation"]:
@@ -67,9 +76,18 @@ def train_denoiser(kind: str, pairs_path: Path, stats_path: Path, p: dict, seed:
     run_id = fingerprint(kind, p["model"], p["diffusion"], t, p["dataset"], seed, file_digest(pairs_path), file_digest(stats_path))
     loop = LoopConfig(t["steps"], every, t["log_every"], checkpoint_dir, run_id, grad_clip=t["grad_clip"] or None)
     history = train(TrainState(model, opt, lr_schedule, gen), loop, loss_fn, on_log)
-    save_torch({"kind": kind, "config": cfg.to_dict(), "schedule": asdict(schedule), "state_dict": model.state_dict(),
-                "normalizer": {"mean": normalizer.mean.tolist(), "std": normalizer.std.tolist()},
-                "fingerprint": run_id, "steps": t["steps"]}, out)  # fmt: skip
+    save_torch(
+        {
+            "kind": kind,
+            "config": cfg.to_dict(),
+            "schedule": asdict(schedule),
+            "state_dict": model.state_dict(),
+            "normalizer": {"mean": normalizer.mean.tolist(), "std": normalizer.std.tolist()},
+            "fingerprint": run_id,
+            "steps": t["steps"],
+        },
+        out,
+    )
     with atomic_path(curve) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f, delimiter="\t")
         writer.writerow(["step", "loss"])

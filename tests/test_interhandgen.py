@@ -1,0 +1,236 @@
+"""InterHandGen: representation, model, schedules, APG, training resume, and bad inputs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from handflow.errors import InputError
+from handflow.geometry.penetration import inside
+from handflow.geometry.rotations import axis_angle_to_matrix_np
+from handflow.metrics.contact import intersection
+from handflow.papers.interhandgen.apg import PenetrationLoss, seed_penetration_loss
+from handflow.papers.interhandgen.dataset import SCHEMA_VERSION, read_pairs, write_pairs
+from handflow.papers.interhandgen.diffusion import ScheduleConfig
+from handflow.papers.interhandgen.model import Denoiser, DenoiserConfig
+from handflow.papers.interhandgen.representation import (
+    DIM,
+    MIDDLE_MCP,
+    HandParams,
+    Normalizer,
+    TwoHandDecoder,
+    canonical_pair,
+    mirror_hand,
+)
+from handflow.papers.interhandgen.sample import read_samples
+from handflow.papers.interhandgen.train import load_denoiser, train_denoiser
+from handflow.params import load_params
+
+
+def _world_hands(hands, n: int, seed: int = 0):
+    """Random world-space fits of both hands: params, and their 42 joints (right 0-20, left 21-41)."""
+    rng = np.random.default_rng(seed)
+    params, joints = {}, []
+    for side in ("right", "left"):
+        orient, pose = rng.normal(0, 1.0, (n, 3)), rng.normal(0, 0.3, (n, 45))
+        shape, trans = rng.normal(0, 1.0, (n, 10)), rng.normal(0, 0.05, (n, 3))
+        with torch.no_grad():
+            out = hands[side](*(torch.as_tensor(a) for a in (orient, pose, shape, trans)))
+        j = out.joints.numpy()
+        pca = hands[side].pose_to_pca(torch.as_tensor(pose)).numpy()
+        params[side] = HandParams(pca, shape, axis_angle_to_matrix_np(orient), j[:, MIDDLE_MCP])
+        joints.append(j)
+    return params, np.concatenate(joints, axis=1)
+
+
+def _in_anchor_frame(joints: np.ndarray, anchor: HandParams) -> np.ndarray:
+    return np.einsum("nji,nkj->nki", anchor.rotmat, joints - anchor.mcp[:, None])
+
+
+def test_canonical_pair_decodes_to_the_world_pair_in_the_anchor_frame(hands):
+    params, joints = _world_hands(hands, 6)
+    pairs = canonical_pair(params["left"], params["right"])
+    np.testing.assert_allclose(pairs[:, 0, 55:], np.tile([1, 0, 0, 0, 1, 0, 0, 0, 0], (6, 1)))
+    with torch.no_grad():
+        out = TwoHandDecoder(hands)(torch.as_tensor(pairs[:, 0]), torch.as_tensor(pairs[:, 1]))
+    np.testing.assert_allclose(out.joints.numpy(), _in_anchor_frame(joints, params["left"]), atol=1e-6)
+    np.testing.assert_allclose(out.joints.numpy()[:, 21 + MIDDLE_MCP], 0.0, atol=1e-9)
+
+
+def test_swapped_pair_is_the_mirrored_scene(hands):
+    params, joints = _world_hands(hands, 4, seed=1)
+    swapped = canonical_pair(mirror_hand(params["right"], hands["right"], hands["left"]), mirror_hand(params["left"], hands["left"], hands["right"]))
+    mirror = np.diag([-1.0, 1.0, 1.0])
+    mirrored = joints @ mirror
+    mirrored = np.concatenate([mirrored[:, 21:], mirrored[:, :21]], axis=1)  # the mirrored left hand is the new right
+    new_anchor = mirror_hand(params["right"], hands["right"], hands["left"])
+    with torch.no_grad():
+        out = TwoHandDecoder(hands)(torch.as_tensor(swapped[:, 0]), torch.as_tensor(swapped[:, 1]))
+    # the open model's left hand is the exact mirror of its right, so this holds to rounding
+    np.testing.assert_allclose(out.joints.numpy(), _in_anchor_frame(mirrored, new_anchor), atol=1e-5)
+
+
+def test_normalizer_divides_by_std_and_round_trips(tmp_path):
+    rng = np.random.default_rng(0)
+    pairs = rng.normal(0, 1, (50, 2, DIM)) * np.r_[np.full(55, 2.0), np.full(9, 0.05)]
+    norm = Normalizer.fit(pairs)
+    z = norm.normalize(pairs[:, 1])
+    np.testing.assert_allclose(z[:, 55:].std(0), 1.0, atol=1e-9)  # placement stats come from the add hands
+    norm.save(tmp_path / "stats.json")
+    back = Normalizer.load(tmp_path / "stats.json")
+    np.testing.assert_array_equal(back.std, norm.std)
+    (tmp_path / "bad.json").write_text('{"mean": [0, 1], "std": [1, 1]}')
+    with pytest.raises(InputError, match=r"bad.json: mean: expected 64"):
+        Normalizer.load(tmp_path / "bad.json")
+
+
+def test_attention_is_within_a_sample_not_across_the_batch():
+    torch.manual_seed(0)
+    model = Denoiser(DenoiserConfig(DIM, 55, width=32, embed_dim=16, n_layers=3, skips=(1,), transformer_layers=1, n_heads=2)).eval()
+    x, t, c = torch.randn(5, DIM), torch.tensor([0, 10, 50, 100, 128]), torch.randn(5, 55)
+    with torch.no_grad():
+        whole = model(x, t, c)
+        alone = torch.cat([model(x[i : i + 1], t[i : i + 1], c[i : i + 1]) for i in range(5)])
+    torch.testing.assert_close(whole, alone, rtol=1e-5, atol=1e-6)
+
+
+def test_sampling_schedule_is_the_seeds():
+    sched = ScheduleConfig().sampling()
+    assert sched.timesteps.tolist() == list(range(123, -1, -3))
+    assert abs(float(sched.alphas_cumprod[123]) - 0.547) < 1e-3
+
+
+def _overlapping_pair(hands, shift: float):
+    decoder = TwoHandDecoder(hands)
+    x = torch.zeros(2, DIM, dtype=torch.float64)
+    x[:, 55], x[:, 59] = 1.0, 1.0  # identity rot6d
+    x[1, 61] = shift  # the right hand moved along x from the left's knuckle
+    with torch.no_grad():
+        v_left, j_left = decoder.hand(decoder.left, x[:1])
+    v_right, j_right = decoder.hand(decoder.right, x[1:])
+    return decoder, v_left, j_left, v_right, j_right
+
+
+def test_batched_apg_loss_is_the_seeds_when_nothing_is_filtered(hands):
+    for shift in (0.0, 0.02, 0.04):
+        _, v_left, j_left, v_right, j_right = _overlapping_pair(hands, shift)
+        ours = PenetrationLoss(hands["left"], hands["right"], rho=0.05, weight=1000.0, margin=1e3)(v_left, j_left, v_right, j_right)
+        seed = seed_penetration_loss(v_left, v_right, hands["left"].faces, hands["right"].faces, 0.05, 1000.0)
+        torch.testing.assert_close(ours.sum(), seed)
+
+
+def test_apg_candidates_keep_every_vertex_inside_and_its_gradient_separates(hands):
+    decoder, v_left, j_left, v_right, j_right = _overlapping_pair(hands, 0.03)
+    loss = PenetrationLoss(hands["left"], hands["right"], rho=0.05, weight=1000.0, margin=0.005)
+    sealed = decoder.sealed(torch.cat([v_left, v_right.detach()], 1))[0].numpy()
+    n_left = hands["left"].n_vertices + 1
+    truly = np.flatnonzero(inside(v_right.detach()[0].numpy(), sealed[:n_left], hands["left"].sealed_faces.numpy()))
+    assert len(truly) > 10
+    b, i = loss.candidates(v_right, v_left, j_left, loss.radii["left"])
+    assert set(truly) <= set(i.tolist())
+    # a gradient step on the translation lowers the intersection volume
+    x = torch.zeros(1, DIM, dtype=torch.float64)
+    x[:, 55], x[:, 59], x[:, 61] = 1.0, 1.0, 0.03
+    volumes = []
+    for _ in range(2):
+        x.requires_grad_(True)
+        v_r, j_r = decoder.hand(decoder.right, x)
+        faces_l, faces_r = hands["left"].sealed_faces.numpy(), hands["right"].sealed_faces.numpy()
+        s = decoder.sealed(torch.cat([v_left, v_r.detach()], 1))[0].numpy()
+        volumes.append(intersection(s[:n_left], faces_l, s[n_left:], faces_r).volume())
+        (grad,) = torch.autograd.grad(loss(v_left, j_left, v_r, j_r).sum(), x)
+        x = (x - 1e-5 * grad).detach()
+    assert volumes[1] < volumes[0]
+
+
+@pytest.fixture(scope="module")
+def smoke_pairs(tmp_path_factory, hands):
+    """A small file of plausible training pairs (random world fits, canonicalised) and their statistics."""
+    out = tmp_path_factory.mktemp("ihg")
+    params, _ = _world_hands(hands, 24, seed=3)
+    pairs = canonical_pair(params["left"], params["right"])
+    swapped = canonical_pair(mirror_hand(params["right"], hands["right"], hands["left"]), mirror_hand(params["left"], hands["left"], hands["right"]))
+    write_pairs(out / "pairs.h5", {"pairs": pairs, "pairs_swapped": swapped}, {"data_source": "test"})
+    Normalizer.fit(np.concatenate([pairs, swapped])).save(out / "stats.json")
+    return out
+
+
+def _smoke_ihg_params(smoke_params) -> dict:
+    return smoke_params.values["interhandgen"]
+
+
+def test_training_resumes_after_a_kill_to_the_same_model(smoke_pairs, smoke_params, tmp_path):
+    p = _smoke_ihg_params(smoke_params)
+    args = ("cascade", smoke_pairs / "pairs.h5", smoke_pairs / "stats.json", p, 0)
+    train_denoiser(*args, tmp_path / "ck_a", tmp_path / "a.pt", tmp_path / "a.tsv")
+
+    class Killed(Exception):
+        pass
+
+    def kill(step, loss):
+        if step == 30:  # after the checkpoint at step 20, before the next
+            raise Killed
+
+    with pytest.raises(Killed):
+        train_denoiser(*args, tmp_path / "ck_b", tmp_path / "b.pt", tmp_path / "b.tsv", on_log=kill)
+    assert not (tmp_path / "b.pt").exists()
+    train_denoiser(*args, tmp_path / "ck_b", tmp_path / "b.pt", tmp_path / "b.tsv")
+    a, b = load_denoiser(tmp_path / "a.pt")[0], load_denoiser(tmp_path / "b.pt")[0]
+    for (name, ta), tb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        assert torch.equal(ta, tb), name
+    assert (tmp_path / "a.tsv").read_text() == (tmp_path / "b.tsv").read_text()
+
+
+def test_corrupted_checkpoint_is_one_clear_error_and_no_output(smoke_pairs, smoke_params, tmp_path, model_dir):
+    p = _smoke_ihg_params(smoke_params)
+    train_denoiser("cascade", smoke_pairs / "pairs.h5", smoke_pairs / "stats.json", p, 0, tmp_path / "ck", tmp_path / "m.pt", tmp_path / "c.tsv")
+    data = (tmp_path / "m.pt").read_bytes()
+    (tmp_path / "bad.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match=r"bad.pt: corrupted checkpoint"):
+        load_denoiser(tmp_path / "bad.pt")
+    out = tmp_path / "samples.h5"
+    cmd = [sys.executable, "-m", "handflow", "--project", str(smoke_params.root), "interhandgen", "sample", "--variant", "no_apg",
+           "--model", str(tmp_path / "bad.pt"), "--hand-model", str(model_dir), "--out", str(out)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("handflow: error: ") and "bad.pt: corrupted checkpoint" in proc.stderr
+    assert not out.exists() and not list(tmp_path.glob("samples.h5*"))
+
+
+def test_pairs_with_wrong_shapes_or_nans_are_refused(tmp_path):
+    with h5py.File(tmp_path / "wrong.h5", "w") as h5:
+        h5.attrs["schema_version"] = SCHEMA_VERSION
+        h5["pairs"] = np.zeros((5, 2, 63))
+    with pytest.raises(InputError, match=r"wrong.h5: pairs: shape \(5, 2, 63\), expected \(N, 2, 64\)"):
+        read_pairs(tmp_path / "wrong.h5")
+    with h5py.File(tmp_path / "nan.h5", "w") as h5:
+        h5.attrs["schema_version"] = SCHEMA_VERSION
+        h5["pairs"] = np.full((5, 2, 64), np.nan)
+    with pytest.raises(InputError, match=r"nan.h5: pairs: contains NaN"):
+        read_pairs(tmp_path / "nan.h5")
+
+
+def test_samples_with_nans_are_refused(tmp_path):
+    path = tmp_path / "s.h5"
+    verts = np.zeros((3, 10, 3), np.float32)
+    verts[1, 4, 0] = np.nan
+    with h5py.File(path, "w") as h5:
+        h5["params"], h5["vertices"], h5["repeat"] = np.zeros((3, 2, DIM)), verts, np.zeros(3, np.int32)
+    with pytest.raises(InputError, match=r"s.h5: vertices: contains NaN or inf \(first bad sample 1\)"):
+        read_samples(path, 10)
+    with pytest.raises(InputError, match=r"s.h5: vertices: shape \(3, 10, 3\), expected \(3, 12, 3\)"):
+        read_samples(path, 12)
+
+
+def test_paper_scale_is_the_seeds_hyper_parameters(tmp_path):
+    from conftest import copy_project
+
+    p = load_params(copy_project(tmp_path / "p", "paper")).values["interhandgen"]
+    assert (p["model"]["width"], p["model"]["embed_dim"], p["model"]["n_layers"], p["model"]["skips"]) == (2056, 512, 7, [1, 3, 5, 6])
+    assert (p["train"]["batch_size"], p["train"]["lr"], p["train"]["grad_clip"]) == (256, 1e-3, 4.0)
+    assert (p["diffusion"]["num_train_timesteps"], p["diffusion"]["sampling_steps"], p["sample"]["cfg_weight"]) == (129, 42, 0.1)

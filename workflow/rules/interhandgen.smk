@@ -1,0 +1,187 @@
+# InterHandGen (CVPR 2024): dataset -> train (cascade, joint baseline) -> features -> sample (4 variants)
+# -> evaluate (+ ground-truth floor) -> APG sweep -> report. Logic in src/handflow/papers/interhandgen/.
+IHG_VARIANTS = ["full", "no_cfg", "no_apg", "joint"]
+IHG = "data/processed/interhandgen"
+# everything the InterHandGen commands import
+IHG_CODE = code("hand", "geometry", "metrics", "datasets", "render", "papers/interhandgen", "training.py", "tracking.py")
+
+
+rule interhandgen_dataset:
+    input:
+        train="data/processed/interhand26m_train.h5",
+        test="data/processed/interhand26m_test.h5",
+        hand="data/hand_model",
+        code=IHG_CODE,
+    output:
+        train=f"{IHG}/pairs_train.h5",
+        test=f"{IHG}/pairs_test.h5",
+        stats=f"{IHG}/stats.json",
+    params:
+        p=par("interhandgen.dataset"),
+    log:
+        "logs/interhandgen/dataset.log",
+    benchmark:
+        "logs/bench/interhandgen_dataset.tsv"
+    shell:
+        "python -m handflow interhandgen dataset --hand-model {input.hand} --train {input.train} --test {input.test}"
+        " --out-train {output.train} --out-test {output.test} --out-stats {output.stats} --log {log}"
+
+
+rule interhandgen_train:
+    input:
+        pairs=f"{IHG}/pairs_train.h5",
+        stats=f"{IHG}/stats.json",
+        code=IHG_CODE,
+    output:
+        model="models/interhandgen/{kind}.pt",
+        curve="results/interhandgen/train_{kind}_loss.tsv",
+    wildcard_constraints:
+        kind="cascade|joint",
+    params:
+        p=par("global.seed", "interhandgen.dataset", "interhandgen.model", "interhandgen.diffusion", "interhandgen.train"),
+        checkpoints="checkpoints/interhandgen/{kind}",
+    resources:
+        gpu=1,
+    log:
+        "logs/interhandgen/train_{kind}.log",
+    benchmark:
+        "logs/bench/interhandgen_train_{kind}.tsv"
+    shell:
+        "python -m handflow interhandgen train --kind {wildcards.kind} --pairs {input.pairs} --stats {input.stats}"
+        " --checkpoints {params.checkpoints} --out {output.model} --curve {output.curve} --log {log}"
+
+
+rule interhandgen_features:
+    input:
+        train=f"{IHG}/pairs_train.h5",
+        test=f"{IHG}/pairs_test.h5",
+        hand="data/hand_model",
+        code=IHG_CODE,
+    output:
+        model="models/interhandgen/features.pt",
+        report="results/interhandgen/features.json",
+    params:
+        p=par("global.seed", "interhandgen.dataset", "interhandgen.features"),
+        checkpoints="checkpoints/interhandgen/features",
+    resources:
+        gpu=1,
+    log:
+        "logs/interhandgen/features.log",
+    benchmark:
+        "logs/bench/interhandgen_features.tsv"
+    shell:
+        "python -m handflow interhandgen features --hand-model {input.hand} --train {input.train} --test {input.test}"
+        " --checkpoints {params.checkpoints} --out {output.model} --report {output.report} --log {log}"
+
+
+def ihg_model(wildcards):
+    return "models/interhandgen/joint.pt" if wildcards.variant == "joint" else "models/interhandgen/cascade.pt"
+
+
+rule interhandgen_sample:
+    input:
+        model=ihg_model,
+        hand="data/hand_model",
+        code=IHG_CODE,
+    output:
+        "data/samples/interhandgen/{variant}.h5",
+    wildcard_constraints:
+        variant="full|no_cfg|no_apg|joint",
+    params:
+        p=par("global.seed", "interhandgen.diffusion.sampling_steps", "interhandgen.sample"),
+    resources:
+        gpu=1,
+    log:
+        "logs/interhandgen/sample_{variant}.log",
+    benchmark:
+        "logs/bench/interhandgen_sample_{variant}.tsv"
+    shell:
+        "python -m handflow interhandgen sample --variant {wildcards.variant} --model {input.model} --hand-model {input.hand}"
+        " --out {output} --log {log}"
+
+
+rule interhandgen_evaluate:
+    input:
+        samples="data/samples/interhandgen/{variant}.h5",
+        train=f"{IHG}/pairs_train.h5",
+        test=f"{IHG}/pairs_test.h5",
+        features="models/interhandgen/features.pt",
+        hand="data/hand_model",
+        code=IHG_CODE,
+    output:
+        "results/interhandgen/eval_{variant}.json",
+    wildcard_constraints:
+        variant="full|no_cfg|no_apg|joint",
+    params:
+        p=par("interhandgen.evaluate"),
+    log:
+        "logs/interhandgen/evaluate_{variant}.log",
+    benchmark:
+        "logs/bench/interhandgen_evaluate_{variant}.tsv"
+    shell:
+        "python -m handflow interhandgen evaluate --variant {wildcards.variant} --samples {input.samples} --train {input.train}"
+        " --test {input.test} --features {input.features} --hand-model {input.hand} --out {output} --log {log}"
+
+
+rule interhandgen_evaluate_gt:
+    input:
+        train=f"{IHG}/pairs_train.h5",
+        test=f"{IHG}/pairs_test.h5",
+        features="models/interhandgen/features.pt",
+        hand="data/hand_model",
+        code=IHG_CODE,
+    output:
+        "results/interhandgen/eval_gt.json",
+    params:
+        p=par("interhandgen.evaluate", "interhandgen.sample.n_samples", "interhandgen.sample.n_repeats"),
+    log:
+        "logs/interhandgen/evaluate_gt.log",
+    benchmark:
+        "logs/bench/interhandgen_evaluate_gt.tsv"
+    shell:
+        "python -m handflow interhandgen evaluate --variant gt --train {input.train} --test {input.test}"
+        " --features {input.features} --hand-model {input.hand} --out {output} --log {log}"
+
+
+rule interhandgen_sweep:
+    input:
+        model="models/interhandgen/cascade.pt",
+        hand="data/hand_model",
+        code=IHG_CODE,
+    output:
+        "results/interhandgen/apg_sweep.json",
+    params:
+        p=par("global.seed", "interhandgen.diffusion.sampling_steps", "interhandgen.sample", "interhandgen.sweep"),
+    resources:
+        gpu=1,
+    log:
+        "logs/interhandgen/sweep.log",
+    benchmark:
+        "logs/bench/interhandgen_sweep.tsv"
+    shell:
+        "python -m handflow interhandgen sweep --model {input.model} --hand-model {input.hand} --out {output} --log {log}"
+
+
+rule interhandgen_report:
+    input:
+        evals=expand("results/interhandgen/eval_{variant}.json", variant=["gt", *IHG_VARIANTS]),
+        features="results/interhandgen/features.json",
+        sweep="results/interhandgen/apg_sweep.json",
+        samples="data/samples/interhandgen/full.h5",
+        hand="data/hand_model",
+        code=IHG_CODE,
+    output:
+        json="results/interhandgen_metrics.json",
+        table="results/tables/interhandgen_table.md",
+        samples="results/figures/interhandgen_samples.png",
+        sweep="results/figures/interhandgen_apg_sweep.png",
+    params:
+        p=par("global.data_source", "global.scale", "global.seed", "global.hand_model"),
+    log:
+        "logs/interhandgen/report.log",
+    benchmark:
+        "logs/bench/interhandgen_report.tsv"
+    shell:
+        "python -m handflow interhandgen report --evals {input.evals} --features {input.features} --sweep {input.sweep}"
+        " --samples {input.samples} --hand-model {input.hand} --json {output.json} --table {output.table}"
+        " --fig-samples {output.samples} --fig-sweep {output.sweep} --log {log}"
