@@ -64,7 +64,9 @@ def test_canonical_pair_decodes_to_the_world_pair_in_the_anchor_frame(hands):
 
 def test_swapped_pair_is_the_mirrored_scene(hands):
     params, joints = _world_hands(hands, 4, seed=1)
-    swapped = canonical_pair(mirror_hand(params["right"], hands["right"], hands["left"]), mirror_hand(params["left"], hands["left"], hands["right"]))
+    swapped = canonical_pair(
+        mirror_hand(params["right"], hands["right"], hands["left"]), mirror_hand(params["left"], hands["left"], hands["right"])
+    )
     mirror = np.diag([-1.0, 1.0, 1.0])
     mirrored = joints @ mirror
     mirrored = np.concatenate([mirrored[:, 21:], mirrored[:, :21]], axis=1)  # the mirrored left hand is the new right
@@ -125,13 +127,13 @@ def test_batched_apg_loss_is_the_seeds_when_nothing_is_filtered(hands):
 
 
 def test_apg_candidates_keep_every_vertex_inside_and_its_gradient_separates(hands):
-    decoder, v_left, j_left, v_right, j_right = _overlapping_pair(hands, 0.03)
+    decoder, v_left, j_left, v_right, _ = _overlapping_pair(hands, 0.03)
     loss = PenetrationLoss(hands["left"], hands["right"], rho=0.05, weight=1000.0, margin=0.005)
     sealed = decoder.sealed(torch.cat([v_left, v_right.detach()], 1))[0].numpy()
     n_left = hands["left"].n_vertices + 1
     truly = np.flatnonzero(inside(v_right.detach()[0].numpy(), sealed[:n_left], hands["left"].sealed_faces.numpy()))
     assert len(truly) > 10
-    b, i = loss.candidates(v_right, v_left, j_left, loss.radii["left"])
+    _, i = loss.candidates(v_right, v_left, j_left, loss.radii["left"])
     assert set(truly) <= set(i.tolist())
     # a gradient step on the translation lowers the intersection volume
     x = torch.zeros(1, DIM, dtype=torch.float64)
@@ -154,7 +156,9 @@ def smoke_pairs(tmp_path_factory, hands):
     out = tmp_path_factory.mktemp("ihg")
     params, _ = _world_hands(hands, 24, seed=3)
     pairs = canonical_pair(params["left"], params["right"])
-    swapped = canonical_pair(mirror_hand(params["right"], hands["right"], hands["left"]), mirror_hand(params["left"], hands["left"], hands["right"]))
+    swapped = canonical_pair(
+        mirror_hand(params["right"], hands["right"], hands["left"]), mirror_hand(params["left"], hands["left"], hands["right"])
+    )
     write_pairs(out / "pairs.h5", {"pairs": pairs, "pairs_swapped": swapped}, {"data_source": "test"})
     Normalizer.fit(np.concatenate([pairs, swapped])).save(out / "stats.json")
     return out
@@ -188,7 +192,9 @@ def test_training_resumes_after_a_kill_to_the_same_model(smoke_pairs, smoke_para
 
 def test_corrupted_checkpoint_is_one_clear_error_and_no_output(smoke_pairs, smoke_params, tmp_path, model_dir):
     p = _smoke_ihg_params(smoke_params)
-    train_denoiser("cascade", smoke_pairs / "pairs.h5", smoke_pairs / "stats.json", p, 0, tmp_path / "ck", tmp_path / "m.pt", tmp_path / "c.tsv")
+    train_denoiser(
+        "cascade", smoke_pairs / "pairs.h5", smoke_pairs / "stats.json", p, 0, tmp_path / "ck", tmp_path / "m.pt", tmp_path / "c.tsv"
+    )
     data = (tmp_path / "m.pt").read_bytes()
     (tmp_path / "bad.pt").write_bytes(data[: len(data) // 2])
     with pytest.raises(InputError, match=r"bad.pt: corrupted checkpoint"):
