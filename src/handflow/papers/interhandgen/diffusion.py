@@ -103,12 +103,14 @@ class Guidance:
 class CascadeSampler:
     """Anchor unconditionally, then the add hand conditioned on it, with CFG and APG."""
 
-    def __init__(self, model: Denoiser, normalizer: Normalizer, decoder: TwoHandDecoder, schedule: ScheduleConfig, guidance: Guidance):
+    def __init__(self, model: Denoiser, normalizer: Normalizer, decoder: TwoHandDecoder, schedule: ScheduleConfig, guidance: Guidance,
+                 penetration_loss: Callable[..., torch.Tensor] | None = None):  # fmt: skip
+        """`penetration_loss(v_left, j_left, v_right, j_right)` replaces the batched APG loss (the benchmark passes the seed's)."""
         self.model, self.normalizer, self.decoder = model.eval(), normalizer, decoder
         self.sched = schedule.sampling()
         self.guidance = guidance
         apg = guidance.apg
-        self.pen = PenetrationLoss(decoder.left, decoder.right, apg.rho, apg.weight, apg.margin) if apg else None
+        self.pen = (penetration_loss or PenetrationLoss(decoder.left, decoder.right, apg.rho, apg.weight, apg.margin)) if apg else None
         if apg:
             steps = step_sizes(apg, len(self.sched.timesteps), normalizer.mean.size, TRANS)
             # The seed steps in its variance-normalised space, i.e. d(raw) = -s var^2 grad_raw. We normalise by the std,
