@@ -1,6 +1,6 @@
 """The pipeline spine: dvc.yaml is the Snakemake DAG, and `dvc repro` builds what `snakemake` builds.
 
-Runs the whole data pipeline twice at the smoke scale (about a minute together).
+Runs the whole pipeline (data, InterHandGen) twice at the smoke scale.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -59,29 +60,63 @@ def built(tmp_path_factory) -> tuple[Path, Path]:
     return a, b
 
 
+IHG_JOBS = {"interhandgen_dataset": 1, "interhandgen_train": 2, "interhandgen_features": 1, "interhandgen_sample": 4,
+            "interhandgen_evaluate": 4, "interhandgen_evaluate_gt": 1, "interhandgen_sweep": 1, "interhandgen_report": 1}  # fmt: skip
+
+
 def test_dvc_repro_equals_snakemake(built):
     a, b = built
     da, db = _digests(a), _digests(b)
     assert "results/data_summary.json" in da and any(k.endswith(".jpg") for k in da)
+    assert "results/interhandgen_metrics.json" in da and "results/tables/interhandgen_table.md" in da
     assert da == db
     summary = json.loads((a / "results/data_summary.json").read_text())
     assert summary["data_source"] == "embedded" and summary["scale"] == "smoke"
+    metrics = json.loads((a / "results/interhandgen_metrics.json").read_text())
+    assert (metrics["data_source"], metrics["scale"], metrics["n_samples"]) == ("embedded", "smoke", 16)
+    assert set(metrics["rows"]) == {"gt", "joint", "no_cfg", "no_apg", "full"}
+    assert metrics["rows"]["full"]["reported"]["fhid"] == 1.0  # the paper's, labelled as reported
     assert "dvc.lock" in os.listdir(b)
+
+
+@contextmanager
+def _edited(roots: tuple[Path, ...], file: str, edit):
+    """Change a params file in each project for the block, then put it back."""
+    saved = {root: (root / file).read_text() for root in roots}
+    for root in roots:
+        data = yaml.safe_load(saved[root])
+        edit(data)
+        (root / file).write_text(yaml.safe_dump(data))
+    try:
+        yield
+    finally:
+        for root, text in saved.items():
+            (root / file).write_text(text)
+
+
+def _dvc_changed(root: Path) -> dict[str, dict]:
+    status = json.loads(_run(["dvc", "status", "--json"], root).strip().splitlines()[-1])
+    return {stage: next(e["changed deps"] for e in entries if "changed deps" in e) for stage, entries in status.items()}
 
 
 def test_param_change_reruns_only_its_readers(built):
     a, b = built
-    for root in (a, b):
-        path = root / "params/data.yaml"
-        data = yaml.safe_load(path.read_text())
-        data["preprocess"]["batch_size"] = 128
-        path.write_text(yaml.safe_dump(data))
-    # Snakemake: the three preprocess jobs, and the report downstream of them; nothing upstream
-    dry = _run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--quiet", "rules"], a)
-    assert _job_counts(dry) == {"preprocess_interhand": 3, "data_report": 1}
-    # DVC: the same three stages have a changed param (the report is stale only once they rerun)
-    status = json.loads(_run(["dvc", "status", "--json"], b).strip().splitlines()[-1])
-    assert set(status) == {"preprocess_interhand_train", "preprocess_interhand_val", "preprocess_interhand_test"}
-    for entries in status.values():
-        changed = next(e["changed deps"] for e in entries if "changed deps" in e)
-        assert changed == {"params/data.yaml": {"preprocess.batch_size": "modified"}}
+    with _edited((a, b), "params/data.yaml", lambda d: d["preprocess"].update(batch_size=128)):
+        # Snakemake: the preprocess jobs and everything downstream of them; nothing upstream
+        dry = _run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--quiet", "rules"], a)
+        assert _job_counts(dry) == {"preprocess_interhand": 3, "data_report": 1, **IHG_JOBS}
+        # DVC: the same three stages have a changed param (downstream is stale only once they rerun)
+        changed = _dvc_changed(b)
+        assert set(changed) == {"preprocess_interhand_train", "preprocess_interhand_val", "preprocess_interhand_test"}
+        assert all(c == {"params/data.yaml": {"preprocess.batch_size": "modified"}} for c in changed.values())
+
+
+def test_guidance_weight_reruns_sampling_and_evaluation_only(built):
+    a, b = built
+    with _edited((a, b), "params/interhandgen.yaml", lambda d: d["sample"].update(cfg_weight=0.3)):
+        dry = _run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--quiet", "rules"], a)
+        assert _job_counts(dry) == {"interhandgen_sample": 4, "interhandgen_evaluate": 4, "interhandgen_sweep": 1, "interhandgen_report": 1}
+        changed = _dvc_changed(b)
+        samplers = {f"interhandgen_sample_{v}" for v in ("full", "no_cfg", "no_apg", "joint")}
+        assert set(changed) == samplers | {"interhandgen_sweep"}  # what snakemake reruns first; the rest follows from their outputs
+        assert all(c == {"params/interhandgen.yaml": {"sample.cfg_weight": "modified"}} for c in changed.values())
