@@ -28,9 +28,14 @@ def _setup_logging(path: str | None) -> None:
 
 
 def _params(args: argparse.Namespace):
+    """The validated params; also fixes torch's thread count from them (floating-point sums depend on it)."""
+    import torch
+
     from handflow.params import load_params
 
-    return load_params(args.project)
+    p = load_params(args.project)
+    torch.set_num_threads(p.get("global.threads"))
+    return p
 
 
 def _provenance(p) -> dict[str, str]:
@@ -177,6 +182,7 @@ def cmd_ihg_features(args: argparse.Namespace) -> None:
             Path(args.checkpoints),
             Path(args.out),
             Path(args.report),
+            prov,
             on_log=lambda step, loss: run.log_metrics({"loss": loss}, step),
         )
         run.log_metrics(metrics)

@@ -18,6 +18,7 @@ rule interhandgen_dataset:
         stats=f"{IHG}/stats.json",
     params:
         p=par("interhandgen.dataset"),
+    threads: P.get("global.threads")
     log:
         "logs/interhandgen/dataset.log",
     benchmark:
@@ -34,14 +35,15 @@ rule interhandgen_train:
         code=IHG_CODE,
     output:
         model="models/interhandgen/{kind}.pt",
-        curve="results/interhandgen/train_{kind}_loss.tsv",
+        curve="models/interhandgen/{kind}_loss.tsv",
     wildcard_constraints:
         kind="cascade|joint",
     params:
-        p=par("global.seed", "interhandgen.dataset", "interhandgen.model", "interhandgen.diffusion", "interhandgen.train"),
+        p=par("global.seed", "global.threads", "interhandgen.dataset", "interhandgen.model", "interhandgen.diffusion", "interhandgen.train"),
         checkpoints="checkpoints/interhandgen/{kind}",
     resources:
         gpu=1,
+    threads: P.get("global.threads")
     log:
         "logs/interhandgen/train_{kind}.log",
     benchmark:
@@ -61,10 +63,11 @@ rule interhandgen_features:
         model="models/interhandgen/features.pt",
         report="results/interhandgen/features.json",
     params:
-        p=par("global.seed", "interhandgen.dataset", "interhandgen.features"),
+        p=par("global.seed", "global.threads", "interhandgen.dataset", "interhandgen.features"),
         checkpoints="checkpoints/interhandgen/features",
     resources:
         gpu=1,
+    threads: P.get("global.threads")
     log:
         "logs/interhandgen/features.log",
     benchmark:
@@ -88,9 +91,10 @@ rule interhandgen_sample:
     wildcard_constraints:
         variant="full|no_cfg|no_apg|joint",
     params:
-        p=par("global.seed", "interhandgen.diffusion.sampling_steps", "interhandgen.sample"),
+        p=par("global.seed", "global.threads", "interhandgen.diffusion.sampling_steps", "interhandgen.sample"),
     resources:
         gpu=1,
+    threads: P.get("global.threads")
     log:
         "logs/interhandgen/sample_{variant}.log",
     benchmark:
@@ -114,6 +118,7 @@ rule interhandgen_evaluate:
         variant="full|no_cfg|no_apg|joint",
     params:
         p=par("interhandgen.evaluate"),
+    threads: P.get("global.threads")
     log:
         "logs/interhandgen/evaluate_{variant}.log",
     benchmark:
@@ -134,6 +139,7 @@ rule interhandgen_evaluate_gt:
         "results/interhandgen/eval_gt.json",
     params:
         p=par("interhandgen.evaluate", "interhandgen.sample.n_samples", "interhandgen.sample.n_repeats"),
+    threads: P.get("global.threads")
     log:
         "logs/interhandgen/evaluate_gt.log",
     benchmark:
@@ -151,9 +157,10 @@ rule interhandgen_sweep:
     output:
         "results/interhandgen/apg_sweep.json",
     params:
-        p=par("global.seed", "interhandgen.diffusion.sampling_steps", "interhandgen.sample", "interhandgen.sweep"),
+        p=par("global.seed", "global.threads", "interhandgen.diffusion.sampling_steps", "interhandgen.sample", "interhandgen.sweep"),
     resources:
         gpu=1,
+    threads: P.get("global.threads")
     log:
         "logs/interhandgen/sweep.log",
     benchmark:
@@ -177,6 +184,7 @@ rule interhandgen_report:
         sweep="results/figures/interhandgen_apg_sweep.png",
     params:
         p=par("global.data_source", "global.scale", "global.seed", "global.hand_model"),
+    threads: P.get("global.threads")
     log:
         "logs/interhandgen/report.log",
     benchmark:

@@ -23,6 +23,7 @@ from torch import nn
 from handflow.errors import InputError
 from handflow.papers.interhandgen.dataset import read_pairs
 from handflow.papers.interhandgen.representation import TwoHandDecoder
+from handflow.storage.atomic import atomic_write_text
 from handflow.training import LoopConfig, TrainState, file_digest, fingerprint, load_torch, save_torch, train
 
 N_JOINTS = 42
@@ -81,6 +82,7 @@ def train_feature_net(
     checkpoint_dir: Path,
     out: Path,
     report: Path,
+    provenance: dict[str, str],
     on_log=None,
 ) -> dict[str, float]:
     f = p["features"]
@@ -118,6 +120,7 @@ def train_feature_net(
         out,
     )
     metrics = {
+        **provenance,
         "test_mpjpe_mm": mpjpe,
         "n_train": len(x),
         "n_test": len(test_verts),
@@ -125,7 +128,7 @@ def train_feature_net(
         "reported_seed_mpjpe_mm": 1.49,
         "note": "the seed's evaluator (PointNet++, unreleased) reports 1.49 mm on real data",
     }
-    report.write_text(json.dumps(metrics, indent=2))
+    atomic_write_text(report, json.dumps(metrics, indent=2))
     return {"test_mpjpe_mm": mpjpe}
 
 
