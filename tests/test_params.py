@@ -76,7 +76,7 @@ def test_invalid_yaml_names_the_line(project):
 
 
 def test_params_file_without_schema_is_refused(project):
-    (project / "params/interhandgen.yaml").write_text("steps: 3\n")
+    (project / "params/no_such_paper.yaml").write_text("steps: 3\n")
     with pytest.raises(InputError, match="no schema for this params file"):
         load_params(project)
 
