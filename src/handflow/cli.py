@@ -127,20 +127,23 @@ def cmd_ihg_dataset(args: argparse.Namespace) -> None:
     from handflow.hand.model import create_pair
     from handflow.papers.interhandgen.dataset import build_pairs, training_statistics, write_pairs
     from handflow.storage.atomic import atomic_path
+    from handflow.tracking import tracked_run
 
     _, ip, prov = _ihg(args)
     hands = create_pair(args.hand_model, dtype=_f64())
     counts = {}
-    for split, src, dst in (("train", args.train, args.out_train), ("test", args.test, args.out_test)):
-        data = build_pairs(Path(src), hands)
-        if len(data["pairs"]) < 2:
-            raise InputError(src, "hand_type", f"{len(data['pairs'])} interacting frames with both MANO fits; at least 2 are needed")
-        write_pairs(Path(dst), data, {**prov, "split": split})
-        counts[split] = len(data["pairs"])
-        if split == "train":
-            stats = training_statistics(data["pairs"], data["pairs_swapped"] if ip["dataset"]["swap_augmentation"] else None)
-            with atomic_path(args.out_stats) as tmp:
-                stats.save(tmp)
+    with tracked_run("interhandgen_dataset", Path(args.project), ip["dataset"], prov) as run:
+        for split, src, dst in (("train", args.train, args.out_train), ("test", args.test, args.out_test)):
+            data = build_pairs(Path(src), hands)
+            if len(data["pairs"]) < 2:
+                raise InputError(src, "hand_type", f"{len(data['pairs'])} interacting frames with both MANO fits; at least 2 are needed")
+            write_pairs(Path(dst), data, {**prov, "split": split})
+            counts[f"{split}_pairs"] = len(data["pairs"])
+            if split == "train":
+                stats = training_statistics(data["pairs"], data["pairs_swapped"] if ip["dataset"]["swap_augmentation"] else None)
+                with atomic_path(args.out_stats) as tmp:
+                    stats.save(tmp)
+        run.log_metrics(counts)
     log.info("interacting pairs: %s", json.dumps(counts))
 
 
@@ -233,6 +236,7 @@ def cmd_ihg_sweep(args: argparse.Namespace) -> None:
 
 def cmd_ihg_report(args: argparse.Namespace) -> None:
     from handflow.papers.interhandgen.report import ROWS, write_report
+    from handflow.tracking import tracked_run
 
     _, _, prov = _ihg(args)
     evals = {}
@@ -242,18 +246,13 @@ def cmd_ihg_report(args: argparse.Namespace) -> None:
     missing = sorted(set(ROWS) - set(evals))
     if missing:
         raise InputError(args.evals[0], "variant", f"no evaluation of {', '.join(missing)} among the inputs")
-    write_report(
-        evals,
-        _read_json(args.features),
-        _read_json(args.sweep),
-        Path(args.samples),
-        _decoder(args.hand_model),
-        prov,
-        Path(args.json),
-        Path(args.table),
-        Path(args.fig_samples),
-        Path(args.fig_sweep),
-    )
+    with tracked_run("interhandgen_report", Path(args.project), {"evals": " ".join(args.evals)}, prov) as run:
+        inputs = (evals, _read_json(args.features), _read_json(args.sweep), Path(args.samples), _decoder(args.hand_model), prov)
+        outputs = (Path(args.json), Path(args.table), Path(args.fig_samples), Path(args.fig_sweep))
+        metrics = write_report(*inputs, *outputs)
+        run.log_metrics({f"{row}.{m}": v["mean"] for row, r in metrics["rows"].items() for m, v in r["metrics"].items()})
+        for path in outputs:
+            run.log_artifact(path)
 
 
 def _read_json(path: str) -> dict:
