@@ -5,6 +5,7 @@ from pathlib import Path
 
 from handflow.errors import InputError
 from handflow.params import load_params
+from handflow.pipeline.deps import module_files
 
 try:
     P = load_params(Path(workflow.basedir))
@@ -28,6 +29,14 @@ def code(*packages):
     files = [src / "cli.py", src / "params.py", src / "errors.py"]
     for pkg in ("storage", *packages):
         files += [src / pkg] if pkg.endswith(".py") else sorted((src / pkg).rglob("*.py"))
+    return sorted({str(f.relative_to(workflow.basedir)) for f in files})
+
+
+def code_of(*modules):
+    """Source files a rule runs, found from its modules' imports (see handflow.pipeline.deps)."""
+    src = Path(workflow.basedir) / "src"
+    # the CLI itself, but not what it imports for other commands
+    files = [src / "handflow" / "cli.py", *module_files(src, "handflow.params", "handflow.errors", *modules)]
     return sorted({str(f.relative_to(workflow.basedir)) for f in files})
 
 

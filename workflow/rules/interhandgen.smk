@@ -2,8 +2,7 @@
 # -> evaluate (+ ground-truth floor) -> APG sweep -> report. Logic in src/handflow/papers/interhandgen/.
 IHG_VARIANTS = ["full", "no_cfg", "no_apg", "joint"]
 IHG = "data/processed/interhandgen"
-# everything the InterHandGen commands import
-IHG_CODE = code("hand", "geometry", "metrics", "datasets", "render", "papers/interhandgen", "training.py", "tracking.py")
+IHG_PKG = "handflow.papers.interhandgen"
 
 
 rule interhandgen_dataset:
@@ -11,7 +10,7 @@ rule interhandgen_dataset:
         train="data/processed/interhand26m_train.h5",
         test="data/processed/interhand26m_test.h5",
         hand="data/hand_model",
-        code=IHG_CODE,
+        code=code_of(f"{IHG_PKG}.dataset"),
     output:
         train=f"{IHG}/pairs_train.h5",
         test=f"{IHG}/pairs_test.h5",
@@ -32,7 +31,7 @@ rule interhandgen_train:
     input:
         pairs=f"{IHG}/pairs_train.h5",
         stats=f"{IHG}/stats.json",
-        code=IHG_CODE,
+        code=code_of(f"{IHG_PKG}.train"),
     output:
         model="models/interhandgen/{kind}.pt",
         curve="models/interhandgen/{kind}_loss.tsv",
@@ -58,7 +57,7 @@ rule interhandgen_features:
         train=f"{IHG}/pairs_train.h5",
         test=f"{IHG}/pairs_test.h5",
         hand="data/hand_model",
-        code=IHG_CODE,
+        code=code_of(f"{IHG_PKG}.features"),
     output:
         model="models/interhandgen/features.pt",
         report="results/interhandgen/features.json",
@@ -85,7 +84,7 @@ rule interhandgen_sample:
     input:
         model=ihg_model,
         hand="data/hand_model",
-        code=IHG_CODE,
+        code=code_of(f"{IHG_PKG}.sample"),
     output:
         "data/samples/interhandgen/{variant}.h5",
     wildcard_constraints:
@@ -111,7 +110,7 @@ rule interhandgen_evaluate:
         test=f"{IHG}/pairs_test.h5",
         features="models/interhandgen/features.pt",
         hand="data/hand_model",
-        code=IHG_CODE,
+        code=code_of(f"{IHG_PKG}.evaluate"),
     output:
         "results/interhandgen/eval_{variant}.json",
     wildcard_constraints:
@@ -134,7 +133,7 @@ rule interhandgen_evaluate_gt:
         test=f"{IHG}/pairs_test.h5",
         features="models/interhandgen/features.pt",
         hand="data/hand_model",
-        code=IHG_CODE,
+        code=code_of(f"{IHG_PKG}.evaluate"),
     output:
         "results/interhandgen/eval_gt.json",
     params:
@@ -153,7 +152,7 @@ rule interhandgen_sweep:
     input:
         model="models/interhandgen/cascade.pt",
         hand="data/hand_model",
-        code=IHG_CODE,
+        code=code_of(f"{IHG_PKG}.evaluate"),
     output:
         "results/interhandgen/apg_sweep.json",
     params:
@@ -176,7 +175,7 @@ rule interhandgen_report:
         sweep="results/interhandgen/apg_sweep.json",
         samples="data/samples/interhandgen/full.h5",
         hand="data/hand_model",
-        code=IHG_CODE,
+        code=code_of(f"{IHG_PKG}.report"),
     output:
         json="results/interhandgen_metrics.json",
         table="results/tables/interhandgen_table.md",

@@ -128,9 +128,10 @@ def sweep_figure(sweep: dict, out: Path) -> None:
     rows = sweep["rows"]
     w = [r["apg_weight"] for r in rows]
     fig, ax = plt.subplots(figsize=(5, 3.4), dpi=120)
-    ax.errorbar(w, [r["penetration_volume_cm3"] for r in rows], yerr=[r["penetration_volume_cm3_std"] for r in rows], marker="o", capsize=3)
+    sem = [r["penetration_volume_cm3_std"] / np.sqrt(sweep["n_samples"]) for r in rows]
+    ax.errorbar(w, [r["penetration_volume_cm3"] for r in rows], yerr=sem, marker="o", capsize=3)
     ax.set_xlabel("APG guidance weight (multiplier of the seed's step schedule)")
-    ax.set_ylabel("penetration volume (cm³)")
+    ax.set_ylabel("penetration volume, cm³ (mean ± s.e.m.)")
     ax.set_title(f"Penetration vs APG weight ({sweep['n_samples']} samples each)", fontsize=9)
     ax2 = ax.twinx()
     ax2.plot(w, [r["penetrating_share"] for r in rows], color="tab:red", marker="s", linestyle="--")
@@ -142,10 +143,13 @@ def sweep_figure(sweep: dict, out: Path) -> None:
 
 
 def _render_pair(decoder: TwoHandDecoder, verts: np.ndarray, azimuth: float, size: int = 256) -> np.ndarray:
-    sealed = decoder.sealed(torch.as_tensor(verts[None], dtype=torch.float64))[0].numpy()
+    sealed = decoder.sealed(torch.as_tensor(verts[None], dtype=torch.float64))[0].numpy() * 1000.0  # the rasterizer works in mm
     faces = decoder.sealed_faces.numpy()
     centre = sealed.mean(0)
-    campos = centre + 0.45 * np.array([np.sin(azimuth), -0.35, -np.cos(azimuth)])
+    # far enough that the whole pair fits the view (half field of view: atan(0.5 / 1.3))
+    distance = max(300.0, 2.9 * float(np.linalg.norm(sealed - centre, axis=1).max()))
+    direction = np.array([np.sin(azimuth), -0.35, -np.cos(azimuth)])
+    campos = centre + distance * direction / np.linalg.norm(direction)
     rot = look_at(campos, centre)
     cam_verts = (sealed - campos) @ rot.T
     focal, princpt = np.full(2, size * 1.3), np.full(2, (size - 1) / 2)
