@@ -7,7 +7,7 @@ STAMP := $(VENV)/.handflow-installed
 # Rules call `python -m handflow ...`: the venv's python must come first on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test lint dag bench system-deps clean-results
+.PHONY: demo test lint dag bench bench-apg system-deps clean-results
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,5 +38,9 @@ dag: $(STAMP)
 bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/bench_rasterizer.py
 
+# APG cost (minutes): reads the demo's trained denoiser and hand model.
+bench-apg: demo
+	$(BIN)/python benchmarks/bench_apg.py --n 1024 --seed-algorithm-n 256
+
 clean-results:
-	rm -rf results logs .snakemake/incomplete
+	rm -rf results logs models checkpoints .snakemake/incomplete
