@@ -64,7 +64,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(dir=args.workdir))
     rows = {}
     try:
-        for name, fn, out in (("raw_sequential_write", raw_write, work / "raw.bin"), ("ours", lambda i, o: pack(i, o), work / "ours.lmdb"),
+        for name, fn, out in (("raw_sequential_write", raw_write, work / "raw.bin"), ("ours", pack, work / "ours.lmdb"),
                               ("seed_png_reencode", seed_style_pack, work / "seed.lmdb")):  # fmt: skip
             start = time.perf_counter()
             fn(items, out)

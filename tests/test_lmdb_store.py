@@ -18,7 +18,7 @@ def images(tmp_path):
     for i in range(12):
         path = root / "train" / f"Capture{i % 2}" / "seq" / "cam400001" / f"image{i}.jpg"
         path.parent.mkdir(parents=True, exist_ok=True)
-        ok, buf = cv2.imencode(".jpg", rng.integers(0, 255, (240, 320, 3), dtype=np.uint8))
+        _, buf = cv2.imencode(".jpg", rng.integers(0, 255, (240, 320, 3), dtype=np.uint8))
         path.write_bytes(buf.tobytes())
         items.append((str(path.relative_to(root)), path))
     return items
@@ -57,7 +57,7 @@ def test_interrupted_packing_resumes_and_never_looks_complete(images, tmp_path):
 
 
 def test_truncated_image_is_refused_by_name(images, tmp_path):
-    key, path = images[3]
+    _, path = images[3]
     path.write_bytes(path.read_bytes()[:-200])
     with pytest.raises(InputError, match=rf"{path.name}: truncated JPEG"):
         pack(images, tmp_path / "x.lmdb")
