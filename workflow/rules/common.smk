@@ -23,15 +23,6 @@ def par(*keys):
     return {key: json.dumps(value, sort_keys=True) for key, value in P.subset(*keys).items()}
 
 
-def code(*packages):
-    """Source files a rule runs, as inputs: an edit reruns the rule under both drivers."""
-    src = Path(workflow.basedir) / "src" / "handflow"
-    files = [src / "cli.py", src / "params.py", src / "errors.py"]
-    for pkg in ("storage", *packages):
-        files += [src / pkg] if pkg.endswith(".py") else sorted((src / pkg).rglob("*.py"))
-    return sorted({str(f.relative_to(workflow.basedir)) for f in files})
-
-
 def code_of(*modules):
     """Source files a rule runs, found from its modules' imports (see handflow.pipeline.deps)."""
     src = Path(workflow.basedir) / "src"

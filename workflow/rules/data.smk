@@ -1,7 +1,7 @@
 rule embedded_interhand:
     input:
         hand="data/hand_model",
-        code=code("hand", "geometry", "render", "datasets"),
+        code=code_of("handflow.datasets.interhand.generator", "handflow.hand.model"),
     output:
         directory("data/raw/embedded/InterHand2.6M"),
     params:
@@ -16,7 +16,7 @@ rule embedded_interhand:
 
 rule download_interhand:
     input:
-        code("datasets"),
+        code_of("handflow.datasets.interhand.download"),
     output:
         directory("data/raw/interhand26m"),
     params:
@@ -33,7 +33,7 @@ rule preprocess_interhand:
     input:
         root=raw_interhand_root(),
         hand="data/hand_model",
-        code=code("hand", "geometry", "datasets"),
+        code=code_of("handflow.datasets.interhand.preprocess", "handflow.hand.model"),
     output:
         "data/processed/interhand26m_{split}.h5",
     params:
@@ -51,7 +51,7 @@ rule data_report:
     input:
         root=raw_interhand_root(),
         h5=expand("data/processed/interhand26m_{split}.h5", split=SPLITS),
-        code=code("datasets"),
+        code=code_of("handflow.datasets.interhand.report"),
     output:
         json="results/data_summary.json",
         figure="results/figures/interhand_samples.png",

@@ -1,6 +1,6 @@
 rule hand_model:
     input:
-        code("hand", "geometry"),
+        code_of("handflow.hand.prepare"),
     output:
         directory("data/hand_model"),
     params:
