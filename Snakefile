@@ -12,6 +12,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/hand_model.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/interhandgen.smk"
+include: "workflow/rules/digit.smk"
 
 
 rule all:
@@ -21,3 +22,4 @@ rule all:
         "results/figures/interhand_samples.png",
         "results/interhandgen_metrics.json",
         "results/tables/interhandgen_table.md",
+        expand("data/processed/digit/{kind}_{split}.lmdb", kind=["images", "segm"], split=SPLITS),

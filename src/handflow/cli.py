@@ -264,6 +264,26 @@ def _read_json(path: str) -> dict:
         raise InputError(path, f"line {exc.lineno}", f"invalid JSON: {exc.msg}") from None
 
 
+# ---- DIGIT --------------------------------------------------------------------------------------------------------
+def cmd_digit_pack_images(args: argparse.Namespace) -> None:
+    from handflow.papers.digit.images import pack_split_images
+
+    p = _params(args)
+    stats = pack_split_images(Path(args.root), args.split, Path(args.out), p.get("digit.images.batch_mb"))
+    log.info("%s: %d images, %.1f MB (%d resumed)", args.out, stats.count, stats.bytes / 1e6, stats.resumed)
+
+
+def cmd_digit_segmentation(args: argparse.Namespace) -> None:
+    from handflow.hand.model import create_pair
+    from handflow.papers.digit.segmentation import render_split
+
+    p = _params(args)
+    s = p.get("digit.segmentation")
+    stats = render_split(Path(args.root), args.split, create_pair(args.hand_model), Path(args.out), Path(args.meta), s["scale"],
+                         s["max_fit_error_mm"], p.get("global.render_backend"), p.get("digit.images.batch_mb"))  # fmt: skip
+    log.info("%s: %d masks (%d resumed)", args.out, stats.count, stats.resumed)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m handflow", description=__doc__.splitlines()[0])
     parser.add_argument("--project", default=".", help="project root holding params/ and workflow/ (default: .)")
@@ -346,6 +366,11 @@ def build_parser() -> argparse.ArgumentParser:
         (["--evals"], {"nargs": "+", "required": True}),
         *req("features", "sweep", "samples", "json", "table", "fig-samples", "fig-sweep"),
     )
+    digit = groups.add_parser("digit", help="DIGIT stages").add_subparsers(dest="stage", required=True)
+    add(digit, "pack-images", cmd_digit_pack_images, "a split's images into LMDB (original bytes, verified)",
+        (["--root"], {"required": True}), split, out)  # fmt: skip
+    add(digit, "segmentation", cmd_digit_segmentation, "33-class part masks from the MANO fits into LMDB, with fit flags",
+        (["--root"], {"required": True}), split, hand_model, out, (["--meta"], {"required": True}))  # fmt: skip
     pipe = groups.add_parser("pipeline", help="pipeline tooling").add_subparsers(dest="stage", required=True)
     add(pipe, "dvc-yaml", cmd_pipeline_dvc_yaml, "generate dvc.yaml from the Snakemake DAG",
         (["--check"], {"action": "store_true", "help": "fail if dvc.yaml differs instead of writing it"}))  # fmt: skip

@@ -54,7 +54,8 @@ class PackStats:
 
 
 def _open_write(path: Path, map_size: int) -> lmdb.Environment:
-    return lmdb.open(str(path), map_size=map_size, max_dbs=MAX_DBS, subdir=True, sync=True, writemap=False)
+    # lock=False: the stage is the only writer (one job per output), and a lock file would hold PIDs
+    return lmdb.open(str(path), map_size=map_size, max_dbs=MAX_DBS, subdir=True, sync=True, writemap=False, lock=False)
 
 
 def _crc(data: bytes) -> bytes:
@@ -65,15 +66,28 @@ def _keys_digest(keys: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()
 
 
+def _read(source: Path | Callable[[], bytes]) -> bytes:
+    if callable(source):
+        return source()
+    try:
+        return Path(source).read_bytes()
+    except FileNotFoundError:
+        raise InputError(source, None, "file not found") from None
+
+
 def pack(
-    items: list[tuple[str, Path]],
+    items: list[tuple[str, Path | Callable[[], bytes]]],
     out: Path,
     batch_bytes: int = 64 << 20,
     map_size: int = 64 << 20,
     check: Callable[[bytes, Path], None] | None = check_encoded_image,
     on_put: Callable[[int], None] | None = None,
 ) -> PackStats:
-    """Pack (key, file) pairs into the LMDB directory `out`, atomically; see the module docstring."""
+    """Pack (key, source) pairs into the LMDB directory `out`, atomically; see the module docstring.
+
+    A source is a file, or a callable that makes the bytes (rendered masks): it is only
+    called for keys not already packed, so a resumed run renders only what is missing.
+    """
     partial = out.with_name(out.name + ".partial")
     partial.mkdir(parents=True, exist_ok=True)
     env = _open_write(partial, max(map_size, 1 << 20))  # below ~1 MiB even opening the sub-databases fails
@@ -83,13 +97,10 @@ def pack(
             done = {bytes(k).decode() for k, _ in txn.cursor()}
         todo = [(k, p) for k, p in items if k not in done]
         total, batch, pending = 0, 0, []
-        for n, (key, path) in enumerate(todo):
-            try:
-                data = path.read_bytes()
-            except FileNotFoundError:
-                raise InputError(path, None, "file not found") from None
+        for n, (key, source) in enumerate(todo):
+            data = _read(source)
             if check:
-                check(data, path)
+                check(data, source if isinstance(source, Path) else key)
             pending.append((key.encode(), data))
             batch += len(data)
             total += len(data)
