@@ -23,3 +23,4 @@ rule all:
         "results/interhandgen_metrics.json",
         "results/tables/interhandgen_table.md",
         expand("data/processed/digit/{kind}_{split}.lmdb", kind=["images", "segm"], split=SPLITS),
+        expand("data/processed/digit/annotations_{split}.h5", split=SPLITS),

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import cv2
 import numpy as np
 import pytest
 
 from handflow.datasets.interhand.reader import InterHandSplit
+from handflow.errors import InputError
 from handflow.hand.model import create_pair
+from handflow.papers.digit.annotations import write_annotations
 from handflow.papers.digit.images import image_key, pack_split_images
 from handflow.papers.digit.segmentation import render_split
 from handflow.storage.lmdb_store import PackedFiles
@@ -64,3 +67,34 @@ def test_missing_fits_are_flagged(masks, smoke_dataset):
         needed = {"interacting": ("right", "left"), "right": ("right",), "left": ("left",)}.get(rec.hand_type or "", ())
         has_fits = all(rec.step.mano.get(s) is not None for s in needed)
         assert entry["segm_valid"] == (bool(needed) and has_fits)  # embedded fits are exact, far under 10 mm
+
+
+def test_annotations_match_the_images_and_the_projection(smoke_dataset, tmp_path):
+    import h5py
+
+    write_annotations(smoke_dataset, "train", tmp_path / "ann.h5", {"data_source": "embedded"})
+    data = InterHandSplit(smoke_dataset, "train")
+    with h5py.File(tmp_path / "ann.h5") as h5:
+        keys = [k.decode() for k in h5["key"][...]]
+        assert keys == [image_key("train", img["file_name"]) for img in data.images]
+        cam, img = h5["joints_cam"][...], h5["joints_img"][...]
+        focal, princpt = h5["focal"][...], h5["princpt"][...]
+        np.testing.assert_allclose(img[..., :2], cam[..., :2] / cam[..., 2:] * focal[:, None] + princpt[:, None], rtol=1e-4, atol=1e-2)
+        valid = h5["joint_valid"][...]
+        for off, wrist in ((0, 20), (21, 41)):
+            assert not valid[~valid[:, wrist], off : off + 21].any()  # no joint of a hand without its wrist
+        box, crop = h5["bbox"][...], h5["crop_box"][...]
+        assert np.allclose(crop[:, 2], crop[:, 3]) and (crop[:, 2] >= 1.25 * box[:, 2:].max(1) - 1e-3).all()
+        assert np.isnan(h5["root_depth"][...][~valid[:, [20, 41]]]).all()
+
+
+def test_wrong_joint_count_names_the_file_and_field(smoke_dataset, tmp_path):
+    root = tmp_path / "ih"
+    shutil.copytree(smoke_dataset / "annotations", root / "annotations")
+    path = root / "annotations" / "train" / "InterHand2.6M_train_data.json"
+    data = json.loads(path.read_text())
+    data["annotations"][0]["joint_valid"] = data["annotations"][0]["joint_valid"][:41]
+    path.write_text(json.dumps(data))
+    with pytest.raises(InputError, match=r"InterHand2.6M_train_data.json: annotations\[0\].joint_valid"):
+        write_annotations(root, "train", tmp_path / "ann.h5", {})
+    assert not (tmp_path / "ann.h5").exists()

@@ -273,6 +273,14 @@ def cmd_digit_pack_images(args: argparse.Namespace) -> None:
     log.info("%s: %d images, %.1f MB (%d resumed)", args.out, stats.count, stats.bytes / 1e6, stats.resumed)
 
 
+def cmd_digit_annotations(args: argparse.Namespace) -> None:
+    from handflow.papers.digit.annotations import write_annotations
+
+    p = _params(args)
+    counts = write_annotations(Path(args.root), args.split, Path(args.out), _provenance(p))
+    log.info("%s: %s", args.out, json.dumps(counts))
+
+
 def cmd_digit_segmentation(args: argparse.Namespace) -> None:
     from handflow.hand.model import create_pair
     from handflow.papers.digit.segmentation import render_split
@@ -368,6 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     digit = groups.add_parser("digit", help="DIGIT stages").add_subparsers(dest="stage", required=True)
     add(digit, "pack-images", cmd_digit_pack_images, "a split's images into LMDB (original bytes, verified)",
+        (["--root"], {"required": True}), split, out)  # fmt: skip
+    add(digit, "annotations", cmd_digit_annotations, "per-image crop box, joints, validity, hand type, root depth, camera into HDF5",
         (["--root"], {"required": True}), split, out)  # fmt: skip
     add(digit, "segmentation", cmd_digit_segmentation, "33-class part masks from the MANO fits into LMDB, with fit flags",
         (["--root"], {"required": True}), split, hand_model, out, (["--meta"], {"required": True}))  # fmt: skip

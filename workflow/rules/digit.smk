@@ -19,6 +19,22 @@ rule digit_pack_images:
         "python -m handflow digit pack-images --root {input.root} --split {wildcards.split} --out {output} --log {log}"
 
 
+rule digit_annotations:
+    input:
+        root=raw_interhand_root(),
+        code=code_of("handflow.papers.digit.annotations"),
+    output:
+        f"{DIGIT}/annotations_{{split}}.h5",
+    params:
+        p=par("global.data_source", "global.scale", "global.seed"),
+    log:
+        "logs/digit/annotations_{split}.log",
+    benchmark:
+        "logs/bench/digit_annotations_{split}.tsv"
+    shell:
+        "python -m handflow digit annotations --root {input.root} --split {wildcards.split} --out {output} --log {log}"
+
+
 rule digit_segmentation:
     input:
         root=raw_interhand_root(),
