@@ -98,3 +98,54 @@ def test_wrong_joint_count_names_the_file_and_field(smoke_dataset, tmp_path):
     with pytest.raises(InputError, match=r"InterHand2.6M_train_data.json: annotations\[0\].joint_valid"):
         write_annotations(root, "train", tmp_path / "ann.h5", {})
     assert not (tmp_path / "ann.h5").exists()
+
+
+@pytest.fixture(scope="module")
+def digit_stores(smoke_dataset, model_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("digit")
+    write_annotations(smoke_dataset, "train", out / "ann.h5", {})
+    pack_split_images(smoke_dataset, "train", out / "images.lmdb", batch_mb=1)
+    render_split(smoke_dataset, "train", create_pair(model_dir), out / "segm.lmdb", out / "meta.json", 0.5, 10.0, backend="numpy")
+    return out / "ann.h5", out / "images.lmdb", out / "segm.lmdb", out / "meta.json"
+
+
+def _joint_labels(sample) -> list[tuple[int, int]]:
+    """(hand block, mask label) at each valid wrist and finger root, read from the 128x128 mask."""
+    out = []
+    joints, valid, mask = sample["joints"].numpy(), sample["joint_valid"].numpy(), sample["mask"].numpy()
+    for j in (20, 3, 7, 11, 15, 19, 41, 24, 28, 32, 36, 40):
+        if valid[j]:
+            u, v = (joints[j, :2] * 2).astype(int)  # heatmap (64) -> mask (128)
+            out.append((0 if j < 21 else 1, int(mask[min(v, 127), min(u, 127)])))
+    return out
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_samples_keep_joints_on_their_own_hands_mask(digit_stores, flip):
+    from handflow.papers.digit.dataset import Augment, DigitSamples
+
+    augment = Augment(shift=0.0, scale=0.0, rotation_p=0.0, flip_p=1.0, colour=0.0) if flip else None
+    data = DigitSamples(*digit_stores, augment=augment)
+    own = total = 0
+    for i in range(len(data)):
+        s = data[i]
+        assert s["image"].shape == (3, 256, 256) and s["mask"].shape == (128, 128)
+        if not s["segm_valid"]:
+            continue
+        for block, label in _joint_labels(s):
+            total += label > 0
+            own += (1 <= label <= 16) if block == 0 else (17 <= label <= 32)
+    assert total > 20 and own / total > 0.85  # a joint hidden by the other hand may show that hand's label
+
+
+def test_samples_are_reproducible_per_epoch_and_index(digit_stores):
+    from handflow.papers.digit.dataset import Augment, DigitSamples
+
+    a, b = DigitSamples(*digit_stores, augment=Augment(), seed=3), DigitSamples(*digit_stores, augment=Augment(), seed=3)
+    assert all(torch_equal(a[i], b[i]) for i in range(3))
+    b.set_epoch(1)
+    assert not all(torch_equal(a[i], b[i]) for i in range(3))
+
+
+def torch_equal(x: dict, y: dict) -> bool:
+    return all((x[k] == y[k]).all() for k in x)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import zlib
 from collections.abc import Callable, Iterable
@@ -156,46 +157,56 @@ def _verify_and_seal(env: lmdb.Environment, path: Path, keys: list[str]) -> None
             env.set_mapsize(env.info()["map_size"] * 2)
 
 
+# LMDB forbids opening one environment twice in a process: readers share one handle per
+# (file, process), reopened when the file changed underneath (a store rebuilt in place).
+_READERS: dict[str, tuple[tuple, lmdb.Environment]] = {}
+
+
+def _reader(path: Path) -> lmdb.Environment:
+    data = path / "data.mdb"
+    st = data.stat()
+    signature = (os.getpid(), st.st_ino, st.st_size, st.st_mtime_ns)
+    key = str(path.resolve())
+    cached = _READERS.get(key)
+    if cached and cached[0] == signature:
+        return cached[1]
+    if cached:
+        cached[1].close()
+    try:
+        env = lmdb.open(str(path), readonly=True, lock=False, readahead=False, meminit=False, max_dbs=MAX_DBS)
+    except lmdb.Error as exc:
+        raise InputError(path, None, f"cannot open LMDB store: {exc}") from None
+    _READERS[key] = (signature, env)
+    return env
+
+
 class PackedFiles:
-    """Read-only access to a packed store; opened lazily so forked data-loader workers each get their own handle."""
+    """Read-only access to a packed store."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         if not (self.path / "data.mdb").is_file():
             raise InputError(self.path, None, "not an LMDB store (no data.mdb)" + (" (unfinished: .partial)" if self._partial() else ""))
-        env = self._open()
+        env = _reader(self.path)
         try:
             with env.begin(db=env.open_db(b"meta", create=False)) as txn:
                 raw = txn.get(b"__meta__")
             self.meta = json.loads(bytes(raw)) if raw else None
         except (lmdb.Error, json.JSONDecodeError, TypeError) as exc:
             raise InputError(self.path, "__meta__", f"unreadable ({type(exc).__name__}); the store is corrupted or unfinished") from None
-        finally:
-            env.close()
         if not self.meta:
             raise InputError(self.path, "__meta__", "missing; the store is unfinished")
-        self._env: lmdb.Environment | None = None
 
     def _partial(self) -> bool:
         return self.path.with_name(self.path.name + ".partial").exists()
 
-    def _open(self) -> lmdb.Environment:
-        try:
-            return lmdb.open(str(self.path), readonly=True, lock=False, readahead=False, meminit=False, max_dbs=MAX_DBS)
-        except lmdb.Error as exc:
-            raise InputError(self.path, None, f"cannot open LMDB store: {exc}") from None
-
     def __len__(self) -> int:
         return int(self.meta["count"])
 
-    def __getstate__(self) -> dict:
-        return {**self.__dict__, "_env": None}  # an LMDB handle must not cross a fork
-
     def get(self, key: str) -> bytes:
-        if self._env is None:
-            self._env = self._open()
+        env = _reader(self.path)  # per process: forked data-loader workers open their own
         try:
-            with self._env.begin(db=self._env.open_db(b"files", create=False)) as txn:
+            with env.begin(db=env.open_db(b"files", create=False)) as txn:
                 data = txn.get(key.encode())
         except lmdb.Error as exc:
             raise InputError(self.path, key, f"read failed: {exc}") from None
@@ -204,7 +215,6 @@ class PackedFiles:
         return bytes(data)
 
     def keys(self) -> list[str]:
-        if self._env is None:
-            self._env = self._open()
-        with self._env.begin(db=self._env.open_db(b"files", create=False)) as txn:
+        env = _reader(self.path)
+        with env.begin(db=env.open_db(b"files", create=False)) as txn:
             return [bytes(k).decode() for k, _ in txn.cursor()]
