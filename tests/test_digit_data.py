@@ -149,3 +149,36 @@ def test_samples_are_reproducible_per_epoch_and_index(digit_stores):
 
 def torch_equal(x: dict, y: dict) -> bool:
     return all((x[k] == y[k]).all() for k in x)
+
+
+def test_model_shapes_loss_and_ablation(digit_stores):
+    import torch
+
+    from handflow.papers.digit.dataset import DigitSamples
+    from handflow.papers.digit.losses import digit_loss
+    from handflow.papers.digit.model import Digit, DigitConfig
+
+    batch = torch.utils.data.default_collate([DigitSamples(*digit_stores, augment=None)[i] for i in range(2)])
+    small = {"width": 8, "modules": (1, 1, 1), "blocks": 1, "seg_fusion_channels": 16, "unet_channels": (8, 8, 16, 16), "head_channels": 16}
+    for use_segmentation in (True, False):
+        torch.manual_seed(0)
+        model = Digit(DigitConfig(**small, use_segmentation=use_segmentation))
+        out = model(batch["image"])
+        assert out["joints"].shape == (2, 42, 3) and out["hand_logits"].shape == (2, 2) and out["rel_root_depth"].shape == (2,)
+        assert ("segm_logits" in out) == use_segmentation
+        if use_segmentation:
+            assert out["segm_logits"].shape == (2, 33, 128, 128)
+        loss, parts = digit_loss(out, batch)
+        loss.backward()
+        assert ("segm" in parts) == use_segmentation and all(np.isfinite(v) for v in parts.values())
+
+
+def test_soft_argmax_finds_a_peak():
+    import torch
+
+    from handflow.papers.digit.model import soft_argmax_2d
+
+    hm = torch.full((1, 1, 64, 64), -1e4)
+    hm[0, 0, 10, 40] = 0.0  # row 10, column 40
+    _, xy = soft_argmax_2d(hm)
+    torch.testing.assert_close(xy[0, 0], torch.tensor([40.5, 10.5]))

@@ -107,7 +107,7 @@ class DigitSamples(torch.utils.data.Dataset):
         image = cv2.cvtColor(self._decode(self.images, key, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
         m_img = _affine(box, INPUT, scale, rot, flip)
         crop = cv2.warpAffine(image, m_img, (INPUT, INPUT), flags=cv2.INTER_LINEAR)
-        crop = np.clip(crop.astype(np.float32) * colour, 0, 255) / 255.0
+        crop = np.clip(crop.astype(np.float32) * colour.astype(np.float32), 0, 255) / np.float32(255.0)
         mask = self._decode(self.masks, key, cv2.IMREAD_UNCHANGED)
         # the same crop in the mask's own pixels: pixel centres scale as (u + 0.5) s - 0.5
         s = self.mask_scale
