@@ -1,0 +1,62 @@
+"""Two-hand pose metrics as InterNet and DIGIT evaluate them (DIGIT reference section 5).
+
+MPJPE: each hand is aligned at its own wrist (pred and ground truth), per-joint
+errors in mm are averaged per joint over the frames of a bucket where that joint is
+valid (single-hand frames, interacting frames, all), and the metric is the mean of
+the 42 per-joint means. The seed's mean includes both wrists, at 0 mm by
+construction, which lowers it by about 2/42; `include_wrists=False` gives the
+mean over the 40 others. MRRPE: the error of the left-minus-right root vector on
+interacting frames with both roots valid. Handedness: both outputs right (right
+present, left present) at 0.5. Segmentation: mean IoU over the non-background classes
+present in prediction or ground truth, accumulated over the whole set (the seed
+has the function but never calls it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+WRISTS = (20, 41)
+
+
+def _root_aligned(joints: np.ndarray) -> np.ndarray:
+    out = joints.copy()
+    out[:, :21] -= joints[:, WRISTS[0] : WRISTS[0] + 1]
+    out[:, 21:] -= joints[:, WRISTS[1] : WRISTS[1] + 1]
+    return out
+
+
+def mpjpe(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, hand_type: np.ndarray, include_wrists: bool = True) -> dict[str, float]:
+    """{"all", "single", "interacting"}: mm, from (N, 42, 3) camera-space joints in mm."""
+    err = np.linalg.norm(_root_aligned(pred) - _root_aligned(gt), axis=-1)
+    buckets = {"all": np.ones(len(err), bool), "single": np.isin(hand_type, (0, 1)), "interacting": hand_type == 2}
+    joints = np.arange(42) if include_wrists else np.setdiff1d(np.arange(42), WRISTS)
+    out = {}
+    for name, rows in buckets.items():
+        v = valid[rows][:, joints]
+        counts = v.sum(0)
+        per_joint = (err[rows][:, joints] * v).sum(0) / np.maximum(counts, 1)
+        out[name] = float(per_joint[counts > 0].mean()) if (counts > 0).any() else float("nan")
+    return out
+
+
+def mrrpe(pred_left_minus_right: np.ndarray, gt_left_minus_right: np.ndarray, mask: np.ndarray) -> float:
+    """Mean error (mm) of the relative root position over the masked frames."""
+    if not mask.any():
+        return float("nan")
+    return float(np.linalg.norm(pred_left_minus_right[mask] - gt_left_minus_right[mask], axis=-1).mean())
+
+
+def handedness_accuracy(prob: np.ndarray, gt: np.ndarray, valid: np.ndarray) -> float:
+    """Share of valid frames whose [right, left] presence is right on both outputs."""
+    if not valid.any():
+        return float("nan")
+    return float(((prob[valid] > 0.5) == (gt[valid] > 0.5)).all(1).mean())
+
+
+def segmentation_miou(pred: np.ndarray, gt: np.ndarray, n_classes: int = 33) -> float:
+    """Mean IoU over the non-background classes that occur in prediction or ground truth."""
+    confusion = np.bincount(gt.ravel().astype(np.int64) * n_classes + pred.ravel(), minlength=n_classes**2).reshape(n_classes, n_classes)
+    inter = np.diag(confusion)[1:].astype(np.float64)
+    union = (confusion.sum(0) + confusion.sum(1) - np.diag(confusion))[1:]
+    return float((inter[union > 0] / union[union > 0]).mean()) if (union > 0).any() else float("nan")
