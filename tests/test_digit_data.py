@@ -182,3 +182,28 @@ def test_soft_argmax_finds_a_peak():
     hm[0, 0, 10, 40] = 0.0  # row 10, column 40
     _, xy = soft_argmax_2d(hm)
     torch.testing.assert_close(xy[0, 0], torch.tensor([40.5, 10.5]))
+
+
+def test_digit_training_resumes_after_a_kill_to_the_same_model(digit_stores, tmp_path):
+    import torch
+
+    from handflow.papers.digit.train import SplitStores, load_digit, train_digit
+
+    stores = SplitStores(*digit_stores)
+    m = {"width": 8, "modules": [1, 1, 1], "blocks": 1, "seg_fusion_channels": 16, "unet_channels": [8, 8, 16, 16], "head_channels": 16}
+    t = {"lr": 1e-4, "lr_decay_step": 4, "batch_size": 2, "steps": 6, "checkpoint_every": 2, "log_every": 1}
+    train_digit(stores, m, t, True, 0, tmp_path / "ck_a", tmp_path / "a.pt", tmp_path / "a.tsv")
+
+    class Killed(Exception):
+        pass
+
+    def kill(step, loss):
+        if step == 3:  # after the checkpoint at step 2
+            raise Killed
+
+    with pytest.raises(Killed):
+        train_digit(stores, m, t, True, 0, tmp_path / "ck_b", tmp_path / "b.pt", tmp_path / "b.tsv", on_log=kill)
+    train_digit(stores, m, t, True, 0, tmp_path / "ck_b", tmp_path / "b.pt", tmp_path / "b.tsv")
+    a, b = load_digit(tmp_path / "a.pt"), load_digit(tmp_path / "b.pt")
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+    assert (tmp_path / "a.tsv").read_text() == (tmp_path / "b.tsv").read_text()

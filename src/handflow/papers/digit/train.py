@@ -1,0 +1,75 @@
+"""DIGIT training from the LMDBs: the seed's optimiser (Adam 1e-4, x0.1 at a step), its loss, checkpoints and resume.
+
+Batches are drawn with replacement by a seeded generator, each sample's augmentation
+seeded by (seed, epoch, index) where the epoch is the step's pass over the data, so a
+resumed run sees exactly the samples an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from handflow.papers.digit.dataset import Augment, DigitSamples
+from handflow.papers.digit.losses import digit_loss
+from handflow.papers.digit.model import Digit, DigitConfig
+from handflow.storage.atomic import atomic_path
+from handflow.training import LoopConfig, TrainState, file_digest, fingerprint, load_torch, save_torch, train
+
+
+@dataclass(frozen=True)
+class SplitStores:
+    annotations: Path
+    images: Path
+    masks: Path
+    masks_meta: Path
+
+    def digest(self) -> list[str]:
+        return [file_digest(self.annotations), file_digest(self.images / "data.mdb"), file_digest(self.masks / "data.mdb")]
+
+
+def model_config(m: dict, use_segmentation: bool) -> DigitConfig:
+    """The network of params `digit.model` (lists become the config's tuples)."""
+    return DigitConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in m.items()}, use_segmentation=use_segmentation)
+
+
+def train_digit(stores: SplitStores, m: dict, t: dict, use_segmentation: bool, seed: int, checkpoint_dir: Path, out: Path,
+                curve: Path, on_log=None) -> dict[str, float]:  # fmt: skip
+    data = DigitSamples(stores.annotations, stores.images, stores.masks, stores.masks_meta, Augment(), seed=seed)
+    torch.manual_seed(seed)
+    cfg = model_config(m, use_segmentation)
+    model = Digit(cfg)
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=t["lr"])
+    lr_schedule = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[t["lr_decay_step"]], gamma=0.1)
+    batch = min(t["batch_size"], len(data))
+
+    def loss_fn() -> torch.Tensor:
+        # steps done so far = the schedule's counter, which a resume restores
+        data.set_epoch(lr_schedule.last_epoch * batch // len(data))
+        idx = torch.randint(0, len(data), (batch,), generator=gen).tolist()
+        samples = torch.utils.data.default_collate([data[i] for i in idx])
+        loss, _ = digit_loss(model(samples["image"]), samples)
+        return loss
+
+    run_id = fingerprint("digit", cfg.to_dict(), t, seed, stores.digest())
+    every = -(-t["checkpoint_every"] // t["log_every"]) * t["log_every"]
+    loop = LoopConfig(t["steps"], every, t["log_every"], checkpoint_dir, run_id, grad_clip=None)
+    history = train(TrainState(model, opt, lr_schedule, gen), loop, loss_fn, on_log)
+    save_torch({"config": cfg.to_dict(), "state_dict": model.state_dict(), "fingerprint": run_id, "steps": t["steps"]}, out)
+    with atomic_path(curve) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.writer(f, delimiter="\t")
+        writer.writerow(["step", "loss"])
+        writer.writerows(history)
+    return {"final_loss": history[-1][1], "n_images": float(len(data))}
+
+
+def load_digit(path: Path) -> Digit:
+    ckpt = load_torch(path, ("config", "state_dict"))
+    cfg = ckpt["config"]
+    model = Digit(DigitConfig(**{**cfg, "modules": tuple(cfg["modules"]), "unet_channels": tuple(cfg["unet_channels"])}))
+    model.load_state_dict(ckpt["state_dict"])
+    return model.eval()
