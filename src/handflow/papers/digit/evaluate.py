@@ -1,0 +1,76 @@
+"""DIGIT evaluation: predictions back to camera space, then MPJPE, MRRPE, handedness and part-segmentation mIoU.
+
+Heatmap coordinates go to crop pixels (x4), through the inverse crop map to image
+pixels; depth is z = (z_hm / 64 x 2 - 1) x 200 mm plus the hand's absolute root depth,
+then the camera back-projects. The seed takes the root depths from RootNet
+(unreleased for our data); we use the ground-truth root depths (its `trans_test='gt'`
+option), so MPJPE measures the 2.5D pose, not absolute depth, and MRRPE uses the
+ground-truth right root depth with the predicted relative depth, as the seed does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import h5py
+import numpy as np
+import torch
+
+from handflow.metrics.pose import handedness_accuracy, mpjpe, mrrpe, segmentation_miou
+from handflow.papers.digit.dataset import BBOX_3D_MM, HEATMAP, INPUT, WRISTS, DigitSamples, _affine
+from handflow.papers.digit.model import Digit
+
+
+@torch.no_grad()
+def predict(model: Digit, data: DigitSamples, batch: int = 16) -> dict[str, np.ndarray]:
+    outs: dict[str, list[np.ndarray]] = {"joints": [], "rel_root_depth": [], "hand_prob": [], "segm": [], "mask": []}
+    for start in range(0, len(data), batch):
+        samples = torch.utils.data.default_collate([data[i] for i in range(start, min(start + batch, len(data)))])
+        out = model(samples["image"])
+        outs["joints"].append(out["joints"].numpy())
+        outs["rel_root_depth"].append(out["rel_root_depth"].numpy())
+        outs["hand_prob"].append(out["hand_logits"].sigmoid().numpy())
+        outs["mask"].append(samples["mask"].numpy())
+        if "segm_logits" in out:
+            outs["segm"].append(out["segm_logits"].argmax(1).numpy().astype(np.uint8))
+    return {k: np.concatenate(v) for k, v in outs.items() if v}
+
+
+def _backproject(uv: np.ndarray, z: np.ndarray, focal: np.ndarray, princpt: np.ndarray) -> np.ndarray:
+    return np.concatenate([(uv - princpt) / focal * z[..., None], z[..., None]], -1)
+
+
+def evaluate(model: Digit, data: DigitSamples, annotations: Path) -> dict[str, float]:
+    """Metrics on a split read without augmentation (`data.augment` must be None)."""
+    pred = predict(model, data)
+    with h5py.File(annotations, "r") as h5:
+        ann = {
+            k: h5[k][...]
+            for k in ("crop_box", "joints_cam", "joint_valid", "hand_type", "hand_type_valid", "root_depth", "focal", "princpt")
+        }
+    n = len(pred["joints"])
+    uv = np.empty((n, 42, 2))
+    for i in range(n):
+        inverse = cv2.invertAffineTransform(_affine(ann["crop_box"][i].astype(np.float64), INPUT, 1.0, 0.0, False))
+        crop_px = pred["joints"][i, :, :2] * INPUT / HEATMAP
+        uv[i] = np.c_[crop_px, np.ones(42)] @ inverse.T
+    root = np.nan_to_num(ann["root_depth"].astype(np.float64))  # invalid roots: their joints are invalid anyway
+    rel_mm = (pred["joints"][..., 2] / HEATMAP * 2 - 1) * (BBOX_3D_MM / 2)
+    z = rel_mm + np.repeat(root, 21, axis=1)
+    focal, princpt = ann["focal"][:, None].astype(np.float64), ann["princpt"][:, None].astype(np.float64)
+    cam = _backproject(uv, z, focal, princpt)
+    gt, valid, hand_type = ann["joints_cam"].astype(np.float64), ann["joint_valid"], ann["hand_type"]
+    scores = {f"mpjpe_{k}": v for k, v in mpjpe(cam, gt, valid, hand_type).items()}
+    both = (hand_type == 2) & valid[:, WRISTS[0]] & valid[:, WRISTS[1]]
+    rel_pred = (pred["rel_root_depth"] / HEATMAP * 2 - 1) * (BBOX_3D_MM / 2)
+    right = _backproject(uv[:, WRISTS[0]], root[:, 0], focal[:, 0], princpt[:, 0])
+    left = _backproject(uv[:, WRISTS[1]], root[:, 0] + rel_pred, focal[:, 0], princpt[:, 0])
+    scores["mrrpe"] = mrrpe(left - right, gt[:, WRISTS[1]] - gt[:, WRISTS[0]], both)
+    types = np.stack([np.isin(hand_type, (0, 2)), np.isin(hand_type, (1, 2))], 1).astype(float)
+    scores["handedness_accuracy"] = handedness_accuracy(pred["hand_prob"], types, ann["hand_type_valid"].astype(bool))
+    if "segm" in pred:
+        keep = data.segm_valid
+        scores["segm_miou"] = segmentation_miou(pred["segm"][keep], pred["mask"][keep])
+    scores["n_images"] = float(n)
+    return scores
