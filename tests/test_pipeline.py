@@ -69,6 +69,7 @@ def test_dvc_repro_equals_snakemake(built):
     da, db = _digests(a), _digests(b)
     assert "results/data_summary.json" in da and any(k.endswith(".jpg") for k in da)
     assert "results/interhandgen_metrics.json" in da and "results/tables/interhandgen_table.md" in da
+    assert "results/digit_metrics.json" in da and "results/figures/digit_predictions.png" in da
     assert da == db
     summary = json.loads((a / "results/data_summary.json").read_text())
     assert summary["data_source"] == "embedded" and summary["scale"] == "smoke"

@@ -292,6 +292,62 @@ def cmd_digit_segmentation(args: argparse.Namespace) -> None:
     log.info("%s: %d masks (%d resumed)", args.out, stats.count, stats.resumed)
 
 
+def _digit_stores(args: argparse.Namespace):
+    from handflow.papers.digit.train import SplitStores
+
+    return SplitStores(Path(args.annotations), Path(args.images), Path(args.masks), Path(args.masks_meta))
+
+
+def cmd_digit_train(args: argparse.Namespace) -> None:
+    from handflow.papers.digit.train import train_digit
+    from handflow.tracking import tracked_run
+
+    p = _params(args)
+    m, t = p.get("digit.model"), p.get("digit.train")
+    with tracked_run(f"digit_train_{args.variant}", Path(args.project), {"variant": args.variant, **m, **t}, _provenance(p)) as run:
+        outputs = (Path(args.checkpoints), Path(args.out), Path(args.curve))
+        metrics = train_digit(_digit_stores(args), m, t, args.variant == "seg", p.get("global.seed"), *outputs,
+                              on_log=lambda step, loss: run.log_metrics({"loss": loss}, step))  # fmt: skip
+        run.log_metrics(metrics)
+    log.info("%s: %s", args.out, json.dumps(metrics))
+
+
+def cmd_digit_evaluate(args: argparse.Namespace) -> None:
+    from handflow.papers.digit.dataset import DigitSamples
+    from handflow.papers.digit.evaluate import evaluate
+    from handflow.papers.digit.train import load_digit
+    from handflow.storage.atomic import atomic_write_text
+    from handflow.tracking import tracked_run
+
+    p = _params(args)
+    prov = _provenance(p)
+    s = _digit_stores(args)
+    with tracked_run(f"digit_evaluate_{args.variant}", Path(args.project), {"variant": args.variant}, prov) as run:
+        data = DigitSamples(s.annotations, s.images, s.masks, s.masks_meta, augment=None)
+        scores = evaluate(load_digit(Path(args.model)), data, s.annotations)
+        run.log_metrics(scores)
+    atomic_write_text(args.out, json.dumps({"variant": args.variant, **prov, **scores}, indent=2))
+    log.info("%s: %s", args.out, json.dumps(scores))
+
+
+def cmd_digit_report(args: argparse.Namespace) -> None:
+    from handflow.papers.digit.dataset import DigitSamples
+    from handflow.papers.digit.report import ROWS, write_report
+    from handflow.papers.digit.train import load_digit
+
+    p = _params(args)
+    evals = {}
+    for path in args.evals:
+        data = _read_json(path)
+        evals[data.get("variant")] = data
+    missing = sorted(set(ROWS) - set(evals))
+    if missing:
+        raise InputError(args.evals[0], "variant", f"no evaluation of {', '.join(missing)} among the inputs")
+    s = _digit_stores(args)
+    data = DigitSamples(s.annotations, s.images, s.masks, s.masks_meta, augment=None)
+    write_report(evals, _provenance(p), load_digit(Path(args.model)), data, Path(args.json), Path(args.table), Path(args.figure))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m handflow", description=__doc__.splitlines()[0])
     parser.add_argument("--project", default=".", help="project root holding params/ and workflow/ (default: .)")
@@ -381,6 +437,23 @@ def build_parser() -> argparse.ArgumentParser:
         (["--root"], {"required": True}), split, out)  # fmt: skip
     add(digit, "segmentation", cmd_digit_segmentation, "33-class part masks from the MANO fits into LMDB, with fit flags",
         (["--root"], {"required": True}), split, hand_model, out, (["--meta"], {"required": True}))  # fmt: skip
+    stores = [([f"--{n}"], {"required": True}) for n in ("annotations", "images", "masks", "masks-meta")]
+    variant = (["--variant"], {"required": True, "choices": ["seg", "noseg"]})
+    add(digit, "train", cmd_digit_train, "train DIGIT (seg) or the no-segmentation ablation (noseg)", variant, *stores,
+        (["--checkpoints"], {"required": True}), out, (["--curve"], {"required": True}))  # fmt: skip
+    add(
+        digit,
+        "evaluate",
+        cmd_digit_evaluate,
+        "metrics of a trained model on a split",
+        variant,
+        *stores,
+        (["--model"], {"required": True}),
+        out,
+    )
+    add(digit, "report", cmd_digit_report, "metrics JSON, table and figure", (["--evals"], {"nargs": "+", "required": True}), *stores,
+        (["--model"], {"required": True}), (["--json"], {"required": True}), (["--table"], {"required": True}),
+        (["--figure"], {"required": True}))  # fmt: skip
     pipe = groups.add_parser("pipeline", help="pipeline tooling").add_subparsers(dest="stage", required=True)
     add(pipe, "dvc-yaml", cmd_pipeline_dvc_yaml, "generate dvc.yaml from the Snakemake DAG",
         (["--check"], {"action": "store_true", "help": "fail if dvc.yaml differs instead of writing it"}))  # fmt: skip
