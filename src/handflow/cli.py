@@ -267,28 +267,40 @@ def _read_json(path: str) -> dict:
 # ---- DIGIT --------------------------------------------------------------------------------------------------------
 def cmd_digit_pack_images(args: argparse.Namespace) -> None:
     from handflow.papers.digit.images import pack_split_images
+    from handflow.tracking import tracked_run
 
     p = _params(args)
-    stats = pack_split_images(Path(args.root), args.split, Path(args.out), p.get("digit.images.batch_mb"))
+    with tracked_run(
+        f"digit_pack_images_{args.split}", Path(args.project), {"split": args.split, **p.get("digit.images")}, _provenance(p)
+    ) as run:
+        stats = pack_split_images(Path(args.root), args.split, Path(args.out), p.get("digit.images.batch_mb"))
+        run.log_metrics({"images": stats.count, "megabytes": stats.bytes / 1e6, "resumed": stats.resumed})
     log.info("%s: %d images, %.1f MB (%d resumed)", args.out, stats.count, stats.bytes / 1e6, stats.resumed)
 
 
 def cmd_digit_annotations(args: argparse.Namespace) -> None:
     from handflow.papers.digit.annotations import write_annotations
+    from handflow.tracking import tracked_run
 
     p = _params(args)
-    counts = write_annotations(Path(args.root), args.split, Path(args.out), _provenance(p))
+    with tracked_run(f"digit_annotations_{args.split}", Path(args.project), {"split": args.split}, _provenance(p)) as run:
+        counts = write_annotations(Path(args.root), args.split, Path(args.out), _provenance(p))
+        run.log_metrics(counts)
     log.info("%s: %s", args.out, json.dumps(counts))
 
 
 def cmd_digit_segmentation(args: argparse.Namespace) -> None:
     from handflow.hand.model import create_pair
     from handflow.papers.digit.segmentation import render_split
+    from handflow.tracking import tracked_run
 
     p = _params(args)
     s = p.get("digit.segmentation")
-    stats = render_split(Path(args.root), args.split, create_pair(args.hand_model), Path(args.out), Path(args.meta), s["scale"],
-                         s["max_fit_error_mm"], p.get("global.render_backend"), p.get("digit.images.batch_mb"))  # fmt: skip
+    with tracked_run(f"digit_segmentation_{args.split}", Path(args.project), {"split": args.split, **s}, _provenance(p)) as run:
+        stats = render_split(Path(args.root), args.split, create_pair(args.hand_model), Path(args.out), Path(args.meta), s["scale"],
+                             s["max_fit_error_mm"], p.get("global.render_backend"), p.get("digit.images.batch_mb"))  # fmt: skip
+        meta = json.loads(Path(args.meta).read_text())["images"]
+        run.log_metrics({"masks": stats.count, "segm_valid": sum(m["segm_valid"] for m in meta.values())})
     log.info("%s: %d masks (%d resumed)", args.out, stats.count, stats.resumed)
 
 
