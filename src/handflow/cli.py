@@ -239,13 +239,7 @@ def cmd_ihg_report(args: argparse.Namespace) -> None:
     from handflow.tracking import tracked_run
 
     _, _, prov = _ihg(args)
-    evals = {}
-    for path in args.evals:
-        data = _read_json(path)
-        evals[data.get("variant")] = data
-    missing = sorted(set(ROWS) - set(evals))
-    if missing:
-        raise InputError(args.evals[0], "variant", f"no evaluation of {', '.join(missing)} among the inputs")
+    evals = _evaluations(args.evals, ROWS)
     with tracked_run("interhandgen_report", Path(args.project), {"evals": " ".join(args.evals)}, prov) as run:
         inputs = (evals, _read_json(args.features), _read_json(args.sweep), Path(args.samples), _decoder(args.hand_model), prov)
         outputs = (Path(args.json), Path(args.table), Path(args.fig_samples), Path(args.fig_sweep))
@@ -253,6 +247,18 @@ def cmd_ihg_report(args: argparse.Namespace) -> None:
         run.log_metrics({f"{row}.{m}": v["mean"] for row, r in metrics["rows"].items() for m, v in r["metrics"].items()})
         for path in outputs:
             run.log_artifact(path)
+
+
+def _evaluations(paths: list[str], rows) -> dict[str, dict]:
+    """Evaluation JSONs by their `variant`; every row of the table must have one."""
+    evals = {}
+    for path in paths:
+        data = _read_json(path)
+        evals[data.get("variant")] = data
+    missing = sorted(set(rows) - set(evals))
+    if missing:
+        raise InputError(paths[0], "variant", f"no evaluation of {', '.join(missing)} among the inputs")
+    return evals
 
 
 def _read_json(path: str) -> dict:
@@ -348,13 +354,7 @@ def cmd_digit_report(args: argparse.Namespace) -> None:
     from handflow.papers.digit.train import load_digit
 
     p = _params(args)
-    evals = {}
-    for path in args.evals:
-        data = _read_json(path)
-        evals[data.get("variant")] = data
-    missing = sorted(set(ROWS) - set(evals))
-    if missing:
-        raise InputError(args.evals[0], "variant", f"no evaluation of {', '.join(missing)} among the inputs")
+    evals = _evaluations(args.evals, ROWS)
     s = _digit_stores(args)
     data = DigitSamples(s.annotations, s.images, s.masks, s.masks_meta, augment=None)
     write_report(evals, _provenance(p), load_digit(Path(args.model)), data, Path(args.json), Path(args.table), Path(args.figure))
