@@ -11,6 +11,7 @@ delete them when a killed job is cleaned up.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import logging
@@ -149,3 +150,11 @@ def train(
             _save(state, cfg, done)
     state.model.eval()
     return state.history
+
+
+def write_loss_curve(history: list[tuple[int, float]], path: Path) -> None:
+    """The loss history as a TSV (step, loss), the format `dvc plots` reads."""
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.writer(f, delimiter="\t")
+        writer.writerow(["step", "loss"])
+        writer.writerows(history)

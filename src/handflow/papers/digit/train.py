@@ -7,7 +7,6 @@ resumed run sees exactly the samples an uninterrupted one would.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +15,7 @@ import torch
 from handflow.papers.digit.dataset import Augment, DigitSamples
 from handflow.papers.digit.losses import digit_loss
 from handflow.papers.digit.model import Digit, DigitConfig
-from handflow.storage.atomic import atomic_path
-from handflow.training import LoopConfig, TrainState, file_digest, fingerprint, load_torch, save_torch, train
+from handflow.training import LoopConfig, TrainState, file_digest, fingerprint, load_torch, save_torch, train, write_loss_curve
 
 
 @dataclass(frozen=True)
@@ -60,10 +58,7 @@ def train_digit(stores: SplitStores, m: dict, t: dict, use_segmentation: bool, s
     loop = LoopConfig(t["steps"], every, t["log_every"], checkpoint_dir, run_id, grad_clip=None)
     history = train(TrainState(model, opt, lr_schedule, gen), loop, loss_fn, on_log)
     save_torch({"config": cfg.to_dict(), "state_dict": model.state_dict(), "fingerprint": run_id, "steps": t["steps"]}, out)
-    with atomic_path(curve) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.writer(f, delimiter="\t")
-        writer.writerow(["step", "loss"])
-        writer.writerows(history)
+    write_loss_curve(history, curve)
     return {"final_loss": history[-1][1], "n_images": float(len(data))}
 
 

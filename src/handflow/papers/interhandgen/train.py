@@ -8,7 +8,6 @@ probability 1/2 per sample (the seed flips one coin per batch).
 
 from __future__ import annotations
 
-import csv
 from dataclasses import asdict
 from pathlib import Path
 
@@ -20,8 +19,7 @@ from handflow.papers.interhandgen.dataset import read_pairs
 from handflow.papers.interhandgen.diffusion import ScheduleConfig, cascade_loss, joint_loss
 from handflow.papers.interhandgen.model import Denoiser, DenoiserConfig, n_parameters
 from handflow.papers.interhandgen.representation import DIM, HAND_DIMS, Normalizer
-from handflow.storage.atomic import atomic_path
-from handflow.training import LoopConfig, TrainState, file_digest, fingerprint, load_torch, save_torch, train
+from handflow.training import LoopConfig, TrainState, file_digest, fingerprint, load_torch, save_torch, train, write_loss_curve
 
 KINDS = ("cascade", "joint")
 
@@ -88,10 +86,7 @@ def train_denoiser(
         },
         out,
     )
-    with atomic_path(curve) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.writer(f, delimiter="\t")
-        writer.writerow(["step", "loss"])
-        writer.writerows(history)
+    write_loss_curve(history, curve)
     return {"final_loss": history[-1][1], "n_pairs": float(n), "n_parameters": float(n_parameters(model))}
 
 
