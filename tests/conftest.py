@@ -1,8 +1,13 @@
-"""Shared fixtures: the prepared open hand model, a smoke-scale embedded dataset, project copies."""
+"""Shared fixtures: the prepared open hand model, a smoke-scale embedded dataset, project copies,
+and the smoke pipeline built once by snakemake and once by `dvc repro`."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -36,6 +41,46 @@ def copy_project(dest: Path, scale: str = "smoke") -> Path:
     glob.write_text(text.replace(f"scale: {current}", f"scale: {scale}", 1))
     assert load_params(dest).scale == scale
     return dest
+
+
+# Pipeline subprocesses: this interpreter's venv first on PATH (rules call `python -m handflow`),
+# and the project's own MLflow store unless a test says otherwise.
+PIPELINE_ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "MLFLOW_TRACKING_URI": ""}
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def run_ok(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
+    """Run a command; on failure the assertion shows the tail of its output."""
+    proc = subprocess.run(cmd, cwd=cwd, env=env or PIPELINE_ENV, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc.stdout + proc.stderr
+
+
+def digests(root: Path, *dirs: str) -> dict[str, str]:
+    """sha256 of every file under `dirs` (data/, models/, results/ by default), by relative path."""
+    files = [p for d in dirs or ("data", "models", "results") for p in (root / d).rglob("*") if p.is_file()]
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files if p.name != ".snakemake_timestamp"}
+
+
+def git_commit_all(root: Path) -> None:
+    commit = ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "smoke"]
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"], commit):
+        run_ok(cmd, root)
+
+
+@pytest.fixture(scope="session")
+def smoke_build(tmp_path_factory) -> tuple[Path, Path]:
+    """The whole smoke pipeline built by `snakemake --cores 2` (A) and by `dvc repro` in a git repo (B).
+
+    Tests that change a project work on a copy; these two stay as built.
+    """
+    base = tmp_path_factory.mktemp("pipeline")
+    a, b = copy_project(base / "A"), copy_project(base / "B")
+    run_ok([*SNAKEMAKE, "--cores", "2", "--workflow-profile", "workflow/profiles/default"], a)
+    run_ok([sys.executable, "-m", "handflow", "pipeline", "dvc-yaml"], b)
+    git_commit_all(b)
+    run_ok(["dvc", "repro"], b)
+    return a, b
 
 
 @pytest.fixture(scope="session")

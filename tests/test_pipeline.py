@@ -5,7 +5,6 @@ Runs the whole pipeline (data, InterHandGen) twice at the smoke scale.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -17,21 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, copy_project
+from conftest import PIPELINE_ENV, REPO, SNAKEMAKE, digests, run_ok
 
 pytestmark = pytest.mark.slow
-ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "MLFLOW_TRACKING_URI": ""}
-
-
-def _run(cmd: list[str], cwd: Path) -> str:
-    proc = subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    return proc.stdout + proc.stderr
-
-
-def _digests(root: Path) -> dict[str, str]:
-    files = [p for d in ("data", "results") for p in (root / d).rglob("*") if p.is_file() and p.name != ".snakemake_timestamp"]
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
 def _job_counts(text: str) -> dict[str, int]:
@@ -41,32 +28,18 @@ def _job_counts(text: str) -> dict[str, int]:
 
 
 def test_dvc_yaml_is_in_sync_with_the_snakefile():
-    proc = subprocess.run([sys.executable, "-m", "handflow", "pipeline", "dvc-yaml", "--check"], cwd=REPO, env=ENV,
+    proc = subprocess.run([sys.executable, "-m", "handflow", "pipeline", "dvc-yaml", "--check"], cwd=REPO, env=PIPELINE_ENV,
                           capture_output=True, text=True, check=False)  # fmt: skip
     assert proc.returncode == 0, "dvc.yaml is stale: run `python -m handflow pipeline dvc-yaml` and commit it\n" + proc.stderr[-2000:]
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[Path, Path]:
-    """The smoke pipeline built once by snakemake (A) and once by dvc repro (B)."""
-    base = tmp_path_factory.mktemp("pipeline")
-    a, b = copy_project(base / "A"), copy_project(base / "B")
-    _run([sys.executable, "-m", "snakemake", "--cores", "2", "--workflow-profile", "workflow/profiles/default"], a)
-    _run([sys.executable, "-m", "handflow", "pipeline", "dvc-yaml"], b)
-    commit = ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "smoke"]
-    for cmd in (["git", "init", "-q"], ["git", "add", "-A"], commit):
-        _run(cmd, b)
-    _run(["dvc", "repro"], b)
-    return a, b
 
 
 IHG_JOBS = {"interhandgen_dataset": 1, "interhandgen_train": 2, "interhandgen_features": 1, "interhandgen_sample": 4,
             "interhandgen_evaluate": 4, "interhandgen_evaluate_gt": 1, "interhandgen_sweep": 1, "interhandgen_report": 1}  # fmt: skip
 
 
-def test_dvc_repro_equals_snakemake(built):
-    a, b = built
-    da, db = _digests(a), _digests(b)
+def test_dvc_repro_equals_snakemake(smoke_build):
+    a, b = smoke_build
+    da, db = digests(a), digests(b)
     assert "results/data_summary.json" in da and any(k.endswith(".jpg") for k in da)
     assert "results/interhandgen_metrics.json" in da and "results/tables/interhandgen_table.md" in da
     assert "results/digit_metrics.json" in da and "results/figures/digit_predictions.png" in da
@@ -96,15 +69,15 @@ def _edited(roots: tuple[Path, ...], file: str, edit):
 
 
 def _dvc_changed(root: Path) -> dict[str, dict]:
-    status = json.loads(_run(["dvc", "status", "--json"], root).strip().splitlines()[-1])
+    status = json.loads(run_ok(["dvc", "status", "--json"], root).strip().splitlines()[-1])
     return {stage: next(e["changed deps"] for e in entries if "changed deps" in e) for stage, entries in status.items()}
 
 
-def test_param_change_reruns_only_its_readers(built):
-    a, b = built
+def test_param_change_reruns_only_its_readers(smoke_build):
+    a, b = smoke_build
     with _edited((a, b), "params/data.yaml", lambda d: d["preprocess"].update(batch_size=128)):
         # Snakemake: the preprocess jobs and everything downstream of them; nothing upstream
-        dry = _run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--quiet", "rules"], a)
+        dry = run_ok([*SNAKEMAKE, "-n", "--cores", "1", "--quiet", "rules"], a)
         assert _job_counts(dry) == {"preprocess_interhand": 3, "data_report": 1, **IHG_JOBS}
         # DVC: the same three stages have a changed param (downstream is stale only once they rerun)
         changed = _dvc_changed(b)
@@ -112,10 +85,10 @@ def test_param_change_reruns_only_its_readers(built):
         assert all(c == {"params/data.yaml": {"preprocess.batch_size": "modified"}} for c in changed.values())
 
 
-def test_guidance_weight_reruns_sampling_and_evaluation_only(built):
-    a, b = built
+def test_guidance_weight_reruns_sampling_and_evaluation_only(smoke_build):
+    a, b = smoke_build
     with _edited((a, b), "params/interhandgen.yaml", lambda d: d["sample"].update(cfg_weight=0.3)):
-        dry = _run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--quiet", "rules"], a)
+        dry = run_ok([*SNAKEMAKE, "-n", "--cores", "1", "--quiet", "rules"], a)
         assert _job_counts(dry) == {"interhandgen_sample": 4, "interhandgen_evaluate": 4, "interhandgen_sweep": 1, "interhandgen_report": 1}
         changed = _dvc_changed(b)
         samplers = {f"interhandgen_sample_{v}" for v in ("full", "no_cfg", "no_apg", "joint")}

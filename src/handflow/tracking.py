@@ -52,6 +52,12 @@ def git_state(root: Path) -> dict[str, str]:
     return {"git_commit": commit, "git_dirty": str(bool(dirty)).lower()}
 
 
+def _scheduler_tags() -> dict[str, str]:
+    """The SLURM job a stage ran in, so a run can be matched to the cluster's own job records."""
+    job = os.environ.get("SLURM_JOB_ID")
+    return {"slurm_job_id": job, "slurm_cluster": os.environ.get("SLURM_CLUSTER_NAME", "")} if job else {}
+
+
 def _experiment_id(mlflow: Any, root: Path) -> str:
     with FileLock(str(root / ".mlflow.lock")):
         exp = _retry(lambda: mlflow.get_experiment_by_name(EXPERIMENT))
@@ -85,7 +91,7 @@ def tracked_run(stage: str, root: Path, params: dict[str, Any], tags: dict[str, 
 
     mlflow.set_tracking_uri(tracking_uri(root))
     exp_id = _experiment_id(mlflow, root)
-    all_tags = {"stage": stage, **git_state(root), **tags}
+    all_tags = {"stage": stage, **git_state(root), **_scheduler_tags(), **tags}
     _retry(lambda: mlflow.start_run(experiment_id=exp_id, run_name=stage, tags=all_tags))
     status = "FAILED"
     try:

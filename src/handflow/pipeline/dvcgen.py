@@ -4,8 +4,11 @@ The Snakefile is the single source of truth. For every job of the default target
 this writes a stage with the job's own shell command (so `dvc repro` and
 `snakemake` run the same commands and produce the same files), its inputs as
 `deps` (the `src/` files it runs included), the params/ keys it declares through
-`par(...)` as `params`, its outputs as `outs`, and JSON files under results/ as
-`metrics` (uncached, so `dvc metrics show` reads them in place).
+`par(...)` as `params`, its outputs as `outs`, JSON files under results/ as
+`metrics` and training loss curves (`*_loss.tsv`) as `plots`. Metrics and plots stay
+cached, unlike DVC's usual advice to commit metrics to git: results/ is not in git here,
+so the remote is how a collaborator gets them (`dvc pull`), and `dvc metrics diff` reads
+a commit's metrics from the cache through dvc.lock.
 
 Snakemake offers no public API that lists a fresh DAG's jobs with their shell
 commands (`--detailed-summary` only knows commands of jobs that already ran), so
@@ -73,11 +76,14 @@ def stages(root: Path) -> dict:
             stage["params"] = params.dvc_params(*keys)
         outs = sorted({_rel(str(f), root) for f in job.output})
         metrics = [o for o in outs if o.startswith("results/") and o.endswith(".json")]
-        plain = [o for o in outs if o not in metrics]
+        curves = [o for o in outs if o.endswith("_loss.tsv")]
+        plain = [o for o in outs if o not in metrics and o not in curves]
         if plain:
             stage["outs"] = plain
         if metrics:
-            stage["metrics"] = [{m: {"cache": False}} for m in metrics]
+            stage["metrics"] = metrics
+        if curves:
+            stage["plots"] = [{c: {"x": "step", "y": "loss", "title": Path(c).stem}} for c in curves]
         out[_stage_name(job)] = stage
     return out
 

@@ -1,0 +1,113 @@
+"""SLURM through the project's profile, on a real single-node cluster (see tests/slurm_cluster.py).
+
+The InterHandGen smoke target is submitted with `--workflow-profile workflow/profiles/slurm`;
+only two settings are changed on the command line, because this cluster has no accounting
+database: job status comes from `squeue`, polled early. Every job must appear in the
+cluster's own job-completion log, the results must equal the local run's byte for byte,
+and a failing job must end snakemake with an error instead of a hang.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import mlflow
+import pytest
+from slurm_cluster import LocalSlurm, available, job_details
+
+from conftest import PIPELINE_ENV, SNAKEMAKE, copy_project, digests, run_ok
+
+pytestmark = pytest.mark.slow
+
+TARGET = "results/interhandgen_metrics.json"
+# The data stages run locally first; the cluster runs every InterHandGen job.
+PREPARED = [f"data/processed/interhandgen/{f}" for f in ("pairs_train.h5", "pairs_test.h5", "stats.json")]
+GPU_RULES = {"interhandgen_train", "interhandgen_features", "interhandgen_sample", "interhandgen_sweep"}
+# `timeout -s INT`: SIGTERM only makes the plugin wait for jobs; SIGINT cancels them and exits.
+SUBMIT = ["timeout", "-s", "INT", "480", *SNAKEMAKE, "--workflow-profile", "workflow/profiles/slurm",
+          "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2", "--jobs", "4"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    why = available()
+    if why:
+        pytest.skip(f"local SLURM: {why}")
+    slurm = LocalSlurm()
+    try:
+        slurm.start()
+        yield slurm
+    finally:
+        slurm.stop()
+
+
+def _submitted(log: str) -> dict[str, str]:
+    """SLURM job id -> rule, from snakemake's own submission lines."""
+    found = re.findall(r"submitted with SLURM jobid (\d+) \(log: \S*/rule_(\w+)/", log)
+    return {job: rule for job, rule in found}
+
+
+@pytest.fixture(scope="module")
+def submitted(smoke_build, cluster, tmp_path_factory) -> tuple[Path, dict[str, str], LocalSlurm]:
+    project = copy_project(tmp_path_factory.mktemp("slurm") / "p")
+    run_ok([*SNAKEMAKE, "--cores", "2", *PREPARED], project)
+    proc = subprocess.run([*SUBMIT, TARGET], cwd=project, env=PIPELINE_ENV, capture_output=True, text=True, check=False)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"snakemake under SLURM failed (rc {proc.returncode}):\n{log[-4000:]}"
+    return project, _submitted(log), cluster
+
+
+def test_every_job_went_through_sbatch(submitted):
+    _, jobs, cluster = submitted
+    expected = {"interhandgen_train": 2, "interhandgen_features": 1, "interhandgen_sample": 4, "interhandgen_evaluate": 4,
+                "interhandgen_evaluate_gt": 1, "interhandgen_sweep": 1, "interhandgen_report": 1}  # fmt: skip
+    assert {rule: list(jobs.values()).count(rule) for rule in set(jobs.values())} == expected
+    records = {r["JobId"]: r for r in cluster.job_records()}
+    assert set(jobs) <= set(records), "jobs snakemake submitted are missing from the cluster's job log"
+    for job, rule in jobs.items():
+        record = records[job]
+        assert record["JobState"] == "COMPLETED", record
+        # resources mapped from the rules and the profile: threads, partition, memory, GPUs
+        details = job_details(job)
+        assert record["ProcCnt"] == details["NumCPUs"] == "2", record
+        assert record["Partition"] == ("gpu" if rule in GPU_RULES else "cpu"), (rule, record)
+        assert (details.get("TresPerJob") == "gres:gpu:1") == (rule in GPU_RULES), (rule, details)
+
+
+def test_results_equal_a_local_run(submitted, smoke_build):
+    project, _, _ = submitted
+    local, _ = smoke_build
+    ours, theirs = digests(project), digests(local)
+    ihg = {k for k in ours if "interhandgen" in k}
+    assert TARGET in ihg and "models/interhandgen/cascade.pt" in ihg
+    assert {k: ours[k] for k in ihg} == {k: theirs[k] for k in ihg}
+
+
+def test_mlflow_runs_name_their_slurm_jobs(submitted):
+    project, jobs, _ = submitted
+    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
+    runs = mlflow.search_runs(experiment_names=["handflow"], output_format="list")
+    on_cluster = {r.data.tags["slurm_job_id"]: r for r in runs if "slurm_job_id" in r.data.tags}
+    assert set(on_cluster) == set(jobs), "every SLURM job logs one MLflow run, to the same store"
+    for run in on_cluster.values():
+        assert run.info.status == "FINISHED" and run.data.params and run.data.metrics
+        assert (run.data.tags["data_source"], run.data.tags["scale"]) == ("embedded", "smoke")
+    assert not any("locked" in p.read_text().lower() for p in Path(project, "logs").rglob("*.log"))
+
+
+def test_a_failing_job_fails_the_run(submitted):
+    project, _, _ = submitted
+    (project / TARGET).unlink()
+    (project / "results/interhandgen/eval_full.json").write_text("{not json")
+    proc = subprocess.run([*SUBMIT, TARGET], cwd=project, env=PIPELINE_ENV, capture_output=True, text=True, check=False)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 1, f"expected a failed run, got rc {proc.returncode}:\n{log[-3000:]}"  # 124 would be the timeout
+    assert "FAILED" in log and "interhandgen_report" in log
+    # the plugin keeps the batch log of a failed job (successful ones are cleaned up)
+    batch_logs = list(Path(project, "logs/slurm/rule_interhandgen_report").rglob("*.log"))
+    assert batch_logs and any("eval_full.json" in p.read_text() for p in batch_logs)
+    assert not (project / TARGET).exists()
+    assert json.loads((project / "results/interhandgen/eval_gt.json").read_text())  # the rest is untouched

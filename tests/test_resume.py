@@ -1,0 +1,121 @@
+"""Kill -9 during a training stage of the real pipeline, rerun, and get what an uninterrupted run gets.
+
+Two copies of the local smoke build with longer training (4000 steps, a checkpoint every
+500): one runs straight through; the other is killed twice, first only the training job
+(Snakemake sees it fail and cleans up), then Snakemake itself with its job (a lost node or
+session: the lock and the incomplete marker stay). After each kill no output of the stage
+may exist; the rerun must resume at the last checkpoint, and the final model, loss curve
+and evaluation must equal the uninterrupted run's byte for byte.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from conftest import PIPELINE_ENV, SNAKEMAKE, digests, run_ok
+
+pytestmark = pytest.mark.slow
+
+TARGET = "results/interhandgen/eval_full.json"
+MODEL, CURVE = "models/interhandgen/cascade.pt", "models/interhandgen/cascade_loss.tsv"
+CHECKPOINT = "checkpoints/interhandgen/cascade/last.pt"
+LOG = "logs/interhandgen/train_cascade.log"
+TRAIN = {"steps": 4000, "checkpoint_every": 500, "lr_decay_every": 2000, "log_every": 10}
+
+
+def _long_training_copy(built: Path, dest: Path) -> Path:
+    shutil.copytree(built, dest, symlinks=True)
+    scale = dest / "params/scales/smoke.yaml"
+    data = yaml.safe_load(scale.read_text())
+    data["interhandgen"]["train"].update(TRAIN)
+    scale.write_text(yaml.safe_dump(data))
+    return dest
+
+
+def _checkpoint_step(project: Path) -> int:
+    path = project / CHECKPOINT
+    if not path.exists():
+        return 0
+    return int(torch.load(path, map_location="cpu", weights_only=True)["step"])  # written atomically: never half a file
+
+
+def _training_pids(project: Path) -> list[int]:
+    """PIDs of the cascade training process started in `project` (from /proc: no psutil needed)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmd = (proc / "cmdline").read_bytes().split(b"\0")
+            if b"train" in cmd and b"cascade" in cmd and os.readlink(proc / "cwd") == str(project):
+                pids.append(int(proc.name))
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+def _kill_at(project: Path, min_step: int, whole_run: bool) -> tuple[int, str]:
+    """Start the target, SIGKILL once a checkpoint at >= `min_step` exists; the last checkpoint's step and the run's output."""
+    out = open(project / f"run_killed_at_{min_step}.txt", "w")  # closed below
+    proc = subprocess.Popen([*SNAKEMAKE, "--cores", "2", TARGET], cwd=project, env=PIPELINE_ENV, stdout=out, stderr=subprocess.STDOUT,
+                            start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while _checkpoint_step(project) < min_step:
+            assert proc.poll() is None, f"the run ended before step {min_step}: {(project / out.name).read_text()[-2000:]}"
+            assert time.monotonic() < deadline, "no checkpoint in time"
+            time.sleep(0.02)
+        if whole_run:
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            for pid in _training_pids(project):
+                os.kill(pid, signal.SIGKILL)
+        rc = proc.wait(timeout=60)
+    finally:
+        out.close()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert rc != 0
+    step = _checkpoint_step(project)
+    assert min_step <= step < TRAIN["steps"]
+    return step, (project / out.name).read_text()
+
+
+@pytest.fixture(scope="module")
+def runs(smoke_build, tmp_path_factory) -> tuple[Path, Path, list[int], list[str]]:
+    built, _ = smoke_build
+    base = tmp_path_factory.mktemp("resume")
+    straight, killed = _long_training_copy(built, base / "straight"), _long_training_copy(built, base / "killed")
+    run_ok([*SNAKEMAKE, "--cores", "2", TARGET], straight)
+
+    first, _ = _kill_at(killed, 1000, whole_run=False)
+    assert not (killed / MODEL).exists() and not (killed / CURVE).exists()
+    second, resumed_first = _kill_at(killed, first + 1500, whole_run=True)
+    assert not (killed / MODEL).exists() and not (killed / CURVE).exists()
+    assert any((killed / ".snakemake/incomplete").iterdir()), "Snakemake's incomplete marker names the killed job's outputs"
+    run_ok([*SNAKEMAKE, "--unlock"], killed)  # what a user does after a lost session
+    resumed_second = run_ok([*SNAKEMAKE, "--cores", "2", TARGET], killed)
+    return straight, killed, [first, second], [resumed_first, resumed_second]
+
+
+def test_each_rerun_resumes_at_the_last_checkpoint(runs):
+    _, killed, steps, outputs = runs
+    resumed = [re.findall(r"resumed from \S+ at step (\d+)", text) for text in outputs]
+    assert resumed == [[str(steps[0])], [str(steps[1])]]
+    assert f"at step {steps[1]}" in (killed / LOG).read_text()  # the job's own log, rewritten by each attempt
+
+
+def test_resumed_run_equals_uninterrupted(runs):
+    straight, killed, _, _ = runs
+    for path in (MODEL, CURVE, TARGET):
+        assert (killed / path).read_bytes() == (straight / path).read_bytes(), path
+    ours, theirs = digests(killed), digests(straight)
+    assert ours == theirs
