@@ -209,6 +209,38 @@ def test_digit_training_resumes_after_a_kill_to_the_same_model(digit_stores, tmp
     assert (tmp_path / "a.tsv").read_text() == (tmp_path / "b.tsv").read_text()
 
 
+def test_training_starts_from_pretrained_backbone_weights(digit_stores, tmp_path):
+    import torch
+
+    from handflow.papers.digit.model import HRNetBackbone
+    from handflow.papers.digit.train import SplitStores, load_digit, model_config, train_digit
+
+    m = {"width": 4, "modules": [1, 1, 1], "blocks": 1, "seg_fusion_channels": 8, "unet_channels": [8, 8, 8, 8], "head_channels": 8}
+    t = {"lr": 1e-4, "lr_decay_step": 4, "batch_size": 2, "steps": 2, "checkpoint_every": 2, "log_every": 1}
+    backbone = HRNetBackbone(model_config(m, True))
+    with torch.no_grad():
+        backbone.conv1.weight.fill_(0.5)  # a value no initialisation produces
+    torch.save({"state_dict": backbone.state_dict(), "classifier.weight": torch.zeros(3)}, tmp_path / "imagenet.pth")
+    args = (SplitStores(*digit_stores), m, t, True, 0, tmp_path / "ck", tmp_path / "m.pt", tmp_path / "m.tsv")
+    metrics = train_digit(*args, pretrained=tmp_path / "imagenet.pth")
+    assert metrics["pretrained_tensors"] == len(backbone.state_dict())
+    start = load_digit(tmp_path / "m.pt").backbone.conv1.weight  # two small Adam steps away from the loaded weights
+    assert (start - 0.5).abs().max() < 0.01
+
+
+def test_a_model_of_another_architecture_is_one_clear_error(tmp_path):
+    import torch
+
+    from handflow.errors import InputError
+    from handflow.papers.digit.train import load_digit
+
+    cfg = {"width": 4, "modules": [1, 1, 1], "blocks": 1, "seg_fusion_channels": 8, "unet_channels": [8, 8, 8, 8], "head_channels": 8,
+           "use_segmentation": True}  # fmt: skip
+    torch.save({"config": cfg, "state_dict": {"backbone.stem.0.0.weight": torch.zeros(1)}}, tmp_path / "old.pt")
+    with pytest.raises(InputError, match=r"old\.pt.*state_dict.*does not match"):
+        load_digit(tmp_path / "old.pt")
+
+
 def test_evaluation_of_ground_truth_heatmaps_is_near_zero(digit_stores):
     """A model that outputs the targets exactly scores ~0 mm: the back-projection inverts the target construction."""
     import torch

@@ -44,6 +44,10 @@ def test_dvc_repro_equals_snakemake(smoke_build):
     assert "results/interhandgen_metrics.json" in da and "results/tables/interhandgen_table.md" in da
     assert "results/digit_metrics.json" in da and "results/figures/digit_predictions.png" in da
     assert da == db
+    # two clean runs, byte for byte: every paper's metrics file, each recording the seed that made it
+    for metrics_file in sorted(a.glob("results/*_metrics.json")):
+        assert metrics_file.read_bytes() == (b / metrics_file.relative_to(a)).read_bytes()
+        assert str(json.loads(metrics_file.read_text())["seed"]) == "0"
     summary = json.loads((a / "results/data_summary.json").read_text())
     assert summary["data_source"] == "embedded" and summary["scale"] == "smoke"
     metrics = json.loads((a / "results/interhandgen_metrics.json").read_text())

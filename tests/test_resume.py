@@ -1,7 +1,8 @@
 """Kill -9 during a training stage of the real pipeline, rerun, and get what an uninterrupted run gets.
 
 Two copies of the local smoke build with longer training (4000 steps, a checkpoint every
-500): one runs straight through; the other is killed twice, first only the training job
+500) and the model and what was computed from it deleted, as in a first build: one runs
+straight through; the other is killed twice, first only the training job
 (Snakemake sees it fail and cleans up), then Snakemake itself with its job (a lost node or
 session: the lock and the incomplete marker stay). After each kill no output of the stage
 may exist; the rerun must resume at the last checkpoint, and the final model, loss curve
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.slow
 
 TARGET = "results/interhandgen/eval_full.json"
 MODEL, CURVE = "models/interhandgen/cascade.pt", "models/interhandgen/cascade_loss.tsv"
+SAMPLES = "data/samples/interhandgen/full.h5"
 CHECKPOINT = "checkpoints/interhandgen/cascade/last.pt"
 LOG = "logs/interhandgen/train_cascade.log"
 TRAIN = {"steps": 4000, "checkpoint_every": 500, "lr_decay_every": 2000, "log_every": 10}
@@ -35,6 +37,11 @@ TRAIN = {"steps": 4000, "checkpoint_every": 500, "lr_decay_every": 2000, "log_ev
 
 def _long_training_copy(built: Path, dest: Path) -> Path:
     shutil.copytree(built, dest, symlinks=True)
+    # Not only for a clean start: Snakemake never rebuilds a missing intermediate file whose
+    # downstream files exist, so with the old samples and evaluation left in place a rerun after
+    # the kill would find nothing to do (README, "Interruption and determinism").
+    for path in (MODEL, CURVE, SAMPLES, TARGET):
+        (dest / path).unlink()
     scale = dest / "params/scales/smoke.yaml"
     data = yaml.safe_load(scale.read_text())
     data["interhandgen"]["train"].update(TRAIN)

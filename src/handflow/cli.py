@@ -75,7 +75,7 @@ def cmd_data_preprocess(args: argparse.Namespace) -> None:
     p = _params(args)
     prov = _provenance(p)
     run_params = {"split": args.split, **p.subset("data.preprocess")}
-    with tracked_run(f"preprocess_{args.split}", Path(args.project), run_params, prov) as run:
+    with tracked_run(f"preprocess_interhand_{args.split}", Path(args.project), run_params, prov) as run:
         metrics = preprocess_split(Path(args.root), args.split, create_pair(args.hand_model, dtype=_f64()), Path(args.out),
                                    p.get("data.preprocess.batch_size"), prov)  # fmt: skip
         run.log_metrics(metrics)
@@ -227,7 +227,7 @@ def cmd_ihg_sweep(args: argparse.Namespace) -> None:
     from handflow.tracking import tracked_run
 
     p, ip, prov = _ihg(args)
-    with tracked_run("interhandgen_apg_sweep", Path(args.project), ip["sweep"], prov) as run:
+    with tracked_run("interhandgen_sweep", Path(args.project), ip["sweep"], prov) as run:
         result = apg_sweep(Path(args.model), _decoder(args.hand_model), ip, p.get("global.seed"))
         for row in result["rows"]:
             run.log_metrics({"penetration_volume_cm3": row["penetration_volume_cm3"]}, step=round(100 * row["apg_weight"]))
@@ -322,9 +322,12 @@ def cmd_digit_train(args: argparse.Namespace) -> None:
 
     p = _params(args)
     m, t = p.get("digit.model"), p.get("digit.train")
-    with tracked_run(f"digit_train_{args.variant}", Path(args.project), {"variant": args.variant, **m, **t}, _provenance(p)) as run:
+    pretrained = p.get("digit.pretrained_backbone")
+    run_params = {"variant": args.variant, "pretrained_backbone": pretrained, **m, **t}
+    with tracked_run(f"digit_train_{args.variant}", Path(args.project), run_params, _provenance(p)) as run:
         outputs = (Path(args.checkpoints), Path(args.out), Path(args.curve))
         metrics = train_digit(_digit_stores(args), m, t, args.variant == "seg", p.get("global.seed"), *outputs,
+                              pretrained=Path(args.project) / pretrained if pretrained else None,
                               on_log=lambda step, loss: run.log_metrics({"loss": loss}, step))  # fmt: skip
         run.log_metrics(metrics)
     log.info("%s: %s", args.out, json.dumps(metrics))
@@ -352,12 +355,19 @@ def cmd_digit_report(args: argparse.Namespace) -> None:
     from handflow.papers.digit.dataset import DigitSamples
     from handflow.papers.digit.report import ROWS, write_report
     from handflow.papers.digit.train import load_digit
+    from handflow.tracking import tracked_run
 
     p = _params(args)
+    prov = _provenance(p)
     evals = _evaluations(args.evals, ROWS)
     s = _digit_stores(args)
     data = DigitSamples(s.annotations, s.images, s.masks, s.masks_meta, augment=None)
-    write_report(evals, _provenance(p), load_digit(Path(args.model)), data, Path(args.json), Path(args.table), Path(args.figure))
+    with tracked_run("digit_report", Path(args.project), {"evals": " ".join(args.evals)}, prov) as run:
+        outputs = (Path(args.json), Path(args.table), Path(args.figure))
+        metrics = write_report(evals, prov, load_digit(Path(args.model)), data, *outputs)
+        run.log_metrics({f"{row}.{m}": v for row, r in metrics["rows"].items() for m, v in r["metrics"].items() if v is not None})
+        for path in outputs:
+            run.log_artifact(path)
 
 
 def build_parser() -> argparse.ArgumentParser:

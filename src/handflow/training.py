@@ -2,7 +2,7 @@
 
 Checkpoints hold everything the next step depends on: model, optimizer, learning
 rate schedule, the data generator's RNG state and torch's global RNG (dropout),
-the loss history and the partial sum of the loss being averaged, so a run resumed after a kill takes the same steps as an
+and the loss history, so a run resumed after a kill takes the same steps as an
 uninterrupted one. Each checkpoint carries a fingerprint of the run's settings and
 data; a checkpoint of another run (changed params, other data) is never resumed.
 Checkpoints live outside the stage's declared outputs, so Snakemake does not
@@ -88,15 +88,14 @@ def _checkpoint_path(cfg: LoopConfig) -> Path:
     return cfg.checkpoint_dir / "last.pt"
 
 
-def _resume(state: TrainState, cfg: LoopConfig) -> tuple[int, tuple[float, int]]:
-    """The step to go on from and the (sum, count) of losses not yet averaged into the history."""
+def _resume(state: TrainState, cfg: LoopConfig) -> int:
     path = _checkpoint_path(cfg)
     if not path.exists():
-        return 0, (0.0, 0)
-    ckpt = load_torch(path, ("fingerprint", "step", "model", "optimizer", "lr_schedule", "generator", "torch_rng", "history", "running"))
+        return 0
+    ckpt = load_torch(path, ("fingerprint", "step", "model", "optimizer", "lr_schedule", "generator", "torch_rng", "history"))
     if ckpt["fingerprint"] != cfg.fingerprint:
         log.info("checkpoint %s belongs to another run (settings or data changed): starting afresh", path)
-        return 0, (0.0, 0)
+        return 0
     state.model.load_state_dict(ckpt["model"])
     state.optimizer.load_state_dict(ckpt["optimizer"])
     state.lr_schedule.load_state_dict(ckpt["lr_schedule"])
@@ -104,11 +103,10 @@ def _resume(state: TrainState, cfg: LoopConfig) -> tuple[int, tuple[float, int]]
     torch.set_rng_state(ckpt["torch_rng"])
     state.history[:] = [(int(s), float(v)) for s, v in ckpt["history"]]
     log.info("resumed from %s at step %d", path, ckpt["step"])
-    running, count = ckpt["running"]
-    return int(ckpt["step"]), (float(running), int(count))
+    return int(ckpt["step"])
 
 
-def _save(state: TrainState, cfg: LoopConfig, step: int, running: tuple[float, int]) -> None:
+def _save(state: TrainState, cfg: LoopConfig, step: int) -> None:
     save_torch(
         {
             "fingerprint": cfg.fingerprint,
@@ -119,7 +117,6 @@ def _save(state: TrainState, cfg: LoopConfig, step: int, running: tuple[float, i
             "generator": state.generator.get_state(),
             "torch_rng": torch.get_rng_state(),
             "history": state.history,
-            "running": running,
         },
         _checkpoint_path(cfg),
     )
@@ -129,8 +126,9 @@ def train(
     state: TrainState, cfg: LoopConfig, loss_fn: Callable[[], torch.Tensor], on_log: Callable[[int, float], None] | None = None
 ) -> list[tuple[int, float]]:
     """Run steps until `cfg.n_steps` (resuming if a checkpoint of this run exists); return the loss history."""
-    start, (running, count) = _resume(state, cfg)
+    start = _resume(state, cfg)
     state.model.train()
+    running, count = 0.0, 0
     for step in tqdm(range(start, cfg.n_steps), initial=start, total=cfg.n_steps, desc="train", mininterval=5.0):
         loss = loss_fn()
         if not math.isfinite(float(loss.detach())):
@@ -149,7 +147,7 @@ def train(
                 on_log(done, running / count)
             running, count = 0.0, 0
         if done % cfg.checkpoint_every == 0 or done == cfg.n_steps:
-            _save(state, cfg, done, (running, count))
+            _save(state, cfg, done)
     state.model.eval()
     return state.history
 

@@ -69,6 +69,7 @@ STORE_ARGS = "--annotations {input.annotations} --images {input.images} --masks 
 rule digit_train:
     input:
         **digit_stores("train"),
+        pretrained=P.get("digit.pretrained_backbone") or [],
         code=code_of("handflow.papers.digit.train"),
     output:
         model="models/digit/{variant}.pt",
@@ -76,7 +77,7 @@ rule digit_train:
     wildcard_constraints:
         variant="seg|noseg",
     params:
-        p=par("global.seed", "global.threads", "digit.model", "digit.train"),
+        p=par("global.seed", "global.threads", "digit.pretrained_backbone", "digit.model", "digit.train"),
         checkpoints="checkpoints/digit/{variant}",
     threads: P.get("global.threads")
     resources:

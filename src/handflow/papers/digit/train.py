@@ -12,9 +12,10 @@ from pathlib import Path
 
 import torch
 
+from handflow.errors import InputError
 from handflow.papers.digit.dataset import Augment, DigitSamples
 from handflow.papers.digit.losses import digit_loss
-from handflow.papers.digit.model import Digit, DigitConfig
+from handflow.papers.digit.model import Digit, DigitConfig, load_imagenet_weights
 from handflow.training import LoopConfig, TrainState, file_digest, fingerprint, load_torch, save_torch, train, write_loss_curve
 
 
@@ -35,11 +36,13 @@ def model_config(m: dict, use_segmentation: bool) -> DigitConfig:
 
 
 def train_digit(stores: SplitStores, m: dict, t: dict, use_segmentation: bool, seed: int, checkpoint_dir: Path, out: Path,
-                curve: Path, on_log=None) -> dict[str, float]:  # fmt: skip
+                curve: Path, pretrained: Path | None = None, on_log=None) -> dict[str, float]:  # fmt: skip
+    """Train from `stores`; `pretrained`: HRNet ImageNet weights for the backbone (the rest starts from scratch)."""
     data = DigitSamples(stores.annotations, stores.images, stores.masks, stores.masks_meta, Augment(), seed=seed)
     torch.manual_seed(seed)
     cfg = model_config(m, use_segmentation)
     model = Digit(cfg)
+    n_pretrained = load_imagenet_weights(model.backbone, pretrained) if pretrained else 0
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=t["lr"])
     lr_schedule = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[t["lr_decay_step"]], gamma=0.1)
@@ -53,18 +56,21 @@ def train_digit(stores: SplitStores, m: dict, t: dict, use_segmentation: bool, s
         loss, _ = digit_loss(model(samples["image"]), samples)
         return loss
 
-    run_id = fingerprint("digit", cfg.to_dict(), t, seed, stores.digest())
+    run_id = fingerprint("digit", cfg.to_dict(), t, seed, stores.digest(), file_digest(pretrained) if pretrained else None)
     every = -(-t["checkpoint_every"] // t["log_every"]) * t["log_every"]
     loop = LoopConfig(t["steps"], every, t["log_every"], checkpoint_dir, run_id, grad_clip=None)
     history = train(TrainState(model, opt, lr_schedule, gen), loop, loss_fn, on_log)
     save_torch({"config": cfg.to_dict(), "state_dict": model.state_dict(), "fingerprint": run_id, "steps": t["steps"]}, out)
     write_loss_curve(history, curve)
-    return {"final_loss": history[-1][1], "n_images": float(len(data))}
+    return {"final_loss": history[-1][1], "n_images": float(len(data)), "pretrained_tensors": float(n_pretrained)}
 
 
 def load_digit(path: Path) -> Digit:
     ckpt = load_torch(path, ("config", "state_dict"))
     cfg = ckpt["config"]
-    model = Digit(DigitConfig(**{**cfg, "modules": tuple(cfg["modules"]), "unet_channels": tuple(cfg["unet_channels"])}))
-    model.load_state_dict(ckpt["state_dict"])
+    try:
+        model = Digit(DigitConfig(**{**cfg, "modules": tuple(cfg["modules"]), "unet_channels": tuple(cfg["unet_channels"])}))
+        model.load_state_dict(ckpt["state_dict"])
+    except (TypeError, KeyError, RuntimeError) as exc:  # e.g. a model saved by an older version of this network
+        raise InputError(path, "state_dict", f"does not match the model it describes ({str(exc).splitlines()[0][:120]})") from None
     return model.eval()
