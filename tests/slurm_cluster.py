@@ -140,7 +140,7 @@ class LocalSlurm:
     def stop(self) -> None:
         """Cancel what is still queued, then end our daemons (newest first), then restore /etc/slurm."""
         if any(name == "slurmctld" and p.poll() is None for name, p in self.procs):
-            subprocess.run(["scancel", "--cluster=handflowtest", "--user=root"], capture_output=True, check=False, timeout=30)
+            subprocess.run(["scancel", "--user=root"], capture_output=True, check=False, timeout=30)
         for _name, proc in reversed(self.procs):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
