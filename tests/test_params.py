@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from conftest import REPO, copy_project
@@ -98,3 +99,17 @@ def test_snakemake_stops_with_one_line_on_bad_params(project):
     proc = subprocess.run(cmd, check=False, cwd=project, capture_output=True, text=True)
     assert proc.returncode != 0
     assert "handflow: error:" in proc.stderr and "params/global.yaml: scale: 'huge' is not one of" in proc.stderr
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")
+def test_cuda_without_a_gpu_is_one_line_naming_the_param(project, tmp_path):
+    _edit(project / "params/global.yaml", lambda d: d.update(device="cuda"))
+    out = tmp_path / "cascade.pt"
+    cmd = [sys.executable, "-m", "handflow", "--project", str(project), "interhandgen", "train", "--kind", "cascade", "--pairs", "p.h5",
+           "--stats", "s.json", "--checkpoints", str(tmp_path / "ck"), "--out", str(out), "--curve", str(tmp_path / "c.tsv")]  # fmt: skip
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    assert proc.returncode == 2
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    why = "cuda, but torch sees no GPU here (torch.cuda.is_available() is False)"
+    assert lines == [f"handflow: error: {project}/params/global.yaml: device: {why}"]
+    assert not out.exists()

@@ -38,6 +38,12 @@ def _params(args: argparse.Namespace):
     return p
 
 
+def _device(p):
+    from handflow.training import torch_device
+
+    return torch_device(p.get("global.device"), p.files["global"])
+
+
 def _provenance(p) -> dict[str, str]:
     g = p.values["global"]
     return {"data_source": g["data_source"], "scale": g["scale"], "hand_model": g["hand_model"], "seed": str(g["seed"])}
@@ -152,7 +158,9 @@ def cmd_ihg_train(args: argparse.Namespace) -> None:
     from handflow.tracking import tracked_run
 
     p, ip, prov = _ihg(args)
-    run_params = {"kind": args.kind, **{f"{k}.{kk}": v for k in ("model", "diffusion", "train") for kk, v in ip[k].items()}}
+    device = _device(p)
+    sections = {f"{k}.{kk}": v for k in ("model", "diffusion", "train") for kk, v in ip[k].items()}
+    run_params = {"kind": args.kind, "device": device, **sections}
     with tracked_run(f"interhandgen_train_{args.kind}", Path(args.project), run_params, prov) as run:
         metrics = train_denoiser(
             args.kind,
@@ -164,6 +172,7 @@ def cmd_ihg_train(args: argparse.Namespace) -> None:
             Path(args.out),
             Path(args.curve),
             on_log=lambda step, loss: run.log_metrics({"loss": loss}, step),
+            device=device,
         )
         run.log_metrics(metrics)
         run.log_artifact(args.curve)
@@ -323,11 +332,11 @@ def cmd_digit_train(args: argparse.Namespace) -> None:
     p = _params(args)
     m, t = p.get("digit.model"), p.get("digit.train")
     pretrained = p.get("digit.pretrained_backbone")
-    run_params = {"variant": args.variant, "pretrained_backbone": pretrained, **m, **t}
+    run_params = {"variant": args.variant, "pretrained_backbone": pretrained, "device": p.get("global.device"), **m, **t}
     with tracked_run(f"digit_train_{args.variant}", Path(args.project), run_params, _provenance(p)) as run:
         outputs = (Path(args.checkpoints), Path(args.out), Path(args.curve))
         metrics = train_digit(_digit_stores(args), m, t, args.variant == "seg", p.get("global.seed"), *outputs,
-                              pretrained=Path(args.project) / pretrained if pretrained else None,
+                              pretrained=Path(args.project) / pretrained if pretrained else None, device=_device(p),
                               on_log=lambda step, loss: run.log_metrics({"loss": loss}, step))  # fmt: skip
         run.log_metrics(metrics)
     log.info("%s: %s", args.out, json.dumps(metrics))

@@ -1,8 +1,8 @@
 """A step-based training loop with checkpoints that survive a kill, shared by every paper's trainer.
 
 Checkpoints hold everything the next step depends on: model, optimizer, learning
-rate schedule, the data generator's RNG state and torch's global RNG (dropout),
-and the loss history, so a run resumed after a kill takes the same steps as an
+rate schedule, the data generator's RNG state and torch's global RNGs (dropout; CPU
+and, when used, CUDA), and the loss history, so a run resumed after a kill takes the same steps as an
 uninterrupted one. Each checkpoint carries a fingerprint of the run's settings and
 data; a checkpoint of another run (changed params, other data) is never resumed.
 Checkpoints live outside the stage's declared outputs, so Snakemake does not
@@ -28,6 +28,22 @@ from handflow.errors import ComputationError, InputError
 from handflow.storage.atomic import atomic_path
 
 log = logging.getLogger(__name__)
+
+
+CPU = torch.device("cpu")
+
+
+def torch_device(name: str, params_file: Path) -> torch.device:
+    """The device params ask for. Batches are drawn and noised by CPU generators either way, so a
+    run's random stream does not depend on the device; cuda without a GPU is an error, not a CPU run."""
+    if name == "cuda" and not torch.cuda.is_available():
+        raise InputError(params_file, "device", "cuda, but torch sees no GPU here (torch.cuda.is_available() is False)")
+    return torch.device(name)
+
+
+def cpu_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """Weights to save: on the CPU, so a model trained on a GPU loads anywhere (a no-op for CPU runs)."""
+    return {k: v.cpu() for k, v in model.state_dict().items()}
 
 
 def fingerprint(*parts: Any) -> str:
@@ -101,6 +117,8 @@ def _resume(state: TrainState, cfg: LoopConfig) -> int:
     state.lr_schedule.load_state_dict(ckpt["lr_schedule"])
     state.generator.set_state(ckpt["generator"])
     torch.set_rng_state(ckpt["torch_rng"])
+    if ckpt.get("cuda_rng") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
     state.history[:] = [(int(s), float(v)) for s, v in ckpt["history"]]
     log.info("resumed from %s at step %d", path, ckpt["step"])
     return int(ckpt["step"])
@@ -116,6 +134,7 @@ def _save(state: TrainState, cfg: LoopConfig, step: int) -> None:
             "lr_schedule": state.lr_schedule.state_dict(),
             "generator": state.generator.get_state(),
             "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
             "history": state.history,
         },
         _checkpoint_path(cfg),

@@ -77,7 +77,7 @@ rule digit_train:
     wildcard_constraints:
         variant="seg|noseg",
     params:
-        p=par("global.seed", "global.threads", "digit.pretrained_backbone", "digit.model", "digit.train"),
+        p=par("global.seed", "global.threads", "global.device", "digit.pretrained_backbone", "digit.model", "digit.train"),
         checkpoints="checkpoints/digit/{variant}",
     threads: P.get("global.threads")
     resources:

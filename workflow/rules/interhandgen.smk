@@ -38,7 +38,8 @@ rule interhandgen_train:
     wildcard_constraints:
         kind="cascade|joint",
     params:
-        p=par("global.seed", "global.threads", "interhandgen.dataset", "interhandgen.model", "interhandgen.diffusion", "interhandgen.train"),
+        p=par("global.seed", "global.threads", "global.device", "interhandgen.dataset", "interhandgen.model", "interhandgen.diffusion",
+              "interhandgen.train"),
         checkpoints="checkpoints/interhandgen/{kind}",
     resources:
         gpu=1,

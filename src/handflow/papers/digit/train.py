@@ -16,7 +16,18 @@ from handflow.errors import InputError
 from handflow.papers.digit.dataset import Augment, DigitSamples
 from handflow.papers.digit.losses import digit_loss
 from handflow.papers.digit.model import Digit, DigitConfig, load_imagenet_weights
-from handflow.training import LoopConfig, TrainState, file_digest, fingerprint, load_torch, save_torch, train, write_loss_curve
+from handflow.training import (
+    CPU,
+    LoopConfig,
+    TrainState,
+    cpu_state,
+    file_digest,
+    fingerprint,
+    load_torch,
+    save_torch,
+    train,
+    write_loss_curve,
+)
 
 
 @dataclass(frozen=True)
@@ -36,13 +47,15 @@ def model_config(m: dict, use_segmentation: bool) -> DigitConfig:
 
 
 def train_digit(stores: SplitStores, m: dict, t: dict, use_segmentation: bool, seed: int, checkpoint_dir: Path, out: Path,
-                curve: Path, pretrained: Path | None = None, on_log=None) -> dict[str, float]:  # fmt: skip
+                curve: Path, pretrained: Path | None = None, on_log=None,
+                device: torch.device = CPU) -> dict[str, float]:  # fmt: skip
     """Train from `stores`; `pretrained`: HRNet ImageNet weights for the backbone (the rest starts from scratch)."""
     data = DigitSamples(stores.annotations, stores.images, stores.masks, stores.masks_meta, Augment(), seed=seed)
     torch.manual_seed(seed)
     cfg = model_config(m, use_segmentation)
     model = Digit(cfg)
     n_pretrained = load_imagenet_weights(model.backbone, pretrained) if pretrained else 0
+    model.to(device)
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=t["lr"])
     lr_schedule = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[t["lr_decay_step"]], gamma=0.1)
@@ -53,6 +66,7 @@ def train_digit(stores: SplitStores, m: dict, t: dict, use_segmentation: bool, s
         data.set_epoch(lr_schedule.last_epoch * batch // len(data))
         idx = torch.randint(0, len(data), (batch,), generator=gen).tolist()
         samples = torch.utils.data.default_collate([data[i] for i in idx])
+        samples = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in samples.items()}
         loss, _ = digit_loss(model(samples["image"]), samples)
         return loss
 
@@ -60,7 +74,7 @@ def train_digit(stores: SplitStores, m: dict, t: dict, use_segmentation: bool, s
     every = -(-t["checkpoint_every"] // t["log_every"]) * t["log_every"]
     loop = LoopConfig(t["steps"], every, t["log_every"], checkpoint_dir, run_id, grad_clip=None)
     history = train(TrainState(model, opt, lr_schedule, gen), loop, loss_fn, on_log)
-    save_torch({"config": cfg.to_dict(), "state_dict": model.state_dict(), "fingerprint": run_id, "steps": t["steps"]}, out)
+    save_torch({"config": cfg.to_dict(), "state_dict": cpu_state(model), "fingerprint": run_id, "steps": t["steps"]}, out)
     write_loss_curve(history, curve)
     return {"final_loss": history[-1][1], "n_images": float(len(data)), "pretrained_tensors": float(n_pretrained)}
 

@@ -69,9 +69,11 @@ def cascade_loss(
 ) -> torch.Tensor:
     """One network, two roles: the anchor unconditionally (pose and shape dims), the add hand given the anchor."""
     n = len(anchor)
-    t = antithetic_timesteps(n, sched.config.num_train_timesteps, generator)
-    noisy = sched.add_noise(torch.cat([anchor, add]), torch.randn(2 * n, anchor.shape[1], generator=generator), torch.cat([t, t]))
-    cond = anchor[:, :HAND_DIMS] * (torch.rand(n, 1, generator=generator) >= p_uncond)
+    dev = anchor.device  # random draws come from the CPU generator, then move: the same stream on any device
+    t = antithetic_timesteps(n, sched.config.num_train_timesteps, generator).to(dev)
+    noise = torch.randn(2 * n, anchor.shape[1], generator=generator).to(dev)
+    noisy = sched.add_noise(torch.cat([anchor, add]), noise, torch.cat([t, t]))
+    cond = anchor[:, :HAND_DIMS] * (torch.rand(n, 1, generator=generator) >= p_uncond).to(dev)
     pred = model(noisy, torch.cat([t, t]), torch.cat([torch.zeros_like(cond), cond]))
     loss_anchor = torch.nn.functional.mse_loss(pred[:n, :HAND_DIMS], anchor[:, :HAND_DIMS])
     return loss_anchor + torch.nn.functional.mse_loss(pred[n:], add)
@@ -80,8 +82,8 @@ def cascade_loss(
 def joint_loss(model: Denoiser, sched: DDPMScheduler, anchor: torch.Tensor, add: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """The non-cascaded baseline: both hands (anchor pose/shape + add's 64) denoised together."""
     x0 = torch.cat([anchor[:, :HAND_DIMS], add], dim=1)
-    t = antithetic_timesteps(len(x0), sched.config.num_train_timesteps, generator)
-    noisy = sched.add_noise(x0, torch.randn(x0.shape, generator=generator), t)
+    t = antithetic_timesteps(len(x0), sched.config.num_train_timesteps, generator).to(x0.device)
+    noisy = sched.add_noise(x0, torch.randn(x0.shape, generator=generator).to(x0.device), t)
     return torch.nn.functional.mse_loss(model(noisy, t), x0)
 
 

@@ -19,7 +19,18 @@ from handflow.papers.interhandgen.dataset import read_pairs
 from handflow.papers.interhandgen.diffusion import ScheduleConfig, cascade_loss, joint_loss
 from handflow.papers.interhandgen.model import Denoiser, DenoiserConfig, n_parameters
 from handflow.papers.interhandgen.representation import DIM, HAND_DIMS, Normalizer
-from handflow.training import LoopConfig, TrainState, file_digest, fingerprint, load_torch, save_torch, train, write_loss_curve
+from handflow.training import (
+    CPU,
+    LoopConfig,
+    TrainState,
+    cpu_state,
+    file_digest,
+    fingerprint,
+    load_torch,
+    save_torch,
+    train,
+    write_loss_curve,
+)
 
 KINDS = ("cascade", "joint")
 
@@ -40,20 +51,29 @@ def denoiser_config(kind: str, p: dict) -> DenoiserConfig:
 
 
 def train_denoiser(
-    kind: str, pairs_path: Path, stats_path: Path, p: dict, seed: int, checkpoint_dir: Path, out: Path, curve: Path, on_log=None
+    kind: str,
+    pairs_path: Path,
+    stats_path: Path,
+    p: dict,
+    seed: int,
+    checkpoint_dir: Path,
+    out: Path,
+    curve: Path,
+    on_log=None,
+    device: torch.device = CPU,
 ) -> dict[str, float]:
     normalizer = Normalizer.load(stats_path)
     raw = [read_pairs(pairs_path)]
     if p["dataset"]["swap_augmentation"]:
         raw.append(read_pairs(pairs_path, "pairs_swapped"))
-    views = torch.as_tensor(np.stack([normalizer.normalize(r) for r in raw]), dtype=torch.float32)  # (views, N, 2, 64)
+    views = torch.as_tensor(np.stack([normalizer.normalize(r) for r in raw]), dtype=torch.float32).to(device)  # (views, N, 2, 64)
     n_views, n = views.shape[:2]
     if n < 2:
         raise InputError(pairs_path, "pairs", f"{n} training pairs; at least 2 are needed")
     t = p["train"]
     torch.manual_seed(seed)
     cfg = denoiser_config(kind, p)
-    model = Denoiser(cfg)
+    model = Denoiser(cfg).to(device)
     schedule = ScheduleConfig(**p["diffusion"])
     sched = schedule.training()
     gen = torch.Generator().manual_seed(seed)
@@ -79,7 +99,7 @@ def train_denoiser(
             "kind": kind,
             "config": cfg.to_dict(),
             "schedule": asdict(schedule),
-            "state_dict": model.state_dict(),
+            "state_dict": cpu_state(model),
             "normalizer": {"mean": normalizer.mean.tolist(), "std": normalizer.std.tolist()},
             "fingerprint": run_id,
             "steps": t["steps"],
