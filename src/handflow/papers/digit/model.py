@@ -94,9 +94,7 @@ class HRModule(nn.Module):
                     row.append(nn.Identity())
                 elif j > i:  # 1x1 to branch i's channels, nearest upsampling to its resolution
                     up = nn.Upsample(scale_factor=2 ** (j - i), mode="nearest")
-                    row.append(
-                        nn.Sequential(nn.Conv2d(cj, channels[i], 1, bias=False), nn.BatchNorm2d(channels[i], momentum=BN_MOMENTUM), up)
-                    )
+                    row.append(nn.Sequential(*_conv_bn(cj, channels[i], relu=False, kernel=1), up))
                 else:  # stride-2 3x3 convolutions down to branch i, the last one without ReLU
                     steps = [_conv_bn(cj, cj, 2) for _ in range(i - j - 1)] + [_conv_bn(cj, channels[i], 2, relu=False)]
                     row.append(nn.Sequential(*steps))
