@@ -1,11 +1,14 @@
 # handflow: one DAG from raw dataset files to the papers' tables and figures.
-# Rules are thin: each calls `python -m handflow <group> <stage>` (logic in src/handflow),
-# writes atomically, logs to logs/ and declares the params/ keys it reads, so a changed
-# value reruns exactly the stages that read it. dvc.yaml is generated from this DAG:
-# `python -m handflow pipeline dvc-yaml`.
+# Rules are thin: each calls `python -m handflow <group> <stage>` (commands in each group's own
+# commands.py), writes atomically, logs to logs/ and declares the params/ keys it reads, so a
+# changed value reruns exactly the stages that read it. dvc.yaml is generated from this DAG:
+# `python -m handflow pipeline dvc-yaml`. One paper: `snakemake interhandgen`, `snakemake digit`.
 from snakemake.utils import min_version
 
 min_version("9.20")
+
+
+report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
@@ -18,9 +21,13 @@ include: "workflow/rules/digit.smk"
 rule all:
     default_target: True
     input:
-        "results/data_summary.json",
-        "results/figures/interhand_samples.png",
-        "results/interhandgen_metrics.json",
-        "results/tables/interhandgen_table.md",
-        "results/digit_metrics.json",
-        "results/tables/digit_table.md",
+        rules.data.input,
+        rules.interhandgen.input,
+        rules.digit.input,
+
+
+onsuccess:
+    # What this run built goes into dvc.lock (handflow.pipeline.dvc_commit): `dvc status` clean, `dvc push` ready.
+    from handflow.pipeline.dvc_commit import commit_built
+
+    commit_built(Path(workflow.basedir), workflow.dag.jobs)

@@ -10,13 +10,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from handflow.datasets.interhand.generator import EmbeddedConfig, Generator
 from handflow.datasets.interhand.preprocess import preprocess_split
+from handflow.geometry.rotations import axis_angle_to_matrix_np
 from handflow.hand.model import HandModel, create_pair
 from handflow.hand.prepare import prepare
+from handflow.papers.digit.annotations import write_annotations
+from handflow.papers.digit.images import pack_split_images
+from handflow.papers.digit.segmentation import render_split
+from handflow.papers.interhandgen.dataset import write_pairs
+from handflow.papers.interhandgen.representation import MIDDLE_MCP, HandParams, Normalizer, canonical_pair, mirror_hand
 from handflow.params import load_params
 
 REPO = Path(__file__).resolve().parents[1]
@@ -104,7 +111,7 @@ def smoke_params(tmp_path_factory):
 def smoke_dataset(tmp_path_factory, model_dir, smoke_params) -> Path:
     """An embedded InterHand2.6M tree at the smoke scale (generated once per session)."""
     root = tmp_path_factory.mktemp("ih") / "InterHand2.6M"
-    cfg = EmbeddedConfig.from_params(smoke_params.get("data.embedded"), seed=0)
+    cfg = EmbeddedConfig.from_params(smoke_params, "data.embedded", seed=0)
     Generator(create_pair(model_dir), cfg, backend="numpy").write(root)
     return root
 
@@ -117,3 +124,43 @@ def smoke_h5(tmp_path_factory, smoke_dataset, hands) -> dict[str, Path]:
         files[split] = out / f"interhand26m_{split}.h5"
         preprocess_split(smoke_dataset, split, hands, files[split], 512, {"data_source": "embedded", "scale": "smoke"})
     return files
+
+
+def world_hands(hands, n: int, seed: int = 0):
+    """Random world-space fits of both hands: params, and their 42 joints (right 0-20, left 21-41)."""
+    rng = np.random.default_rng(seed)
+    params, joints = {}, []
+    for side in ("right", "left"):
+        orient, pose = rng.normal(0, 1.0, (n, 3)), rng.normal(0, 0.3, (n, 45))
+        shape, trans = rng.normal(0, 1.0, (n, 10)), rng.normal(0, 0.05, (n, 3))
+        with torch.no_grad():
+            out = hands[side](*(torch.as_tensor(a) for a in (orient, pose, shape, trans)))
+        j = out.joints.numpy()
+        pca = hands[side].pose_to_pca(torch.as_tensor(pose)).numpy()
+        params[side] = HandParams(pca, shape, axis_angle_to_matrix_np(orient), j[:, MIDDLE_MCP])
+        joints.append(j)
+    return params, np.concatenate(joints, axis=1)
+
+
+@pytest.fixture(scope="session")
+def smoke_pairs(tmp_path_factory, hands) -> Path:
+    """A small file of plausible InterHandGen training pairs (random world fits, canonicalised) and their statistics."""
+    out = tmp_path_factory.mktemp("ihg")
+    params, _ = world_hands(hands, 24, seed=3)
+    pairs = canonical_pair(params["left"], params["right"])
+    swapped = canonical_pair(
+        mirror_hand(params["right"], hands["right"], hands["left"]), mirror_hand(params["left"], hands["left"], hands["right"])
+    )
+    write_pairs(out / "pairs.h5", {"pairs": pairs, "pairs_swapped": swapped}, {"data_source": "test"})
+    Normalizer.fit(np.concatenate([pairs, swapped])).save(out / "stats.json")
+    return out
+
+
+@pytest.fixture(scope="session")
+def digit_stores(smoke_dataset, model_dir, tmp_path_factory) -> tuple[Path, Path, Path, Path]:
+    """DIGIT's training stores of the smoke dataset: annotations, image LMDB, mask LMDB, mask metadata."""
+    out = tmp_path_factory.mktemp("digit")
+    write_annotations(smoke_dataset, "train", out / "ann.h5", {})
+    pack_split_images(smoke_dataset, "train", out / "images.lmdb", batch_mb=1)
+    render_split(smoke_dataset, "train", create_pair(model_dir), out / "segm.lmdb", out / "meta.json", 0.5, 10.0, backend="numpy")
+    return out / "ann.h5", out / "images.lmdb", out / "segm.lmdb", out / "meta.json"

@@ -179,6 +179,12 @@ def test_preprocess_cli_bad_input_exit_2_no_output(smoke_dataset, model_dir, tmp
     project = copy_project(tmp_path / "p", "smoke")
     root = tmp_path / "ih"
     shutil.copytree(smoke_dataset / "annotations", root / "annotations")
+    glob = project / "params/global.yaml"  # the tree is the user's copy: params name it (the command checks --root against them)
+    glob.write_text(
+        glob.read_text()
+        .replace("data_source: embedded", "data_source: interhand26m")
+        .replace("interhand26m_root: null", f"interhand26m_root: {root}")
+    )
     path = _corrupt(root, "joint_3d", lambda o: o[_first(o)[0]][_first(o)[1]].update(world_coord=[[0, 0]] * 42))
     out = tmp_path / "out" / "val.h5"
     cmd = [sys.executable, "-m", "handflow", "--project", str(project), "data", "preprocess", "--root", str(root), "--split", "val",

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import world_hands
 from handflow.errors import InputError
 from handflow.geometry.penetration import inside
-from handflow.geometry.rotations import axis_angle_to_matrix_np
 from handflow.metrics.contact import intersection
 from handflow.papers.interhandgen.apg import PenetrationLoss, seed_penetration_loss
-from handflow.papers.interhandgen.dataset import SCHEMA_VERSION, read_pairs, write_pairs
+from handflow.papers.interhandgen.dataset import SCHEMA_VERSION, read_pairs
 from handflow.papers.interhandgen.diffusion import ScheduleConfig
 from handflow.papers.interhandgen.model import Denoiser, DenoiserConfig
 from handflow.papers.interhandgen.representation import (
@@ -28,24 +28,8 @@ from handflow.papers.interhandgen.representation import (
     mirror_hand,
 )
 from handflow.papers.interhandgen.sample import read_samples
-from handflow.papers.interhandgen.train import load_denoiser, train_denoiser
+from handflow.papers.interhandgen.train import load_denoiser
 from handflow.params import load_params
-
-
-def _world_hands(hands, n: int, seed: int = 0):
-    """Random world-space fits of both hands: params, and their 42 joints (right 0-20, left 21-41)."""
-    rng = np.random.default_rng(seed)
-    params, joints = {}, []
-    for side in ("right", "left"):
-        orient, pose = rng.normal(0, 1.0, (n, 3)), rng.normal(0, 0.3, (n, 45))
-        shape, trans = rng.normal(0, 1.0, (n, 10)), rng.normal(0, 0.05, (n, 3))
-        with torch.no_grad():
-            out = hands[side](*(torch.as_tensor(a) for a in (orient, pose, shape, trans)))
-        j = out.joints.numpy()
-        pca = hands[side].pose_to_pca(torch.as_tensor(pose)).numpy()
-        params[side] = HandParams(pca, shape, axis_angle_to_matrix_np(orient), j[:, MIDDLE_MCP])
-        joints.append(j)
-    return params, np.concatenate(joints, axis=1)
 
 
 def _in_anchor_frame(joints: np.ndarray, anchor: HandParams) -> np.ndarray:
@@ -53,7 +37,7 @@ def _in_anchor_frame(joints: np.ndarray, anchor: HandParams) -> np.ndarray:
 
 
 def test_canonical_pair_decodes_to_the_world_pair_in_the_anchor_frame(hands):
-    params, joints = _world_hands(hands, 6)
+    params, joints = world_hands(hands, 6)
     pairs = canonical_pair(params["left"], params["right"])
     np.testing.assert_allclose(pairs[:, 0, 55:], np.tile([1, 0, 0, 0, 1, 0, 0, 0, 0], (6, 1)))
     with torch.no_grad():
@@ -63,7 +47,7 @@ def test_canonical_pair_decodes_to_the_world_pair_in_the_anchor_frame(hands):
 
 
 def test_swapped_pair_is_the_mirrored_scene(hands):
-    params, joints = _world_hands(hands, 4, seed=1)
+    params, joints = world_hands(hands, 4, seed=1)
     swapped = canonical_pair(
         mirror_hand(params["right"], hands["right"], hands["left"]), mirror_hand(params["left"], hands["left"], hands["right"])
     )
@@ -150,53 +134,9 @@ def test_apg_candidates_keep_every_vertex_inside_and_its_gradient_separates(hand
     assert volumes[1] < volumes[0]
 
 
-@pytest.fixture(scope="module")
-def smoke_pairs(tmp_path_factory, hands):
-    """A small file of plausible training pairs (random world fits, canonicalised) and their statistics."""
-    out = tmp_path_factory.mktemp("ihg")
-    params, _ = _world_hands(hands, 24, seed=3)
-    pairs = canonical_pair(params["left"], params["right"])
-    swapped = canonical_pair(
-        mirror_hand(params["right"], hands["right"], hands["left"]), mirror_hand(params["left"], hands["left"], hands["right"])
-    )
-    write_pairs(out / "pairs.h5", {"pairs": pairs, "pairs_swapped": swapped}, {"data_source": "test"})
-    Normalizer.fit(np.concatenate([pairs, swapped])).save(out / "stats.json")
-    return out
-
-
-def _smoke_ihg_params(smoke_params) -> dict:
-    return smoke_params.values["interhandgen"]
-
-
-def test_training_resumes_after_a_kill_to_the_same_model(smoke_pairs, smoke_params, tmp_path):
-    p = _smoke_ihg_params(smoke_params)
-    args = ("cascade", smoke_pairs / "pairs.h5", smoke_pairs / "stats.json", p, 0)
-    train_denoiser(*args, tmp_path / "ck_a", tmp_path / "a.pt", tmp_path / "a.tsv")
-
-    class Killed(Exception):
-        pass
-
-    def kill(step, loss):
-        if step == 30:  # after the checkpoint at step 20, before the next
-            raise Killed
-
-    with pytest.raises(Killed):
-        train_denoiser(*args, tmp_path / "ck_b", tmp_path / "b.pt", tmp_path / "b.tsv", on_log=kill)
-    assert not (tmp_path / "b.pt").exists()
-    train_denoiser(*args, tmp_path / "ck_b", tmp_path / "b.pt", tmp_path / "b.tsv")
-    a, b = load_denoiser(tmp_path / "a.pt")[0], load_denoiser(tmp_path / "b.pt")[0]
-    for (name, ta), tb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
-        assert torch.equal(ta, tb), name
-    assert (tmp_path / "a.tsv").read_text() == (tmp_path / "b.tsv").read_text()
-
-
-def test_corrupted_checkpoint_is_one_clear_error_and_no_output(smoke_pairs, smoke_params, tmp_path, model_dir):
-    p = _smoke_ihg_params(smoke_params)
-    train_denoiser(
-        "cascade", smoke_pairs / "pairs.h5", smoke_pairs / "stats.json", p, 0, tmp_path / "ck", tmp_path / "m.pt", tmp_path / "c.tsv"
-    )
-    data = (tmp_path / "m.pt").read_bytes()
-    (tmp_path / "bad.pt").write_bytes(data[: len(data) // 2])
+def test_a_damaged_model_file_stops_sampling_with_one_line_and_no_output(smoke_pairs, smoke_params, tmp_path, model_dir):
+    """The trainer contract covers damaged checkpoints (test_trainer_contract.py); this is a damaged model file read by a later stage."""
+    (tmp_path / "bad.pt").write_bytes(b"PK\x03\x04 not a whole torch file")
     with pytest.raises(InputError, match=r"bad.pt: corrupted checkpoint"):
         load_denoiser(tmp_path / "bad.pt")
     out = tmp_path / "samples.h5"

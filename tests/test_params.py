@@ -105,7 +105,7 @@ def test_snakemake_stops_with_one_line_on_bad_params(project):
 def test_cuda_without_a_gpu_is_one_line_naming_the_param(project, tmp_path):
     _edit(project / "params/global.yaml", lambda d: d.update(device="cuda"))
     out = tmp_path / "cascade.pt"
-    cmd = [sys.executable, "-m", "handflow", "--project", str(project), "interhandgen", "train", "--kind", "cascade", "--pairs", "p.h5",
+    cmd = [sys.executable, "-m", "handflow", "--project", str(project), "interhandgen", "train", "--model", "cascade", "--pairs", "p.h5",
            "--stats", "s.json", "--checkpoints", str(tmp_path / "ck"), "--out", str(out), "--curve", str(tmp_path / "c.tsv")]  # fmt: skip
     proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
     assert proc.returncode == 2

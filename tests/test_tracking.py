@@ -18,7 +18,8 @@ WORKER = textwrap.dedent(
 
     root, name = Path(sys.argv[1]), sys.argv[2]
     for i in range(3):
-        with tracked_run(f"{name}_{i}", root, {"worker": name, "i": i}, {"data_source": "embedded", "scale": "smoke"}) as run:
+        with tracked_run(f"{name}_{i}", root, {"data_source": "embedded", "scale": "smoke"}) as run:
+            run.log_params({"worker": name, "i": i})
             for step in range(5):
                 run.log_metrics({"loss": 1.0 / (step + 1), "nan_is_skipped": float("nan")}, step=step)
     """
@@ -54,7 +55,7 @@ def test_failed_stage_is_marked_failed_and_uri_is_honoured(tmp_path, monkeypatch
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     artifact = tmp_path / "table.md"
     artifact.write_text("| a |\n")
-    with pytest.raises(RuntimeError), tracked_run("boom", tmp_path, {}, {"data_source": "embedded", "scale": "smoke"}) as run:
+    with pytest.raises(RuntimeError), tracked_run("boom", tmp_path, {"data_source": "embedded", "scale": "smoke"}) as run:
         run.log_artifact(artifact)
         raise RuntimeError("stage failed")
     assert not (tmp_path / "mlflow.db").exists()

@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from handflow.errors import InputError
 
 SCALES = ("smoke", "demo", "paper")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when PyYAML has it: same result, faster
 
 
 def schema_dir(project_root: Path) -> Path:
@@ -32,7 +33,7 @@ def schema_dir(project_root: Path) -> Path:
 
 @functools.cache
 def _load_schema(path: Path) -> dict:
-    return yaml.safe_load(path.read_text())
+    return yaml.load(path.read_text(), Loader=_LOADER)
 
 
 def _partial(schema: Any) -> Any:
@@ -46,7 +47,7 @@ def _partial(schema: Any) -> Any:
 
 def _read_yaml(path: Path) -> dict:
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(), Loader=_LOADER)
     except FileNotFoundError:
         raise InputError(path, None, "file not found") from None
     except yaml.YAMLError as exc:
@@ -62,6 +63,8 @@ def _read_yaml(path: Path) -> dict:
 
 def _validate(data: dict, schema: dict, source: Path) -> None:
     """Raise one InputError naming the first offending key (unknown keys first)."""
+    import jsonschema  # imported when needed: a no-op run with unchanged params never validates
+
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(data), key=lambda e: (e.validator != "additionalProperties", list(e.path)))
     if not errors:
@@ -105,18 +108,30 @@ class Params:
     files: dict[str, Path]  # file stem -> params file
     scale_file: Path
     scale_keys: frozenset[str] = field(default_factory=frozenset)  # dotted leaf keys the scale file sets
+    # Every dotted key `get` was asked for: a stage may read only what its rule declares (see handflow.stage).
+    reads: set[str] = field(default_factory=set, compare=False)
 
     @property
     def scale(self) -> str:
         return self.values["global"]["scale"]
 
-    def get(self, dotted: str) -> Any:
+    def peek(self, dotted: str) -> Any:
+        """The value at `dotted`, not recorded as read (run metadata such as MLflow tags)."""
         node: Any = self.values
         for part in dotted.split("."):
             if not isinstance(node, dict) or part not in node:
                 raise KeyError(f"no params key {dotted!r}")
             node = node[part]
         return node
+
+    def get(self, dotted: str) -> Any:
+        value = self.peek(dotted)
+        self.reads.add(dotted)
+        return value
+
+    def source_of(self, dotted: str) -> Path:
+        """The params file a key lives in (the scale file may override it: both are named in errors by this one)."""
+        return self.files[dotted.partition(".")[0]]
 
     def subset(self, *dotted: str) -> dict[str, Any]:
         return {key: self.get(key) for key in dotted}
@@ -133,35 +148,72 @@ class Params:
         return [{f: sorted(set(keys))} for f, keys in per_file.items()]
 
 
-def load_params(root: Path | str = ".") -> Params:
-    """Load and validate params/ under the project root `root`."""
+class DeclaredParams(dict):
+    """The params keys a rule declares (`par(...)` in the rules): dotted key -> canonical JSON value.
+
+    A type of its own so that `handflow pipeline dvc-yaml` turns exactly these, and no other
+    dict-valued rule param, into DVC `params:`.
+    """
+
+
+def covers(declared: set[str] | list[str], key: str) -> bool:
+    """A read of `key` is declared when the key itself or a block holding it is."""
+    return any(key == d or key.startswith(d + ".") for d in declared)
+
+
+def load_params(root: Path | str = ".", valid_cache: Path | None = None) -> Params:
+    """Load and validate params/ under the project root `root`.
+
+    `valid_cache`: a file remembering the digest of the last params and schemas that
+    validated, so an unchanged tree is not validated again (the Snakefile passes one: with
+    jsonschema's import, validation is a tenth of a no-op run). The digest covers every file
+    read and this module's own source, so any change validates afresh.
+    """
     root = Path(root)
     pdir, sdir = root / "params", schema_dir(root)
     files = {p.stem.removesuffix(".schema"): p for p in sorted(sdir.glob("*.schema.yaml"))}
     if "global" not in files:
         raise InputError(sdir, None, "no global.schema.yaml")
-    values, sources = {}, {}
+    for extra in sorted(pdir.glob("*.yaml")):
+        if extra.stem not in files:
+            raise InputError(extra, None, f"no schema for this params file (expected {sdir}/{extra.stem}.schema.yaml)")
+    values, sources, checks = {}, {}, []
     for stem, schema_path in files.items():
         path = pdir / f"{stem}.yaml"
         if not path.exists() and stem != "global":
             continue
-        data = _read_yaml(path)
-        _validate(data, _load_schema(schema_path), path)
-        values[stem], sources[stem] = data, path
-    for extra in sorted(pdir.glob("*.yaml")):
-        if extra.stem not in files:
-            raise InputError(extra, None, f"no schema for this params file (expected {sdir}/{extra.stem}.schema.yaml)")
-    scale = values["global"]["scale"]
+        values[stem], sources[stem] = _read_yaml(path), path
+        checks.append((values[stem], schema_path, False, path))
+    scale = values["global"].get("scale")
     scale_path = pdir / "scales" / f"{scale}.yaml"
-    overrides = _read_yaml(scale_path)
+    overrides = _read_yaml(scale_path) if scale in SCALES else {}
     for stem, tree in overrides.items():
-        if stem not in values:
-            raise InputError(scale_path, stem, "unknown key (not a params file)")
-        if stem == "global":
-            raise InputError(scale_path, stem, "a scale may not override global switches")
-        _validate(tree, _partial(_load_schema(files[stem])), scale_path)
+        if stem in files and stem != "global":
+            checks.append((tree, files[stem], True, scale_path))
+    digest = _digest([Path(__file__), *files.values(), *sources.values(), scale_path])
+    if valid_cache is None or not valid_cache.is_file() or valid_cache.read_text() != digest:
+        for data, schema_path, _, path in checks[: len(sources)]:
+            _validate(data, _load_schema(schema_path), path)
+        for stem in overrides:
+            if stem not in values:
+                raise InputError(scale_path, stem, "unknown key (not a params file)")
+            if stem == "global":
+                raise InputError(scale_path, stem, "a scale may not override global switches")
+        for data, schema_path, _, path in checks[len(sources) :]:
+            _validate(data, _partial(_load_schema(schema_path)), path)
+        if valid_cache is not None:
+            valid_cache.parent.mkdir(parents=True, exist_ok=True)
+            valid_cache.write_text(digest)
+    for stem, tree in overrides.items():
         values[stem] = _deep_merge(values[stem], tree)
     return Params(values, root, sources, scale_path, frozenset(_leaf_keys(overrides)))
+
+
+def _digest(paths: list[Path]) -> str:
+    h = hashlib.sha256()
+    for path in paths:
+        h.update(str(path).encode() + b"\0" + (path.read_bytes() if path.is_file() else b"<missing>") + b"\0")
+    return h.hexdigest()
 
 
 def package_root() -> Path:

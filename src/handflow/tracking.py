@@ -83,10 +83,14 @@ class StageRun:
     def log_artifact(self, path: Path | str) -> None:
         _retry(lambda: self._mlflow.log_artifact(str(path)))
 
+    def log_params(self, params: dict[str, Any]) -> None:
+        _retry(lambda: self._mlflow.log_params({k: str(v)[:500] for k, v in params.items()}))
+
 
 @contextmanager
-def tracked_run(stage: str, root: Path, params: dict[str, Any], tags: dict[str, str]) -> Iterator[StageRun]:
-    """An MLflow run for one stage. `tags` carry the provenance (data source, scale, seed, hand model)."""
+def tracked_run(stage: str, root: Path, tags: dict[str, str]) -> Iterator[StageRun]:
+    """An MLflow run for one stage. `tags` carry the provenance (data source, scale, seed, hand model);
+    the stage frame logs the params a stage read once it has read them."""
     import mlflow
 
     mlflow.set_tracking_uri(tracking_uri(root))
@@ -95,7 +99,6 @@ def tracked_run(stage: str, root: Path, params: dict[str, Any], tags: dict[str, 
     _retry(lambda: mlflow.start_run(experiment_id=exp_id, run_name=stage, tags=all_tags))
     status = "FAILED"
     try:
-        _retry(lambda: mlflow.log_params({k: str(v)[:500] for k, v in params.items()}))
         yield StageRun(mlflow)
         status = "FINISHED"
     finally:

@@ -1,4 +1,11 @@
-"""A step-based training loop with checkpoints that survive a kill, shared by every paper's trainer.
+"""The trainer contract: every paper's training runs through `fit`, with checkpoints that survive a kill.
+
+A paper says what it trains by subclassing `Trainer` (what to build, one step's loss, what
+identifies the run, what the model file keeps); `fit` owns the rest, the same for every
+paper: seeding, the step loop, checkpoints and resume, the final model file and the loss
+curve. `tests/test_trainer_contract.py` runs every paper's trainer through one test of
+this contract (killed and resumed to identical bytes; a damaged checkpoint is one clear
+error), so a new paper's trainer is covered by adding it there.
 
 Checkpoints hold everything the next step depends on: model, optimizer, learning
 rate schedule, the data generator's RNG state and torch's global RNGs (dropout; CPU
@@ -16,6 +23,7 @@ import hashlib
 import json
 import logging
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +32,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from handflow.config import Section
 from handflow.errors import ComputationError, InputError
 from handflow.storage.atomic import atomic_path
 
@@ -31,14 +40,6 @@ log = logging.getLogger(__name__)
 
 
 CPU = torch.device("cpu")
-
-
-def torch_device(name: str, params_file: Path) -> torch.device:
-    """The device params ask for. Batches are drawn and noised by CPU generators either way, so a
-    run's random stream does not depend on the device; cuda without a GPU is an error, not a CPU run."""
-    if name == "cuda" and not torch.cuda.is_available():
-        raise InputError(params_file, "device", "cuda, but torch sees no GPU here (torch.cuda.is_available() is False)")
-    return torch.device(name)
 
 
 def cpu_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -177,3 +178,73 @@ def write_loss_curve(history: list[tuple[int, float]], path: Path) -> None:
         writer = csv.writer(f, delimiter="\t")
         writer.writerow(["step", "loss"])
         writer.writerows(history)
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    """How long a run is and how often it logs and checkpoints."""
+
+    steps: int
+    checkpoint_every: int
+    log_every: int
+    grad_clip: float | None = None
+
+
+class Trainer(ABC):
+    """One paper's training, as `fit` runs it (see the module docstring)."""
+
+    seed: int
+    loop: LoopSettings
+
+    @abstractmethod
+    def build(self, device: torch.device) -> TrainState:
+        """Model (on `device`), optimizer, learning-rate schedule and the CPU generator that draws batches."""
+
+    @abstractmethod
+    def loss(self, state: TrainState) -> torch.Tensor:
+        """One step's loss: draw a batch from `state.generator`, run the model."""
+
+    @abstractmethod
+    def identity(self) -> list[Any]:
+        """JSON-able settings and data digests: a checkpoint of another run is never resumed."""
+
+    @abstractmethod
+    def export(self, state: TrainState) -> dict[str, Any]:
+        """What the model file keeps beside the weights (its config, normalisation, ...)."""
+
+    def summary(self, state: TrainState) -> dict[str, float]:
+        """Metrics of the finished run beside the final loss."""
+        return {}
+
+
+def fit(trainer: Trainer, checkpoint_dir: Path, out: Path, curve: Path, on_log: Callable[[int, float], None] | None = None,
+        device: torch.device = CPU) -> dict[str, float]:  # fmt: skip
+    """Train (resuming from `checkpoint_dir` when it holds this run's checkpoint); write the model file and the loss curve."""
+    torch.manual_seed(trainer.seed)
+    state = trainer.build(device)
+    run_id = fingerprint(type(trainer).__name__, trainer.identity())
+    settings = trainer.loop
+    # a multiple of log_every, so a resumed run logs the same running means as an uninterrupted one
+    every = -(-settings.checkpoint_every // settings.log_every) * settings.log_every
+    loop = LoopConfig(settings.steps, every, settings.log_every, checkpoint_dir, run_id, grad_clip=settings.grad_clip or None)
+    history = train(state, loop, lambda: trainer.loss(state), on_log)
+    save_torch({**trainer.export(state), "state_dict": cpu_state(state.model), "fingerprint": run_id, "steps": settings.steps}, out)
+    write_loss_curve(history, curve)
+    return {"final_loss": history[-1][1], **trainer.summary(state)}
+
+
+def load_model(path: Path, config_cls: type[Section], build: Callable[[Any], torch.nn.Module],
+               required: tuple[str, ...] = ()) -> tuple[torch.nn.Module, dict]:  # fmt: skip
+    """A model file written by `fit`: its saved config restored, the network built from it, weights loaded.
+
+    Returns the model in eval mode and the whole file's dict; one clear error if the file is
+    damaged or its weights do not fit the network its config describes (an older version).
+    """
+    ckpt = load_torch(path, ("config", "state_dict", *required))
+    cfg = config_cls.from_dict(ckpt["config"], path, "config")
+    try:
+        model = build(cfg)
+        model.load_state_dict(ckpt["state_dict"])
+    except (TypeError, KeyError, RuntimeError) as exc:
+        raise InputError(path, "state_dict", f"does not match the model it describes ({str(exc).splitlines()[0][:120]})") from None
+    return model.eval(), ckpt

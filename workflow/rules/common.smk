@@ -1,41 +1,42 @@
-# Params loading (validated against workflow/schemas; one line per error) and helpers.
+# Params loading (validated against workflow/schemas; one line per error) and helpers shared by every rule.
 import json
 import sys
 from pathlib import Path
 
+from handflow.datasets.interhand.source import SOURCE_KEYS, raw_root
 from handflow.errors import InputError
-from handflow.params import load_params
-from handflow.pipeline.deps import module_files
+from handflow.params import DeclaredParams, load_params
+from handflow.pipeline.deps import ImportCache, command_files
 
 try:
-    P = load_params(Path(workflow.basedir))
+    P = load_params(Path(workflow.basedir), valid_cache=Path(workflow.basedir) / ".snakemake" / "handflow_params_valid")
 except InputError as exc:
     sys.exit(f"handflow: error: {exc}")
+
+# What every results file records (the stage frame's `provenance`): a rule writing it declares them.
+PROVENANCE = ("global.data_source", "global.scale", "global.seed", "global.hand_model")
+SRC = Path(workflow.basedir) / "src"
+IMPORTS = ImportCache(Path(workflow.basedir) / ".snakemake" / "handflow_imports.json", frozen_files=True)
 
 
 def par(*keys):
     """Params keys for `params:`: a changed value reruns the rule (and its DVC stage).
 
     Values are canonical JSON (sorted keys), so rewriting a params file without changing
-    a value (reordered keys, a YAML round trip) reruns nothing. The dict's keys are the
-    dotted params keys, which `handflow pipeline dvc-yaml` turns into DVC `params:`.
+    a value (reordered keys, a YAML round trip) reruns nothing. The keys are the dotted
+    params keys, which `handflow pipeline dvc-yaml` turns into DVC `params:`; a command may
+    read only what its rule declares (tests/test_params_read.py).
     """
-    return {key: json.dumps(value, sort_keys=True) for key, value in P.subset(*keys).items()}
+    return DeclaredParams({key: json.dumps(value, sort_keys=True) for key, value in P.subset(*keys).items()})
 
 
-def code_of(*modules):
-    """Source files a rule runs, found from its modules' imports (see handflow.pipeline.deps)."""
-    src = Path(workflow.basedir) / "src"
-    # the CLI itself, but not what it imports for other commands
-    files = [src / "handflow" / "cli.py", *module_files(src, "handflow.params", "handflow.errors", *modules)]
-    return sorted({str(f.relative_to(workflow.basedir)) for f in files})
+def code_of(command):
+    """Source files of the stage `module:function` (see handflow.pipeline.deps): root CLI, its command module, its handler's imports."""
+    files = command_files(SRC, command, IMPORTS)
+    IMPORTS.save()
+    return sorted(str(f.relative_to(workflow.basedir)) for f in files)
 
 
-def raw_interhand_root():
-    """The InterHand2.6M tree the data stages read: generated, downloaded, or the user's copy."""
-    if P.get("global.data_source") == "embedded":
-        return "data/raw/embedded/InterHand2.6M"
-    return P.get("global.interhand26m_root") or "data/raw/interhand26m"
-
-
-SPLITS = P.get("data.preprocess.splits")
+# The InterHand2.6M tree the data stages read: generated, downloaded, or the user's copy. The rules reading
+# it declare SOURCE_KEYS, and the commands check it against params (dvc.yaml may be older than params).
+RAW_INTERHAND = raw_root(*(P.get(k) for k in SOURCE_KEYS))

@@ -1,11 +1,18 @@
+# InterHand2.6M, generated or real, to the preprocessed HDF5 both InterHand papers read.
+# Logic in src/handflow/datasets/interhand/.
+from handflow.datasets.interhand.commands import SPLITS
+
+DATA = "handflow.datasets.interhand.commands"
+
+
 rule embedded_interhand:
     input:
         hand="data/hand_model",
-        code=code_of("handflow.datasets.interhand.generator", "handflow.hand.model"),
+        code=code_of(f"{DATA}:embedded"),
     output:
         directory("data/raw/embedded/InterHand2.6M"),
     params:
-        p=par("global.seed", "global.render_backend", "data.embedded"),
+        p=par("global.seed", "global.threads", "global.render_backend", "data.embedded"),
     log:
         "logs/embedded_interhand.log",
     benchmark:
@@ -16,7 +23,7 @@ rule embedded_interhand:
 
 rule download_interhand:
     input:
-        code_of("handflow.datasets.interhand.download"),
+        code_of(f"{DATA}:download"),
     output:
         directory("data/raw/interhand26m"),
     params:
@@ -31,13 +38,15 @@ rule download_interhand:
 
 rule preprocess_interhand:
     input:
-        root=raw_interhand_root(),
+        root=RAW_INTERHAND,
         hand="data/hand_model",
-        code=code_of("handflow.datasets.interhand.preprocess", "handflow.hand.model"),
+        code=code_of(f"{DATA}:preprocess"),
     output:
         "data/processed/interhand26m_{split}.h5",
+    wildcard_constraints:
+        split="|".join(SPLITS),
     params:
-        p=par("global.data_source", "global.scale", "global.seed", "data.preprocess.batch_size"),
+        p=par(*PROVENANCE, *SOURCE_KEYS, "global.threads", "data.preprocess.batch_size"),
     log:
         "logs/preprocess_interhand_{split}.log",
     benchmark:
@@ -49,14 +58,14 @@ rule preprocess_interhand:
 
 rule data_report:
     input:
-        root=raw_interhand_root(),
+        root=RAW_INTERHAND,
         h5=expand("data/processed/interhand26m_{split}.h5", split=SPLITS),
-        code=code_of("handflow.datasets.interhand.report"),
+        code=code_of(f"{DATA}:report"),
     output:
         json="results/data_summary.json",
-        figure="results/figures/interhand_samples.png",
+        figure=report("results/figures/interhand_samples.png", caption="../report/interhand_samples.rst", category="Data"),
     params:
-        p=par("global.data_source", "global.scale", "global.seed", "global.hand_model"),
+        p=par(*PROVENANCE, *SOURCE_KEYS),
     log:
         "logs/data_report.log",
     benchmark:
@@ -64,3 +73,9 @@ rule data_report:
     shell:
         "python -m handflow data report --root {input.root} --h5 {input.h5}"
         " --json {output.json} --figure {output.figure} --log {log}"
+
+
+rule data:
+    input:
+        "results/data_summary.json",
+        "results/figures/interhand_samples.png",

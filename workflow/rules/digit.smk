@@ -1,16 +1,21 @@
-# DIGIT (3DV 2021): the image LMDB and the part-segmentation LMDB per split (training and
-# evaluation to come). Logic in src/handflow/papers/digit/.
+# DIGIT (3DV 2021): image and part-mask LMDBs per split -> train (seg, noseg) -> evaluate -> report.
+# Commands in src/handflow/papers/digit/commands.py.
+import handflow.papers.digit.variants as dg
+
 DIGIT = "data/processed/digit"
+DIGIT_CMD = "handflow.papers.digit.commands"
 
 
 rule digit_pack_images:
     input:
-        root=raw_interhand_root(),
-        code=code_of("handflow.papers.digit.images"),
+        root=RAW_INTERHAND,
+        code=code_of(f"{DIGIT_CMD}:pack_images"),
     output:
         directory(f"{DIGIT}/images_{{split}}.lmdb"),
+    wildcard_constraints:
+        split="|".join(dg.SPLITS),
     params:
-        p=par("digit.images"),
+        p=par(*SOURCE_KEYS, "digit.images"),
     log:
         "logs/digit/pack_images_{split}.log",
     benchmark:
@@ -21,12 +26,14 @@ rule digit_pack_images:
 
 rule digit_annotations:
     input:
-        root=raw_interhand_root(),
-        code=code_of("handflow.papers.digit.annotations"),
+        root=RAW_INTERHAND,
+        code=code_of(f"{DIGIT_CMD}:annotations"),
     output:
         f"{DIGIT}/annotations_{{split}}.h5",
+    wildcard_constraints:
+        split="|".join(dg.SPLITS),
     params:
-        p=par("global.data_source", "global.scale", "global.seed"),
+        p=par(*PROVENANCE, *SOURCE_KEYS),
     log:
         "logs/digit/annotations_{split}.log",
     benchmark:
@@ -37,14 +44,16 @@ rule digit_annotations:
 
 rule digit_segmentation:
     input:
-        root=raw_interhand_root(),
+        root=RAW_INTERHAND,
         hand="data/hand_model",
-        code=code_of("handflow.papers.digit.segmentation", "handflow.hand.model"),
+        code=code_of(f"{DIGIT_CMD}:segmentation"),
     output:
         lmdb=directory(f"{DIGIT}/segm_{{split}}.lmdb"),
         meta=f"{DIGIT}/segm_{{split}}_meta.json",
+    wildcard_constraints:
+        split="|".join(dg.SPLITS),
     params:
-        p=par("global.render_backend", "digit.images", "digit.segmentation"),
+        p=par(*SOURCE_KEYS, "global.threads", "global.render_backend", "digit.images.batch_mb", "digit.segmentation"),
     log:
         "logs/digit/segmentation_{split}.log",
     benchmark:
@@ -70,38 +79,42 @@ rule digit_train:
     input:
         **digit_stores("train"),
         pretrained=P.get("digit.pretrained_backbone") or [],
-        code=code_of("handflow.papers.digit.train"),
+        code=code_of(f"{DIGIT_CMD}:train"),
     output:
-        model="models/digit/{variant}.pt",
-        curve="models/digit/{variant}_loss.tsv",
+        model="models/digit/{model}.pt",
+        curve="models/digit/{model}_loss.tsv",
     wildcard_constraints:
-        variant="seg|noseg",
+        model="|".join(dg.MODELS),
     params:
         p=par("global.seed", "global.threads", "global.device", "digit.pretrained_backbone", "digit.model", "digit.train"),
-        checkpoints="checkpoints/digit/{variant}",
+        checkpoints="checkpoints/digit/{model}",
     threads: P.get("global.threads")
     resources:
         gpu=1,
     log:
-        "logs/digit/train_{variant}.log",
+        "logs/digit/train_{model}.log",
     benchmark:
-        "logs/bench/digit_train_{variant}.tsv"
+        "logs/bench/digit_train_{model}.tsv"
     shell:
-        "python -m handflow digit train --variant {wildcards.variant} " + STORE_ARGS
+        "python -m handflow digit train --model {wildcards.model} " + STORE_ARGS
         + " --checkpoints {params.checkpoints} --out {output.model} --curve {output.curve} --log {log}"
+
+
+def digit_model(wildcards):
+    return f"models/digit/{dg.VARIANTS[wildcards.variant].model}.pt"
 
 
 rule digit_evaluate:
     input:
         **digit_stores("test"),
-        model="models/digit/{variant}.pt",
-        code=code_of("handflow.papers.digit.evaluate", "handflow.papers.digit.train"),
+        model=digit_model,
+        code=code_of(f"{DIGIT_CMD}:evaluate"),
     output:
         "results/digit/eval_{variant}.json",
     wildcard_constraints:
-        variant="seg|noseg",
+        variant="|".join(dg.VARIANTS),
     params:
-        p=par("global.threads"),
+        p=par(*PROVENANCE, "global.threads"),
     threads: P.get("global.threads")
     log:
         "logs/digit/evaluate_{variant}.log",
@@ -114,19 +127,26 @@ rule digit_evaluate:
 rule digit_report:
     input:
         **digit_stores("test"),
-        evals=expand("results/digit/eval_{variant}.json", variant=["seg", "noseg"]),
+        evals=expand("results/digit/eval_{variant}.json", variant=dg.VARIANTS),
         model="models/digit/seg.pt",
-        code=code_of("handflow.papers.digit.report", "handflow.papers.digit.train"),
+        code=code_of(f"{DIGIT_CMD}:report"),
     output:
         json="results/digit_metrics.json",
         table="results/tables/digit_table.md",
-        figure="results/figures/digit_predictions.png",
+        html=report("results/tables/digit_table.html", caption="../report/digit_table.rst", category="DIGIT"),
+        figure=report("results/figures/digit_predictions.png", caption="../report/digit_predictions.rst", category="DIGIT"),
     params:
-        p=par("global.data_source", "global.scale", "global.seed", "global.hand_model"),
+        p=par(*PROVENANCE, "global.threads"),
+    threads: P.get("global.threads")
     log:
         "logs/digit/report.log",
     benchmark:
         "logs/bench/digit_report.tsv"
     shell:
         "python -m handflow digit report --evals {input.evals} " + STORE_ARGS + " --model {input.model}"
-        " --json {output.json} --table {output.table} --figure {output.figure} --log {log}"
+        " --json {output.json} --table {output.table} --html {output.html} --figure {output.figure} --log {log}"
+
+
+rule digit:
+    input:
+        dg.TARGETS,

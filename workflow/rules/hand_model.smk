@@ -1,6 +1,7 @@
+# The prepared hand model every paper reads. Logic in src/handflow/hand/.
 rule hand_model:
     input:
-        code_of("handflow.hand.prepare"),
+        code_of("handflow.hand.commands:prepare"),
     output:
         directory("data/hand_model"),
     params:

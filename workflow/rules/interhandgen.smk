@@ -1,8 +1,9 @@
-# InterHandGen (CVPR 2024): dataset -> train (cascade, joint baseline) -> features -> sample (4 variants)
-# -> evaluate (+ ground-truth floor) -> APG sweep -> report. Logic in src/handflow/papers/interhandgen/.
-IHG_VARIANTS = ["full", "no_cfg", "no_apg", "joint"]
+# InterHandGen (CVPR 2024): dataset -> train (cascade, joint) -> features -> sample (one file per variant)
+# -> evaluate (+ ground-truth reference) -> APG sweep -> report. Commands in src/handflow/papers/interhandgen/commands.py.
+import handflow.papers.interhandgen.variants as ihg
+
 IHG = "data/processed/interhandgen"
-IHG_PKG = "handflow.papers.interhandgen"
+IHG_CMD = "handflow.papers.interhandgen.commands"
 
 
 rule interhandgen_dataset:
@@ -10,13 +11,13 @@ rule interhandgen_dataset:
         train="data/processed/interhand26m_train.h5",
         test="data/processed/interhand26m_test.h5",
         hand="data/hand_model",
-        code=code_of(f"{IHG_PKG}.dataset"),
+        code=code_of(f"{IHG_CMD}:dataset"),
     output:
         train=f"{IHG}/pairs_train.h5",
         test=f"{IHG}/pairs_test.h5",
         stats=f"{IHG}/stats.json",
     params:
-        p=par("interhandgen.dataset"),
+        p=par(*PROVENANCE, "global.threads", "interhandgen.dataset"),
     threads: P.get("global.threads")
     log:
         "logs/interhandgen/dataset.log",
@@ -31,25 +32,25 @@ rule interhandgen_train:
     input:
         pairs=f"{IHG}/pairs_train.h5",
         stats=f"{IHG}/stats.json",
-        code=code_of(f"{IHG_PKG}.train"),
+        code=code_of(f"{IHG_CMD}:train"),
     output:
-        model="models/interhandgen/{kind}.pt",
-        curve="models/interhandgen/{kind}_loss.tsv",
+        model="models/interhandgen/{model}.pt",
+        curve="models/interhandgen/{model}_loss.tsv",
     wildcard_constraints:
-        kind="cascade|joint",
+        model="|".join(ihg.MODELS),
     params:
-        p=par("global.seed", "global.threads", "global.device", "interhandgen.dataset", "interhandgen.model", "interhandgen.diffusion",
-              "interhandgen.train"),
-        checkpoints="checkpoints/interhandgen/{kind}",
+        p=par("global.seed", "global.threads", "global.device", "interhandgen.dataset.swap_augmentation", "interhandgen.model",
+              "interhandgen.diffusion", "interhandgen.train"),
+        checkpoints="checkpoints/interhandgen/{model}",
     resources:
         gpu=1,
     threads: P.get("global.threads")
     log:
-        "logs/interhandgen/train_{kind}.log",
+        "logs/interhandgen/train_{model}.log",
     benchmark:
-        "logs/bench/interhandgen_train_{kind}.tsv"
+        "logs/bench/interhandgen_train_{model}.tsv"
     shell:
-        "python -m handflow interhandgen train --kind {wildcards.kind} --pairs {input.pairs} --stats {input.stats}"
+        "python -m handflow interhandgen train --model {wildcards.model} --pairs {input.pairs} --stats {input.stats}"
         " --checkpoints {params.checkpoints} --out {output.model} --curve {output.curve} --log {log}"
 
 
@@ -58,12 +59,12 @@ rule interhandgen_features:
         train=f"{IHG}/pairs_train.h5",
         test=f"{IHG}/pairs_test.h5",
         hand="data/hand_model",
-        code=code_of(f"{IHG_PKG}.features"),
+        code=code_of(f"{IHG_CMD}:features"),
     output:
         model="models/interhandgen/features.pt",
         report="results/interhandgen/features.json",
     params:
-        p=par("global.seed", "global.threads", "interhandgen.dataset", "interhandgen.features"),
+        p=par(*PROVENANCE, "global.threads", "interhandgen.dataset.swap_augmentation", "interhandgen.features"),
         checkpoints="checkpoints/interhandgen/features",
     resources:
         gpu=1,
@@ -78,20 +79,20 @@ rule interhandgen_features:
 
 
 def ihg_model(wildcards):
-    return "models/interhandgen/joint.pt" if wildcards.variant == "joint" else "models/interhandgen/cascade.pt"
+    return f"models/interhandgen/{ihg.VARIANTS[wildcards.variant].model}.pt"
 
 
 rule interhandgen_sample:
     input:
         model=ihg_model,
         hand="data/hand_model",
-        code=code_of(f"{IHG_PKG}.sample"),
+        code=code_of(f"{IHG_CMD}:sample"),
     output:
         "data/samples/interhandgen/{variant}.h5",
     wildcard_constraints:
-        variant="full|no_cfg|no_apg|joint",
+        variant="|".join(ihg.VARIANTS),
     params:
-        p=par("global.seed", "global.threads", "interhandgen.diffusion.sampling_steps", "interhandgen.sample"),
+        p=par(*PROVENANCE, "global.threads", "interhandgen.diffusion.sampling_steps", "interhandgen.sample"),
     resources:
         gpu=1,
     threads: P.get("global.threads")
@@ -111,13 +112,13 @@ rule interhandgen_evaluate:
         test=f"{IHG}/pairs_test.h5",
         features="models/interhandgen/features.pt",
         hand="data/hand_model",
-        code=code_of(f"{IHG_PKG}.evaluate"),
+        code=code_of(f"{IHG_CMD}:evaluate"),
     output:
         "results/interhandgen/eval_{variant}.json",
     wildcard_constraints:
-        variant="full|no_cfg|no_apg|joint",
+        variant="|".join(ihg.VARIANTS),
     params:
-        p=par("interhandgen.evaluate"),
+        p=par(*PROVENANCE, "global.threads", "interhandgen.evaluate"),
     threads: P.get("global.threads")
     log:
         "logs/interhandgen/evaluate_{variant}.log",
@@ -134,18 +135,18 @@ rule interhandgen_evaluate_gt:
         test=f"{IHG}/pairs_test.h5",
         features="models/interhandgen/features.pt",
         hand="data/hand_model",
-        code=code_of(f"{IHG_PKG}.evaluate"),
+        code=code_of(f"{IHG_CMD}:evaluate"),
     output:
-        "results/interhandgen/eval_gt.json",
+        f"results/interhandgen/eval_{ihg.REFERENCE}.json",
     params:
-        p=par("interhandgen.evaluate", "interhandgen.sample.n_samples", "interhandgen.sample.n_repeats"),
+        p=par(*PROVENANCE, "global.threads", "interhandgen.evaluate", "interhandgen.sample.n_samples", "interhandgen.sample.n_repeats"),
     threads: P.get("global.threads")
     log:
         "logs/interhandgen/evaluate_gt.log",
     benchmark:
         "logs/bench/interhandgen_evaluate_gt.tsv"
     shell:
-        "python -m handflow interhandgen evaluate --variant gt --train {input.train} --test {input.test}"
+        f"python -m handflow interhandgen evaluate --variant {ihg.REFERENCE} --train {{input.train}} --test {{input.test}}"
         " --features {input.features} --hand-model {input.hand} --out {output} --log {log}"
 
 
@@ -153,11 +154,11 @@ rule interhandgen_sweep:
     input:
         model="models/interhandgen/cascade.pt",
         hand="data/hand_model",
-        code=code_of(f"{IHG_PKG}.evaluate"),
+        code=code_of(f"{IHG_CMD}:sweep"),
     output:
         "results/interhandgen/apg_sweep.json",
     params:
-        p=par("global.seed", "global.threads", "interhandgen.diffusion.sampling_steps", "interhandgen.sample", "interhandgen.sweep"),
+        p=par(*PROVENANCE, "global.threads", "interhandgen.diffusion.sampling_steps", "interhandgen.sample", "interhandgen.sweep"),
     resources:
         gpu=1,
     threads: P.get("global.threads")
@@ -171,19 +172,20 @@ rule interhandgen_sweep:
 
 rule interhandgen_report:
     input:
-        evals=expand("results/interhandgen/eval_{variant}.json", variant=["gt", *IHG_VARIANTS]),
+        evals=expand("results/interhandgen/eval_{variant}.json", variant=[ihg.REFERENCE, *ihg.VARIANTS]),
         features="results/interhandgen/features.json",
         sweep="results/interhandgen/apg_sweep.json",
         samples="data/samples/interhandgen/full.h5",
         hand="data/hand_model",
-        code=code_of(f"{IHG_PKG}.report"),
+        code=code_of(f"{IHG_CMD}:report"),
     output:
         json="results/interhandgen_metrics.json",
         table="results/tables/interhandgen_table.md",
-        samples="results/figures/interhandgen_samples.png",
-        sweep="results/figures/interhandgen_apg_sweep.png",
+        html=report("results/tables/interhandgen_table.html", caption="../report/interhandgen_table.rst", category="InterHandGen"),
+        samples=report("results/figures/interhandgen_samples.png", caption="../report/interhandgen_samples.rst", category="InterHandGen"),
+        sweep=report("results/figures/interhandgen_apg_sweep.png", caption="../report/interhandgen_sweep.rst", category="InterHandGen"),
     params:
-        p=par("global.data_source", "global.scale", "global.seed", "global.hand_model"),
+        p=par(*PROVENANCE, "global.threads"),
     threads: P.get("global.threads")
     log:
         "logs/interhandgen/report.log",
@@ -191,5 +193,10 @@ rule interhandgen_report:
         "logs/bench/interhandgen_report.tsv"
     shell:
         "python -m handflow interhandgen report --evals {input.evals} --features {input.features} --sweep {input.sweep}"
-        " --samples {input.samples} --hand-model {input.hand} --json {output.json} --table {output.table}"
+        " --samples {input.samples} --hand-model {input.hand} --json {output.json} --table {output.table} --html {output.html}"
         " --fig-samples {output.samples} --fig-sweep {output.sweep} --log {log}"
+
+
+rule interhandgen:
+    input:
+        ihg.TARGETS,

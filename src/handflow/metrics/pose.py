@@ -54,9 +54,19 @@ def handedness_accuracy(prob: np.ndarray, gt: np.ndarray, valid: np.ndarray) -> 
     return float(((prob[valid] > 0.5) == (gt[valid] > 0.5)).all(1).mean())
 
 
-def segmentation_miou(pred: np.ndarray, gt: np.ndarray, n_classes: int = 33) -> float:
+def confusion(pred: np.ndarray, gt: np.ndarray, n_classes: int = 33) -> np.ndarray:
+    """(n_classes, n_classes) pixel counts, rows ground truth, columns prediction."""
+    flat = gt.ravel().astype(np.int64) * n_classes + pred.ravel()
+    return np.bincount(flat, minlength=n_classes**2).reshape(n_classes, n_classes)
+
+
+def miou_of_confusion(conf: np.ndarray) -> float:
     """Mean IoU over the non-background classes that occur in prediction or ground truth."""
-    confusion = np.bincount(gt.ravel().astype(np.int64) * n_classes + pred.ravel(), minlength=n_classes**2).reshape(n_classes, n_classes)
-    inter = np.diag(confusion)[1:].astype(np.float64)
-    union = (confusion.sum(0) + confusion.sum(1) - np.diag(confusion))[1:]
+    inter = np.diag(conf)[1:].astype(np.float64)
+    union = (conf.sum(0) + conf.sum(1) - np.diag(conf))[1:]
     return float((inter[union > 0] / union[union > 0]).mean()) if (union > 0).any() else float("nan")
+
+
+def segmentation_miou(pred: np.ndarray, gt: np.ndarray, n_classes: int = 33) -> float:
+    """Mean IoU over the non-background classes that occur in prediction or ground truth, accumulated over the whole set."""
+    return miou_of_confusion(confusion(pred, gt, n_classes))

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from handflow.params import load_params
+from handflow.params import DeclaredParams, load_params
 
 HEADER = "# Generated from the Snakemake DAG by `python -m handflow pipeline dvc-yaml`; do not edit.\n"
 
@@ -51,7 +51,8 @@ def _jobs(root: Path, targets: list[str] | None = None) -> list:
     return jobs
 
 
-def _stage_name(job) -> str:
+def stage_name(job) -> str:
+    """The DVC stage of a Snakemake job: its rule and wildcard values (the MLflow run has the same name)."""
     parts = [job.rule.name] + [str(v) for v in job.wildcards_dict.values()]
     return re.sub(r"[^A-Za-z0-9_-]", "_", "_".join(parts))
 
@@ -64,14 +65,14 @@ def _rel(path: str, root: Path) -> str:
 def stages(root: Path) -> dict:
     params = load_params(root)
     out: dict[str, dict] = {}
-    for job in sorted(_jobs(root), key=_stage_name):
+    for job in sorted(_jobs(root), key=stage_name):
         if job.rule.norun:  # e.g. `all`
             continue
         stage: dict = {"cmd": " ".join(str(job.shellcmd).split())}
         deps = sorted({_rel(str(f), root) for f in job.input})
         if deps:
             stage["deps"] = deps
-        keys = [k for _, v in job.params.items() if isinstance(v, dict) for k in v]
+        keys = [k for _, v in job.params.items() if isinstance(v, DeclaredParams) for k in v]
         if keys:
             stage["params"] = params.dvc_params(*keys)
         outs = sorted({_rel(str(f), root) for f in job.output})
@@ -84,7 +85,7 @@ def stages(root: Path) -> dict:
             stage["metrics"] = metrics
         if curves:
             stage["plots"] = [{c: {"x": "step", "y": "loss", "title": Path(c).stem}} for c in curves]
-        out[_stage_name(job)] = stage
+        out[stage_name(job)] = stage
     return out
 
 

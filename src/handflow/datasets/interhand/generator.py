@@ -30,8 +30,10 @@ import cv2
 import numpy as np
 import torch
 
+from handflow.config import Section
 from handflow.geometry.camera import Camera, look_at
-from handflow.geometry.penetration import BoneSpheres, inside
+from handflow.geometry.penetration import inside
+from handflow.hand.bones import BoneSpheres
 from handflow.hand.joints import skeleton_lines
 from handflow.hand.model import HandModel
 from handflow.render.images import Lighting, shade, to_srgb8
@@ -55,35 +57,27 @@ FRAME_STEP = 6  # 5 fps sampling of 30 fps capture frame numbers, as v1.0's 5 fp
 
 
 @dataclass(frozen=True)
-class SplitSize:
+class SplitSize(Section):
     n_captures: int
     n_sequences: int
     n_frames: int
 
 
 @dataclass(frozen=True)
-class EmbeddedConfig:
+class EmbeddedConfig(Section):
+    """params `data.embedded`, plus the global seed."""
+
     splits: dict[str, SplitSize]
     n_cameras: int
-    cameras_per_frame: int
+    cameras_per_frame: int  # capped at n_cameras
     image_width: int
     image_height: int
     interacting_fraction: float
     missing_mano_fraction: float
     seed: int
 
-    @staticmethod
-    def from_params(p: dict, seed: int) -> EmbeddedConfig:
-        return EmbeddedConfig(
-            splits={s: SplitSize(**p["splits"][s]) for s in SPLITS},
-            n_cameras=p["n_cameras"],
-            cameras_per_frame=min(p["cameras_per_frame"], p["n_cameras"]),
-            image_width=p["image_width"],
-            image_height=p["image_height"],
-            interacting_fraction=p["interacting_fraction"],
-            missing_mano_fraction=p["missing_mano_fraction"],
-            seed=seed,
-        )
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cameras_per_frame", min(self.cameras_per_frame, self.n_cameras))
 
 
 def _linear(srgb: np.ndarray) -> np.ndarray:

@@ -6,6 +6,9 @@ then the camera back-projects. The seed takes the root depths from RootNet
 (unreleased for our data); we use the ground-truth root depths (its `trans_test='gt'`
 option), so MPJPE measures the 2.5D pose, not absolute depth, and MRRPE uses the
 ground-truth right root depth with the predicted relative depth, as the seed does.
+
+Each metric carries its standard error from a bootstrap over the test images: the noise
+of the test set's sampling, against which a difference between two models is judged.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import h5py
 import numpy as np
 import torch
 
-from handflow.metrics.pose import handedness_accuracy, mpjpe, mrrpe, segmentation_miou
+from handflow.metrics.pose import confusion, handedness_accuracy, miou_of_confusion, mpjpe, mrrpe
+from handflow.metrics.uncertainty import bootstrap_se
 from handflow.papers.digit.dataset import BBOX_3D_MM, HEATMAP, INPUT, WRISTS, DigitSamples, _affine
 from handflow.papers.digit.model import Digit
 
@@ -41,8 +45,12 @@ def _backproject(uv: np.ndarray, z: np.ndarray, focal: np.ndarray, princpt: np.n
     return np.concatenate([(uv - princpt) / focal * z[..., None], z[..., None]], -1)
 
 
-def evaluate(model: Digit, data: DigitSamples, annotations: Path) -> dict[str, float]:
-    """Metrics on a split read without augmentation (`data.augment` must be None)."""
+def evaluate(model: Digit, data: DigitSamples, annotations: Path, n_boot: int = 200) -> dict:
+    """Metrics on a split read without augmentation (`data.augment` must be None), each with its bootstrap s.e. over images.
+
+    Returns {"n_images", "metrics": {name: {"mean": value on the whole set, "se": ..., "n": ...}}}; a
+    metric with no frame to measure (e.g. interacting MPJPE without interacting images) has mean None.
+    """
     pred = predict(model, data)
     with h5py.File(annotations, "r") as h5:
         ann = {
@@ -61,16 +69,27 @@ def evaluate(model: Digit, data: DigitSamples, annotations: Path) -> dict[str, f
     focal, princpt = ann["focal"][:, None].astype(np.float64), ann["princpt"][:, None].astype(np.float64)
     cam = _backproject(uv, z, focal, princpt)
     gt, valid, hand_type = ann["joints_cam"].astype(np.float64), ann["joint_valid"], ann["hand_type"]
-    scores = {f"mpjpe_{k}": v for k, v in mpjpe(cam, gt, valid, hand_type).items()}
     both = (hand_type == 2) & valid[:, WRISTS[0]] & valid[:, WRISTS[1]]
     rel_pred = (pred["rel_root_depth"] / HEATMAP * 2 - 1) * (BBOX_3D_MM / 2)
     right = _backproject(uv[:, WRISTS[0]], root[:, 0], focal[:, 0], princpt[:, 0])
     left = _backproject(uv[:, WRISTS[1]], root[:, 0] + rel_pred, focal[:, 0], princpt[:, 0])
-    scores["mrrpe"] = mrrpe(left - right, gt[:, WRISTS[1]] - gt[:, WRISTS[0]], both)
+    rel_err = (left - right, gt[:, WRISTS[1]] - gt[:, WRISTS[0]])
     types = np.stack([np.isin(hand_type, (0, 2)), np.isin(hand_type, (1, 2))], 1).astype(float)
-    scores["handedness_accuracy"] = handedness_accuracy(pred["hand_prob"], types, ann["hand_type_valid"].astype(bool))
+    # per-image confusion of the part masks (zero where the image's fit is flagged), summed per resample
+    conf = None
     if "segm" in pred:
-        keep = data.segm_valid
-        scores["segm_miou"] = segmentation_miou(pred["segm"][keep], pred["mask"][keep])
-    scores["n_images"] = float(n)
-    return scores
+        empty = np.zeros((33, 33), np.int64)
+        conf = np.stack([confusion(p, m) if ok else empty for p, m, ok in zip(pred["segm"], pred["mask"], data.segm_valid, strict=True)])
+
+    def scores(idx: np.ndarray) -> dict[str, float]:
+        out = {f"mpjpe_{k}": v for k, v in mpjpe(cam[idx], gt[idx], valid[idx], hand_type[idx]).items()}
+        out["mrrpe"] = mrrpe(rel_err[0][idx], rel_err[1][idx], both[idx])
+        out["handedness_accuracy"] = handedness_accuracy(pred["hand_prob"][idx], types[idx], ann["hand_type_valid"][idx].astype(bool))
+        if conf is not None:
+            out["segm_miou"] = miou_of_confusion(conf[idx].sum(0))
+        return out
+
+    whole = scores(np.arange(n))
+    se = bootstrap_se(scores, n, n_boot)
+    # no value (no frame to measure) is null in the JSON, never NaN
+    return {"n_images": n, "metrics": {k: {"mean": v if np.isfinite(v) else None, "se": se.get(k), "n": n} for k, v in whole.items()}}

@@ -14,13 +14,14 @@ branch's fused output is used: 32x64x64 for a 256 input. With `use_segmentation=
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from handflow.config import Section
 from handflow.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,9 @@ BN_MOMENTUM = 0.1
 
 
 @dataclass(frozen=True)
-class DigitConfig:
+class DigitConfig(Section):
+    """params `digit.model`, plus whether the segmentation branch is on (the model trained: seg or noseg)."""
+
     width: int = 32  # HRNet top-branch channels (W32)
     modules: tuple[int, int, int] = (1, 4, 3)  # HR modules in stages 2, 3, 4
     blocks: int = 4  # bottlenecks in layer1, basic blocks per branch and module
@@ -38,9 +41,6 @@ class DigitConfig:
     unet_channels: tuple[int, int, int, int] = (64, 128, 256, 256)
     head_channels: int = 512
     use_segmentation: bool = True
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def _conv_bn(cin: int, cout: int, stride: int = 1, relu: bool = True, kernel: int = 3) -> nn.Sequential:

@@ -1,13 +1,14 @@
-"""`results/digit_metrics.json`, the paper-layout table with the seed's reported values, and a figure.
+"""`results/digit_metrics.json`, the paper-layout table (Markdown and HTML) with the seed's reported values, and a figure.
 
-Reported values are the seed repository's own results for its released model on the
-InterHand2.6M test split (RootNet boxes and depths); ours use ground-truth root depths
-and the embedded data, so they are not comparable in absolute value.
+Built with the shared results-table builder (handflow.tables). Reported values are the
+seed repository's own results for its released model on the InterHand2.6M test split
+(RootNet boxes and depths); ours use ground-truth root depths and the embedded data, so
+they are not comparable in absolute value. Our ± is the bootstrap standard error over
+test images of one trained model per row: it says nothing of the spread over training seeds.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import cv2
@@ -16,48 +17,53 @@ import torch
 
 from handflow.papers.digit.dataset import HEATMAP, INPUT, DigitSamples
 from handflow.papers.digit.model import Digit
-from handflow.storage.atomic import atomic_path, atomic_write_text
+from handflow.papers.digit.variants import VARIANTS
+from handflow.render.figure import save_image_grid
+from handflow.tables import Claim, Column, Estimate, Reported, ResultsTable, Row
 
-ROWS = {"seg": "DIGIT", "noseg": "DIGIT w/o segmentation (ablation)"}
-REPORTED = {"seg": {"mpjpe_all": 12.59, "mpjpe_single": 10.73, "mpjpe_interacting": 14.21, "mrrpe": 29.04, "handedness_accuracy": 0.9915}}
-COLUMNS = {"mpjpe_all": "MPJPE all (mm)", "mpjpe_single": "MPJPE single (mm)", "mpjpe_interacting": "MPJPE interacting (mm)",
-           "mrrpe": "MRRPE (mm)", "handedness_accuracy": "Handedness acc.", "segm_miou": "Segm. mIoU"}  # fmt: skip
+COLUMNS = [
+    Column("mpjpe_all", "MPJPE all", "lower", "mm", 2),
+    Column("mpjpe_single", "MPJPE single", "lower", "mm", 2),
+    Column("mpjpe_interacting", "MPJPE interacting", "lower", "mm", 2),
+    Column("mrrpe", "MRRPE", "lower", "mm", 2),
+    Column("handedness_accuracy", "Handedness acc.", "higher"),
+    Column("segm_miou", "Segm. mIoU", "higher"),
+]
+REPORTED = {
+    "seg": [
+        Reported(
+            {"mpjpe_all": 12.59, "mpjpe_single": 10.73, "mpjpe_interacting": 14.21, "mrrpe": 29.04, "handedness_accuracy": 0.9915},
+            "the authors' released model, seed repository results/results_digit_test.txt (real test split, RootNet roots)",
+        )
+    ],
+}
+CLAIMS = [Claim("segmentation_helps", "the segmentation branch lowers the interacting MPJPE", "mpjpe_interacting", "seg", "noseg")]
 
 
-def build_metrics(evals: dict[str, dict], provenance: dict[str, str]) -> dict:
-    rows = {
-        k: {"label": label, "metrics": {c: evals[k].get(c) for c in COLUMNS}, "reported": {c: REPORTED.get(k, {}).get(c) for c in COLUMNS}}
-        for k, label in ROWS.items()
-    }
-    seg, noseg = rows["seg"]["metrics"]["mpjpe_interacting"], rows["noseg"]["metrics"]["mpjpe_interacting"]
-    return {"paper": "DIGIT (Fan et al., 3DV 2021)", **provenance, "n_test_images": int(evals["seg"]["n_images"]), "rows": rows,
-            "claims_hold": {"segmentation_lowers_interacting_mpjpe": bool(seg < noseg)},
-            "reported_source": "seed repository results/*.txt, released model, InterHand2.6M test, RootNet root depths"}  # fmt: skip
+def build_table(evals: dict[str, dict], provenance: dict[str, str]) -> ResultsTable:
+    def estimate(entry: dict | None) -> Estimate | None:
+        return Estimate(entry["mean"], entry["se"], entry["n"]) if entry and entry["mean"] is not None else None
 
-
-def table_markdown(metrics: dict) -> str:
-    fmt = lambda v: "" if v is None else (f"{v:.3f}" if v < 1.5 else f"{v:.2f}")  # noqa: E731
-    seg, noseg = (metrics["rows"][k]["metrics"]["mpjpe_interacting"] for k in ("seg", "noseg"))
-    title = f"# DIGIT: two-hand pose ({metrics['data_source']} data, scale {metrics['scale']}, {metrics['n_test_images']} test images)"
-    lines = [title, "",
-             "Ours use ground-truth root depths; *reported*: the seed's released model on real InterHand2.6M with RootNet.", "",
-             "| Method | " + " | ".join(COLUMNS.values()) + " |", "|" + "---|" * (len(COLUMNS) + 1)]  # fmt: skip
-    for row in metrics["rows"].values():
-        lines.append(f"| {row['label']} | " + " | ".join(fmt(row["metrics"][c]) for c in COLUMNS) + " |")
-        if any(v is not None for v in row["reported"].values()):
-            lines.append(
-                f"| *{row['label']}, reported* | "
-                + " | ".join(f"*{fmt(row['reported'][c])}*" if row["reported"][c] else "" for c in COLUMNS)
-                + " |"
-            )
-    lines += [
-        "",
-        "Claims on this data: "
-        + ", ".join(f"{k}: {'holds' if v else 'does NOT hold'}" for k, v in metrics["claims_hold"].items())
-        + f" (interacting MPJPE {fmt(seg)} vs {fmt(noseg)} mm; one training run each, no repeats).",
-        "",
+    rows = [
+        Row(name, v.label, {c.key: estimate(evals[name]["metrics"].get(c.key)) for c in COLUMNS}, REPORTED.get(name, []))
+        for name, v in VARIANTS.items()
     ]
-    return "\n".join(lines)
+    n_images = evals["seg"]["n_images"]
+    return ResultsTable(
+        paper="DIGIT (Fan et al., 3DV 2021)",
+        title=f"DIGIT: two-hand 3D pose ({provenance['data_source']} data, scale {provenance['scale']})",
+        provenance={**provenance, "n_test_images": n_images},
+        columns=COLUMNS,
+        rows=rows,
+        uncertainty=f"value on {n_images} test images ± its bootstrap standard error over those images (one trained model "
+        "per row: no spread over training seeds).",
+        claims=CLAIMS,
+        notes=[
+            "Ours use ground-truth root depths (RootNet's outputs exist only for the real test split), so our MPJPE measures "
+            "the 2.5D pose, not absolute depth; the reported row used RootNet.",
+            "Segmentation mIoU is ours: the seed has the function but never reports it.",
+        ],
+    )
 
 
 @torch.no_grad()
@@ -67,25 +73,34 @@ def prediction_figure(model: Digit, data: DigitSamples, out: Path, n: int = 4) -
     for i in np.linspace(0, len(data) - 1, n).round().astype(int):
         s = data[int(i)]
         pred = model(s["image"][None])
-        img = (s["image"].numpy().transpose(1, 2, 0) * 255).astype(np.uint8)[..., ::-1].copy()
+        img = (s["image"].numpy().transpose(1, 2, 0) * 255).astype(np.uint8)
         seg = pred["segm_logits"][0].argmax(0).numpy().astype(np.uint8) if "segm_logits" in pred else np.zeros((128, 128), np.uint8)
-        seg = cv2.resize(
-            cv2.applyColorMap(seg * 7, cv2.COLORMAP_JET) * (seg[..., None] > 0), (INPUT, INPUT), interpolation=cv2.INTER_NEAREST
-        )
+        colour = cv2.applyColorMap(seg * 7, cv2.COLORMAP_JET)[..., ::-1] * (seg[..., None] > 0)
+        seg_img = cv2.resize(colour.astype(np.uint8), (INPUT, INPUT), interpolation=cv2.INTER_NEAREST)
         joints = img.copy()
         for j, (u, v, _) in enumerate(pred["joints"][0].numpy() * INPUT / HEATMAP):
-            cv2.circle(joints, (int(u), int(v)), 3, (0, 0, 255) if j < 21 else (255, 0, 0), -1)
-        tiles.append(np.hstack([img, seg, joints]))
-    with atomic_path(out) as tmp:
-        tmp.write_bytes(cv2.imencode(".png", np.vstack(tiles))[1].tobytes())
+            cv2.circle(joints, (int(u), int(v)), 3, (255, 0, 0) if j < 21 else (0, 0, 255), -1)
+        tiles.append([img, seg_img, joints])
+    save_image_grid(
+        out,
+        tiles,
+        "DIGIT: predictions on test images",
+        ["input crop (256 px)", "predicted part segmentation", "predicted 2D joints"],
+        [f"test image {int(i)}" for i in np.linspace(0, len(data) - 1, n).round().astype(int)],
+        "Segmentation: 33 classes (16 parts per hand and background, black). Joints: right hand red, left hand blue.",
+    )
 
 
-def write_report(evals: dict[str, dict], provenance: dict[str, str], model: Digit, data: DigitSamples, out_json: Path, out_table: Path,
-                 out_figure: Path) -> dict:  # fmt: skip
-    metrics = build_metrics(evals, provenance)
-    for path in (out_json, out_table, out_figure):
-        path.parent.mkdir(parents=True, exist_ok=True)
+def write_report(
+    evals: dict[str, dict],
+    provenance: dict[str, str],
+    model: Digit,
+    data: DigitSamples,
+    out_json: Path,
+    out_table: Path,
+    out_html: Path,
+    out_figure: Path,
+) -> dict:
+    table = build_table(evals, provenance)
     prediction_figure(model, data, out_figure)
-    atomic_write_text(out_table, table_markdown(metrics))
-    atomic_write_text(out_json, json.dumps(metrics, indent=2))
-    return metrics
+    return table.write(out_json, out_table, out_html)

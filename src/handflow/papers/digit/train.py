@@ -12,22 +12,11 @@ from pathlib import Path
 
 import torch
 
-from handflow.errors import InputError
+from handflow.config import Section
 from handflow.papers.digit.dataset import Augment, DigitSamples
 from handflow.papers.digit.losses import digit_loss
 from handflow.papers.digit.model import Digit, DigitConfig, load_imagenet_weights
-from handflow.training import (
-    CPU,
-    LoopConfig,
-    TrainState,
-    cpu_state,
-    file_digest,
-    fingerprint,
-    load_torch,
-    save_torch,
-    train,
-    write_loss_curve,
-)
+from handflow.training import LoopSettings, Trainer, TrainState, file_digest, load_model
 
 
 @dataclass(frozen=True)
@@ -40,51 +29,65 @@ class SplitStores:
     def digest(self) -> list[str]:
         return [file_digest(self.annotations), file_digest(self.images / "data.mdb"), file_digest(self.masks / "data.mdb")]
 
-
-def model_config(m: dict, use_segmentation: bool) -> DigitConfig:
-    """The network of params `digit.model` (lists become the config's tuples)."""
-    return DigitConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in m.items()}, use_segmentation=use_segmentation)
+    def samples(self, augment: Augment | None, seed: int = 0) -> DigitSamples:
+        return DigitSamples(self.annotations, self.images, self.masks, self.masks_meta, augment, seed=seed)
 
 
-def train_digit(stores: SplitStores, m: dict, t: dict, use_segmentation: bool, seed: int, checkpoint_dir: Path, out: Path,
-                curve: Path, pretrained: Path | None = None, on_log=None,
-                device: torch.device = CPU) -> dict[str, float]:  # fmt: skip
-    """Train from `stores`; `pretrained`: HRNet ImageNet weights for the backbone (the rest starts from scratch)."""
-    data = DigitSamples(stores.annotations, stores.images, stores.masks, stores.masks_meta, Augment(), seed=seed)
-    torch.manual_seed(seed)
-    cfg = model_config(m, use_segmentation)
-    model = Digit(cfg)
-    n_pretrained = load_imagenet_weights(model.backbone, pretrained) if pretrained else 0
-    model.to(device)
-    gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=t["lr"])
-    lr_schedule = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[t["lr_decay_step"]], gamma=0.1)
-    batch = min(t["batch_size"], len(data))
+@dataclass(frozen=True)
+class TrainConfig(Section):
+    """params `digit.train`."""
 
-    def loss_fn() -> torch.Tensor:
+    lr: float
+    lr_decay_step: int  # x0.1 at this step
+    batch_size: int
+    steps: int
+    checkpoint_every: int
+    log_every: int
+
+
+class DigitTrainer(Trainer):
+    """DIGIT or its ablation (`network.use_segmentation`); `pretrained`: HRNet ImageNet weights for the backbone."""
+
+    def __init__(self, stores: SplitStores, network: DigitConfig, cfg: TrainConfig, seed: int, pretrained: Path | None = None) -> None:
+        self.stores, self.network, self.cfg, self.seed, self.pretrained = stores, network, cfg, seed, pretrained
+        self.loop = LoopSettings(cfg.steps, cfg.checkpoint_every, cfg.log_every)
+        self.data = stores.samples(Augment(), seed=seed)
+        self.n_pretrained = 0
+
+    def build(self, device: torch.device) -> TrainState:
+        self.device = device
+        model = Digit(self.network)
+        self.n_pretrained = load_imagenet_weights(model.backbone, self.pretrained) if self.pretrained else 0
+        model.to(device)
+        opt = torch.optim.Adam(model.parameters(), lr=self.cfg.lr)
+        lr_schedule = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[self.cfg.lr_decay_step], gamma=0.1)
+        return TrainState(model, opt, lr_schedule, torch.Generator().manual_seed(self.seed))
+
+    def loss(self, state: TrainState) -> torch.Tensor:
+        data, batch = self.data, min(self.cfg.batch_size, len(self.data))
         # steps done so far = the schedule's counter, which a resume restores
-        data.set_epoch(lr_schedule.last_epoch * batch // len(data))
-        idx = torch.randint(0, len(data), (batch,), generator=gen).tolist()
+        data.set_epoch(state.lr_schedule.last_epoch * batch // len(data))
+        idx = torch.randint(0, len(data), (batch,), generator=state.generator).tolist()
         samples = torch.utils.data.default_collate([data[i] for i in idx])
-        samples = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in samples.items()}
-        loss, _ = digit_loss(model(samples["image"]), samples)
+        samples = {k: v.to(self.device) if isinstance(v, torch.Tensor) else v for k, v in samples.items()}
+        loss, _ = digit_loss(state.model(samples["image"]), samples)
         return loss
 
-    run_id = fingerprint("digit", cfg.to_dict(), t, seed, stores.digest(), file_digest(pretrained) if pretrained else None)
-    every = -(-t["checkpoint_every"] // t["log_every"]) * t["log_every"]
-    loop = LoopConfig(t["steps"], every, t["log_every"], checkpoint_dir, run_id, grad_clip=None)
-    history = train(TrainState(model, opt, lr_schedule, gen), loop, loss_fn, on_log)
-    save_torch({"config": cfg.to_dict(), "state_dict": cpu_state(model), "fingerprint": run_id, "steps": t["steps"]}, out)
-    write_loss_curve(history, curve)
-    return {"final_loss": history[-1][1], "n_images": float(len(data)), "pretrained_tensors": float(n_pretrained)}
+    def identity(self) -> list:
+        return [
+            self.network.to_dict(),
+            self.cfg.to_dict(),
+            self.seed,
+            self.stores.digest(),
+            file_digest(self.pretrained) if self.pretrained else None,
+        ]
+
+    def export(self, state: TrainState) -> dict:
+        return {"config": self.network.to_dict()}
+
+    def summary(self, state: TrainState) -> dict[str, float]:
+        return {"n_images": float(len(self.data)), "pretrained_tensors": float(self.n_pretrained)}
 
 
 def load_digit(path: Path) -> Digit:
-    ckpt = load_torch(path, ("config", "state_dict"))
-    cfg = ckpt["config"]
-    try:
-        model = Digit(DigitConfig(**{**cfg, "modules": tuple(cfg["modules"]), "unet_channels": tuple(cfg["unet_channels"])}))
-        model.load_state_dict(ckpt["state_dict"])
-    except (TypeError, KeyError, RuntimeError) as exc:  # e.g. a model saved by an older version of this network
-        raise InputError(path, "state_dict", f"does not match the model it describes ({str(exc).splitlines()[0][:120]})") from None
-    return model.eval()
+    return load_model(path, DigitConfig, Digit)[0]

@@ -27,13 +27,16 @@ from dataclasses import dataclass
 
 import torch
 
+from handflow.config import Section
 from handflow.geometry.mesh import vertex_normals_batched
-from handflow.geometry.penetration import BONE_PAIRS
+from handflow.hand.bones import BONE_PAIRS
 from handflow.hand.model import HandModel
 
 
 @dataclass(frozen=True)
-class ApgConfig:
+class ApgConfig(Section):
+    """params `interhandgen.sample.apg`."""
+
     scale: float = 7.0  # step size s_k = scale * decay ** (n_steps - 1 - k), k = 0 at the noisiest step
     decay: float = 0.9
     final_pose_scale: float = 0.7  # the seed's last step: 0.7 on pose/shape/rotation dims

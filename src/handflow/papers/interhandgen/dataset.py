@@ -84,3 +84,20 @@ def read_pairs(path: Path, key: str = "pairs") -> np.ndarray:
 
 def training_statistics(pairs: np.ndarray, swapped: np.ndarray | None) -> Normalizer:
     return Normalizer.fit(pairs if swapped is None else np.concatenate([pairs, swapped]))
+
+
+def write_dataset(train: Path, test: Path, hands: dict[str, HandModel], swap_augmentation: bool, provenance: dict[str, str],
+                  out_train: Path, out_test: Path, out_stats: Path) -> dict[str, float]:  # fmt: skip
+    """Both splits' pairs, and the normalisation statistics of the training split (with its mirrored scenes when swapping)."""
+    counts = {}
+    for split, src, dst in (("train", train, out_train), ("test", test, out_test)):
+        data = build_pairs(src, hands)
+        if len(data["pairs"]) < 2:
+            raise InputError(src, "hand_type", f"{len(data['pairs'])} interacting frames with both MANO fits; at least 2 are needed")
+        write_pairs(dst, data, {**provenance, "split": split})
+        counts[f"{split}_pairs"] = float(len(data["pairs"]))
+        if split == "train":
+            stats = training_statistics(data["pairs"], data["pairs_swapped"] if swap_augmentation else None)
+            with atomic_path(out_stats) as tmp:
+                stats.save(tmp)
+    return counts

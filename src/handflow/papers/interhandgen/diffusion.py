@@ -27,13 +27,16 @@ from dataclasses import dataclass
 import torch
 from diffusers import DDIMScheduler, DDPMScheduler
 
+from handflow.config import Section
 from handflow.papers.interhandgen.apg import ApgConfig, PenetrationLoss, step_sizes
 from handflow.papers.interhandgen.model import Denoiser
 from handflow.papers.interhandgen.representation import HAND_DIMS, PLACEMENT, TRANS, Normalizer, TwoHandDecoder
 
 
 @dataclass(frozen=True)
-class ScheduleConfig:
+class ScheduleConfig(Section):
+    """params `interhandgen.diffusion`."""
+
     num_train_timesteps: int = 129
     beta_start: float = 1e-4
     beta_end: float = 1e-2

@@ -11,19 +11,44 @@ split: the floor each metric can reach with this data and feature network.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from handflow.config import Section
 from handflow.metrics.contact import PairContact, PenetrationError, pair_contact
 from handflow.metrics.generative import diversity, frechet_distance, kernel_distance, precision_recall
-from handflow.papers.interhandgen.apg import ApgConfig
 from handflow.papers.interhandgen.dataset import read_pairs
 from handflow.papers.interhandgen.diffusion import Guidance
 from handflow.papers.interhandgen.features import FeatureExtractor, decode_pairs
 from handflow.papers.interhandgen.representation import TwoHandDecoder
-from handflow.papers.interhandgen.sample import draw, make_sampler, read_samples
+from handflow.papers.interhandgen.sample import SampleConfig, draw, make_sampler, read_samples
+from handflow.papers.interhandgen.variants import VARIANTS
+
+
+@dataclass(frozen=True)
+class EvaluateConfig(Section):
+    """params `interhandgen.evaluate`."""
+
+    kid_subsets: int
+    kid_subset_size: int  # capped at the set sizes
+    kid_degree: int
+    diversity_pairs: int
+    pr_k: int
+    pr_samples: int  # capped at the set sizes
+    contact_mm: float  # a pair is in contact when its meshes come this close (or intersect)
+    seed: int
+
+
+@dataclass(frozen=True)
+class SweepConfig(Section):
+    """params `interhandgen.sweep`: penetration against the APG weight."""
+
+    multipliers: tuple[float, ...]
+    n_samples: int
+
 
 METRICS = ("fhid", "khid", "diversity", "precision", "recall", "penetration_volume_cm3", "penetration_depth_cm", "contact_ratio")
 
@@ -43,20 +68,20 @@ def contacts(decoder: TwoHandDecoder, verts: np.ndarray, label: str) -> list[Pai
 
 
 def set_metrics(
-    real_feat: np.ndarray, fake_feat: np.ndarray, fake_contacts: list[PairContact], e: dict, rng: np.random.Generator
+    real_feat: np.ndarray, fake_feat: np.ndarray, fake_contacts: list[PairContact], e: EvaluateConfig, rng: np.random.Generator
 ) -> dict[str, float]:
-    khid, _ = kernel_distance(real_feat, fake_feat, e["kid_subsets"], e["kid_subset_size"], e["kid_degree"], rng)
-    n_pr = min(e["pr_samples"], len(real_feat), len(fake_feat))
-    k = min(e["pr_k"], n_pr - 1)
+    khid, _ = kernel_distance(real_feat, fake_feat, e.kid_subsets, e.kid_subset_size, e.kid_degree, rng)
+    n_pr = min(e.pr_samples, len(real_feat), len(fake_feat))
+    k = min(e.pr_k, n_pr - 1)
     precision, recall = precision_recall(
         real_feat[rng.choice(len(real_feat), n_pr, replace=False)], fake_feat[rng.choice(len(fake_feat), n_pr, replace=False)], k
     )
     vol = np.array([c.volume_cm3 for c in fake_contacts])
-    near = np.array([c.min_distance_mm < e["contact_mm"] for c in fake_contacts]) | (vol > 0)
+    near = np.array([c.min_distance_mm < e.contact_mm for c in fake_contacts]) | (vol > 0)
     return {
         "fhid": frechet_distance(real_feat, fake_feat),
         "khid": khid,
-        "diversity": diversity(fake_feat, e["diversity_pairs"], rng),
+        "diversity": diversity(fake_feat, e.diversity_pairs, rng),
         "precision": precision,
         "recall": recall,
         "penetration_volume_cm3": float(vol.mean()),
@@ -76,14 +101,13 @@ def _summary(per_repeat: list[dict[str, float]]) -> dict[str, dict]:
     }
 
 
-def evaluate_samples(samples: Path, test_pairs: Path, features: Path, decoder: TwoHandDecoder, p: dict) -> dict:
-    e = p["evaluate"]
+def evaluate_samples(samples: Path, test_pairs: Path, features: Path, decoder: TwoHandDecoder, e: EvaluateConfig) -> dict:
     extractor = FeatureExtractor(features)
     verts, repeat = read_samples(samples, decoder.left.n_vertices + decoder.right.n_vertices)
     real = extractor(decode_pairs(decoder, read_pairs(test_pairs))[0])
     per_repeat = []
     for r in np.unique(repeat):
-        rng = np.random.default_rng([e["seed"], int(r)])
+        rng = np.random.default_rng([e.seed, int(r)])
         fake = verts[repeat == r]
         per_repeat.append(set_metrics(real, extractor(fake), contacts(decoder, fake, f"{samples} repeat {r}"), e, rng))
     return {
@@ -94,30 +118,30 @@ def evaluate_samples(samples: Path, test_pairs: Path, features: Path, decoder: T
     }
 
 
-def evaluate_ground_truth(train_pairs: Path, test_pairs: Path, features: Path, decoder: TwoHandDecoder, p: dict) -> dict:
+def evaluate_ground_truth(train_pairs: Path, test_pairs: Path, features: Path, decoder: TwoHandDecoder, e: EvaluateConfig,
+                          n_samples: int, n_repeats: int) -> dict:  # fmt: skip
     """The floor: training pairs (a fresh random subset of `n_samples` per repeat) against the test split."""
-    e, s = p["evaluate"], p["sample"]
     extractor = FeatureExtractor(features)
     real = extractor(decode_pairs(decoder, read_pairs(test_pairs))[0])
     train_verts = decode_pairs(decoder, read_pairs(train_pairs))[0]
     train_feat = extractor(train_verts)
-    n = min(s["n_samples"], len(train_verts))
+    n = min(n_samples, len(train_verts))
     per_repeat = []
-    for r in range(s["n_repeats"]):
-        rng = np.random.default_rng([e["seed"], r])
+    for r in range(n_repeats):
+        rng = np.random.default_rng([e.seed, r])
         pick = np.sort(rng.choice(len(train_verts), n, replace=False))
         per_repeat.append(set_metrics(real, train_feat[pick], contacts(decoder, train_verts[pick], f"{train_pairs}"), e, rng))
     return {"n_samples": n, "n_repeats": len(per_repeat), "n_test": len(real), "metrics": _summary(per_repeat)}
 
 
-def apg_sweep(model_path: Path, decoder: TwoHandDecoder, p: dict, seed: int) -> dict:
+def apg_sweep(model_path: Path, decoder: TwoHandDecoder, sample: SampleConfig, sweep: SweepConfig, sampling_steps: int, seed: int) -> dict:
     """Penetration against the APG weight (a multiplier of every APG step); the same noise for every weight."""
-    s, sw = p["sample"], p["sweep"]
     rows = []
-    for mult in sw["multipliers"]:
-        apg = ApgConfig(**{**s["apg"], "multiplier": mult}) if mult > 0 else None
-        sampler = make_sampler("full", model_path, decoder, p, Guidance(s["cfg_weight"], apg))
-        verts, _ = decode_pairs(decoder, draw(sampler, sw["n_samples"], s["batch_size"], seed))
+    full = VARIANTS["full"]
+    for mult in sweep.multipliers:
+        apg = dataclasses.replace(sample.apg, multiplier=mult) if mult > 0 else None
+        sampler = make_sampler(full, model_path, decoder, sampling_steps, Guidance(sample.cfg_weight, apg))
+        verts, _ = decode_pairs(decoder, draw(sampler, sweep.n_samples, sample.batch_size, seed))
         found = contacts(decoder, verts, f"sweep weight {mult}")
         vol = np.array([c.volume_cm3 for c in found])
         rows.append(
@@ -129,4 +153,4 @@ def apg_sweep(model_path: Path, decoder: TwoHandDecoder, p: dict, seed: int) -> 
                 "penetrating_share": float((vol > 0).mean()),
             }
         )
-    return {"n_samples": sw["n_samples"], "cfg_weight": s["cfg_weight"], "apg": dataclasses.asdict(ApgConfig(**s["apg"])), "rows": rows}
+    return {"n_samples": sweep.n_samples, "cfg_weight": sample.cfg_weight, "apg": sample.apg.to_dict(), "rows": rows}

@@ -13,35 +13,59 @@ before its ReLU, as the seed's.
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from handflow.config import Section
 from handflow.errors import InputError
 from handflow.papers.interhandgen.dataset import read_pairs
 from handflow.papers.interhandgen.representation import TwoHandDecoder
-from handflow.storage.atomic import atomic_write_text
-from handflow.training import LoopConfig, TrainState, file_digest, fingerprint, load_torch, save_torch, train
+from handflow.training import LoopSettings, Trainer, TrainState, file_digest, load_model
 
 N_JOINTS = 42
 SCALE = 10.0  # metres -> decimetres, as the seed
+REPORTED_SEED_MPJPE_MM = 1.49  # the seed's evaluator on real data (its authors)
+
+
+@dataclass(frozen=True)
+class FeaturesConfig(Section):
+    """params `interhandgen.features`."""
+
+    feature_dim: int
+    width: int
+    points_per_hand: int  # evenly spaced vertices per hand (0: all)
+    steps: int
+    batch_size: int
+    lr: float
+
+
+@dataclass(frozen=True)
+class FeatureNetConfig(Section):
+    """The network a features file holds."""
+
+    n_left: int  # points of the left hand, first
+    n_right: int
+    width: int
+    feature_dim: int
 
 
 class PointNetRegressor(nn.Module):
-    def __init__(self, n_left: int, n_right: int, width: int, feature_dim: int) -> None:
+    def __init__(self, cfg: FeatureNetConfig) -> None:
         super().__init__()
-        side = torch.zeros(n_left + n_right, 2)
-        side[:n_left, 1] = 1.0
-        side[n_left:, 0] = 1.0
+        width = cfg.width
+        side = torch.zeros(cfg.n_left + cfg.n_right, 2)
+        side[: cfg.n_left, 1] = 1.0
+        side[cfg.n_left :, 0] = 1.0
         self.register_buffer("side", side)
         self.point_mlp = nn.Sequential(
             nn.Conv1d(5, width // 2, 1), nn.ReLU(), nn.Conv1d(width // 2, width, 1), nn.ReLU(), nn.Conv1d(width, 4 * width, 1)
         )
-        self.global_mlp = nn.Sequential(nn.ReLU(), nn.Linear(4 * width, 2 * width), nn.ReLU(), nn.Linear(2 * width, feature_dim))
-        self.head = nn.Sequential(nn.ReLU(), nn.Linear(feature_dim, N_JOINTS * 3))
+        self.global_mlp = nn.Sequential(nn.ReLU(), nn.Linear(4 * width, 2 * width), nn.ReLU(), nn.Linear(2 * width, cfg.feature_dim))
+        self.head = nn.Sequential(nn.ReLU(), nn.Linear(cfg.feature_dim, N_JOINTS * 3))
 
     def features(self, points: torch.Tensor) -> torch.Tensor:
         """(B, feature_dim) from (B, P, 3) points in metres, left hand's first."""
@@ -73,75 +97,56 @@ def decode_pairs(decoder: TwoHandDecoder, pairs: np.ndarray, batch: int = 512) -
     )
 
 
-def train_feature_net(
-    train_pairs: Path,
-    test_pairs: Path,
-    decoder: TwoHandDecoder,
-    p: dict,
-    seed: int,
-    checkpoint_dir: Path,
-    out: Path,
-    report: Path,
-    provenance: dict[str, str],
-    on_log=None,
-) -> dict[str, float]:
-    f = p["features"]
-    train_sets = [read_pairs(train_pairs)] + ([read_pairs(train_pairs, "pairs_swapped")] if p["dataset"]["swap_augmentation"] else [])
-    verts, joints = decode_pairs(decoder, np.concatenate(train_sets))
-    ids = vertex_subset(decoder.left.n_vertices, decoder.right.n_vertices, f["points_per_hand"])
-    n_left = int((ids < decoder.left.n_vertices).sum())
-    x, y = torch.as_tensor(verts[:, ids]), torch.as_tensor(joints)
-    torch.manual_seed(seed)
-    net = PointNetRegressor(n_left, len(ids) - n_left, f["width"], f["feature_dim"])
-    gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(net.parameters(), lr=f["lr"])
-    lr_schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=f["steps"])
-    batch = min(f["batch_size"], len(x))
+class FeatureTrainer(Trainer):
+    """The evaluation network, regressing the 42 joints from the vertices of training pairs (and their mirrored scenes)."""
 
-    def loss_fn() -> torch.Tensor:
-        idx = torch.randint(0, len(x), (batch,), generator=gen)
-        return nn.functional.mse_loss(net(x[idx]) * SCALE, y[idx] * SCALE)
+    def __init__(self, train_pairs: Path, decoder: TwoHandDecoder, cfg: FeaturesConfig, swap_augmentation: bool, seed: int) -> None:
+        self.pairs, self.cfg, self.swap, self.seed = train_pairs, cfg, swap_augmentation, seed
+        log_every = max(1, cfg.steps // 20)
+        self.loop = LoopSettings(cfg.steps, log_every, log_every)
+        sets = [read_pairs(train_pairs)] + ([read_pairs(train_pairs, "pairs_swapped")] if swap_augmentation else [])
+        verts, joints = decode_pairs(decoder, np.concatenate(sets))
+        self.ids = vertex_subset(decoder.left.n_vertices, decoder.right.n_vertices, cfg.points_per_hand)
+        n_left = int((self.ids < decoder.left.n_vertices).sum())
+        self.network = FeatureNetConfig(n_left, len(self.ids) - n_left, cfg.width, cfg.feature_dim)
+        self.x, self.y = torch.as_tensor(verts[:, self.ids]), torch.as_tensor(joints)
 
-    log_every = max(1, f["steps"] // 20)
-    run_id = fingerprint("features", f, p["dataset"], seed, file_digest(train_pairs))
-    train(TrainState(net, opt, lr_schedule, gen), LoopConfig(f["steps"], log_every, log_every, checkpoint_dir, run_id), loss_fn, on_log)
-    test_verts, test_joints = decode_pairs(decoder, read_pairs(test_pairs))
+    def build(self, device: torch.device) -> TrainState:
+        self.x, self.y = self.x.to(device), self.y.to(device)
+        net = PointNetRegressor(self.network).to(device)
+        opt = torch.optim.Adam(net.parameters(), lr=self.cfg.lr)
+        lr_schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.cfg.steps)
+        return TrainState(net, opt, lr_schedule, torch.Generator().manual_seed(self.seed))
+
+    def loss(self, state: TrainState) -> torch.Tensor:
+        idx = torch.randint(0, len(self.x), (min(self.cfg.batch_size, len(self.x)),), generator=state.generator).to(self.x.device)
+        return nn.functional.mse_loss(state.model(self.x[idx]) * SCALE, self.y[idx] * SCALE)
+
+    def identity(self) -> list:
+        return [self.cfg.to_dict(), self.swap, self.seed, file_digest(self.pairs)]
+
+    def export(self, state: TrainState) -> dict:
+        return {"config": self.network.to_dict(), "vertex_ids": torch.as_tensor(self.ids)}
+
+    def summary(self, state: TrainState) -> dict[str, float]:
+        return {"n_train": float(len(self.x))}
+
+
+def joint_error_mm(features: Path, test_pairs: Path, decoder: TwoHandDecoder) -> tuple[float, int]:
+    """Joint error (mm) of a trained feature network on the test pairs, and their number."""
+    extractor = FeatureExtractor(features)
+    verts, joints = decode_pairs(decoder, read_pairs(test_pairs))
     with torch.no_grad():
-        pred = net(torch.as_tensor(test_verts[:, ids])).numpy()
-    mpjpe = float(np.linalg.norm(pred - test_joints, axis=-1).mean() * 1000.0)
-    save_torch(
-        {
-            "state_dict": net.state_dict(),
-            "vertex_ids": torch.as_tensor(ids),
-            "n_left": n_left,
-            "width": f["width"],
-            "feature_dim": f["feature_dim"],
-        },
-        out,
-    )
-    metrics = {
-        **provenance,
-        "test_mpjpe_mm": mpjpe,
-        "n_train": len(x),
-        "n_test": len(test_verts),
-        "feature_dim": f["feature_dim"],
-        "reported_seed_mpjpe_mm": 1.49,
-        "note": "the seed's evaluator (PointNet++, unreleased) reports 1.49 mm on real data",
-    }
-    atomic_write_text(report, json.dumps(metrics, indent=2))
-    return {"test_mpjpe_mm": mpjpe}
+        pred = extractor.net(torch.as_tensor(verts[:, extractor.ids])).numpy()
+    return float(np.linalg.norm(pred - joints, axis=-1).mean() * 1000.0), len(verts)
 
 
 class FeatureExtractor:
+    """Features of two-hand vertex sets from a trained network file."""
+
     def __init__(self, path: Path) -> None:
-        ckpt = load_torch(path, ("state_dict", "vertex_ids", "n_left", "width", "feature_dim"))
+        self.net, ckpt = load_model(path, FeatureNetConfig, PointNetRegressor, ("vertex_ids",))
         self.ids = ckpt["vertex_ids"].numpy()
-        try:
-            self.net = PointNetRegressor(ckpt["n_left"], len(self.ids) - ckpt["n_left"], ckpt["width"], ckpt["feature_dim"])
-            self.net.load_state_dict(ckpt["state_dict"])
-        except RuntimeError as exc:
-            raise InputError(path, "state_dict", f"does not match the network ({str(exc).splitlines()[0][:120]})") from None
-        self.net.eval()
         self.source = path
 
     @torch.no_grad()

@@ -18,15 +18,19 @@ fairseq/DDPM frequencies the seed uses) and `TimestepEmbedding` MLP.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from diffusers.models.embeddings import TimestepEmbedding, Timesteps
 from torch import nn
 
+from handflow.config import Section
+
 
 @dataclass(frozen=True)
-class DenoiserConfig:
+class DenoiserConfig(Section):
+    """params `interhandgen.model` plus the input and condition sizes of the model trained (see train.network_dims)."""
+
     x_dim: int  # 64 for the cascade (one hand), 119 for the joint baseline (55 + 64)
     c_dim: int  # 55: the anchor's pose and shape; 0: unconditional (joint baseline)
     width: int = 2056
@@ -36,9 +40,6 @@ class DenoiserConfig:
     transformer_layers: int = 2
     n_heads: int = 4
     dropout: float = 0.1
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def _embed(in_dim: int, hidden: int, out_dim: int) -> nn.Sequential:

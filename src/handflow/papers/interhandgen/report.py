@@ -1,19 +1,18 @@
-"""Stage 6: `results/interhandgen_metrics.json`, the paper-layout table, and the figures.
+"""Stage 6: `results/interhandgen_metrics.json`, the paper-layout table (Markdown and HTML), and the figures.
 
-The paper's values sit beside ours, labelled as reported. They come from secondary
-sources (the arXiv full text was not retrievable when the reference notes were
-written; see shared/reference/seed-interhandgen.md) and were computed on real
-InterHand2.6M with MANO and the authors' unreleased feature network: FHID, KHID
-and diversity are not comparable in absolute value with ours, which use our own
-feature network (features.py). Penetration volume is comparable in unit (cm^3).
+Built with the shared results-table builder (handflow.tables): the paper's values sit
+beside ours, labelled with their source. They come from secondary sources (the arXiv
+full text was not retrievable when the reference notes were written; see
+shared/reference/seed-interhandgen.md) and were computed on real InterHand2.6M with
+MANO and the authors' feature network: FHID, KHID and diversity are not comparable in
+absolute value with ours, which use our own feature network (features.py).
+Penetration volume is comparable in unit (cm^3).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import cv2
 import matplotlib
 
 matplotlib.use("Agg")
@@ -22,106 +21,69 @@ import numpy as np
 import torch
 
 from handflow.geometry.camera import look_at
-from handflow.papers.interhandgen.evaluate import METRICS
 from handflow.papers.interhandgen.representation import TwoHandDecoder
 from handflow.papers.interhandgen.sample import read_samples
+from handflow.papers.interhandgen.variants import REFERENCE, REFERENCE_LABEL, VARIANTS
+from handflow.render.figure import save_image_grid
 from handflow.render.images import Lighting, shade, to_srgb8
 from handflow.render.rasterize import rasterize
-from handflow.storage.atomic import atomic_path, atomic_write_text
+from handflow.storage.atomic import atomic_path
+from handflow.tables import Claim, Column, Estimate, Reported, ResultsTable, Row
 
-ROWS = {  # key: table label (the paper's rows that ours stand for)
-    "gt": "Ground truth (test vs. train; the floor)",
-    "joint": "Joint two-hand diffusion (non-cascaded baseline)",
-    "no_cfg": "InterHandGen w/o CFG",
-    "no_apg": "InterHandGen w/o APG",
-    "full": "InterHandGen (full)",
-}
-# Reported in the paper (secondary sources, InterHand2.6M + MANO, the authors' evaluator). None: not reported / not retrieved.
+COLUMNS = [
+    Column("fhid", "FHID", "lower"),
+    Column("khid", "KHID", "lower"),
+    Column("diversity", "Diversity", "higher"),
+    Column("precision", "Precision", "higher"),
+    Column("recall", "Recall", "higher"),
+    Column("penetration_volume_cm3", "PenVol", "lower", "cm³"),
+    Column("penetration_depth_cm", "PenDepth", "lower", "cm"),
+    Column("contact_ratio", "Contact ratio", "higher"),
+]
+# The paper's numbers (secondary sources, see shared/reference/seed-interhandgen.md; real InterHand2.6M, MANO,
+# the authors' feature network). PenDist and ProxRatio (Table 3b) are defined differently from our depth and
+# contact columns, so they are not printed under them.
 REPORTED = {
-    "full": {
-        "fhid": 1.00,
-        "khid": 0.15,
-        "diversity": 3.59,
-        "precision": 0.86,
-        "penetration_volume_cm3": 0.76,
-        "penetration_depth_cm": 0.04,
-        "contact_ratio": 0.97,
-    },
-    "no_apg": {"penetration_volume_cm3": 4.23},
-    "joint": {"diversity": 2.68, "precision": 0.75},  # ComMDM (parallel), Table S1
-}
-COLUMNS = {
-    "fhid": ("FHID", "lower"),
-    "khid": ("KHID", "lower"),
-    "diversity": ("Diversity", "higher"),
-    "precision": ("Precision", "higher"),
-    "recall": ("Recall", "higher"),
-    "penetration_volume_cm3": ("PenVol cm³", "lower"),
-    "penetration_depth_cm": ("PenDepth cm", "lower"),
-    "contact_ratio": ("Contact ratio", "higher"),
-}
+    "full": [Reported({"fhid": 1.00, "khid": 0.15, "diversity": 3.59, "precision": 0.86}, "paper Table 1a, row Ours"),
+             Reported({"penetration_volume_cm3": 0.76}, "paper Table 3b, row Ours")],
+    "no_apg": [Reported({"penetration_volume_cm3": 4.23}, "paper Table 3b, row w/o APG")],
+}  # fmt: skip
+REPORTED_ONLY = [Reported({"diversity": 2.68, "precision": 0.75}, "paper Table S1", "ComMDM (parallel two-person diffusion)")]
+CLAIMS = [
+    Claim("apg_lowers_penetration", "anti-penetration guidance lowers the penetration volume", "penetration_volume_cm3", "full", "no_apg"),
+    Claim("cascade_beats_joint", "the cascaded model (w/o APG) has a lower FHID than the joint one", "fhid", "no_apg", "joint"),
+    Claim("cfg_lowers_fhid", "classifier-free guidance lowers FHID", "fhid", "full", "no_cfg"),
+]
 
 
-def _fmt(entry: dict) -> str:
-    return f"{entry['mean']:.3f} ± {entry['std']:.3f}"
-
-
-def build_metrics(evals: dict[str, dict], features: dict, sweep: dict, provenance: dict[str, str]) -> dict:
-    rows = {}
-    for key, label in ROWS.items():
-        ev = evals[key]
-        rows[key] = {
-            "label": label,
-            "metrics": {m: {"mean": ev["metrics"][m]["mean"], "std": ev["metrics"][m]["std"]} for m in METRICS},
-            "reported": {m: REPORTED.get(key, {}).get(m) for m in METRICS},
-        }
-    mean = lambda row, m: rows[row]["metrics"][m]["mean"]  # noqa: E731
-    claims = {
-        "apg_lowers_penetration_volume": mean("full", "penetration_volume_cm3") < mean("no_apg", "penetration_volume_cm3"),
-        "cascade_fhid_at_most_joint": mean("no_apg", "fhid") <= mean("joint", "fhid"),
-    }
-    return {
-        "paper": "InterHandGen (Lee et al., CVPR 2024)",
-        **provenance,
-        "n_samples": evals["full"]["n_samples"],
-        "n_repeats": evals["full"]["n_repeats"],
-        "n_test": evals["full"]["n_test"],
-        "feature_network": features,
-        "rows": rows,
-        "claims_hold": claims,
-        "apg_sweep": sweep["rows"],
-        "reported_source": "paper values via secondary sources (see shared/reference/seed-interhandgen.md); real InterHand2.6M, MANO, "
-        "the authors' feature network: FHID/KHID/diversity not comparable in absolute value",
-    }
-
-
-def table_markdown(metrics: dict) -> str:
-    cols = list(COLUMNS)
-    head = "| Method | " + " | ".join(f"{COLUMNS[c][0]} ({'↓' if COLUMNS[c][1] == 'lower' else '↑'})" for c in cols) + " |"
-    lines = [
-        f"# InterHandGen: two-hand synthesis ({metrics['data_source']} data, {metrics['hand_model']} hand model, scale {metrics['scale']})",
-        "",
-        f"Ours: mean ± std over {metrics['n_repeats']} sampling repeats of {metrics['n_samples']} samples each, against "
-        f"{metrics['n_test']} test pairs. *Reported*: the paper's value (secondary sources; real InterHand2.6M, MANO, the "
-        "authors' unreleased feature network, so FHID/KHID/diversity are not comparable in absolute value). "
-        f"Feature network test MPJPE: {metrics['feature_network']['test_mpjpe_mm']:.2f} mm.",
-        "",
-        head,
-        "|" + "---|" * (len(cols) + 1),
+def build_table(evals: dict[str, dict], features: dict, sweep: dict, provenance: dict[str, str]) -> ResultsTable:
+    """The paper's table from the evaluation files (by variant name, plus the ground-truth reference)."""
+    labels = {REFERENCE: REFERENCE_LABEL, **{name: v.label for name, v in VARIANTS.items()}}
+    rows = [
+        Row(key, label, {c.key: Estimate.of(evals[key]["metrics"][c.key]["values"]) for c in COLUMNS}, REPORTED.get(key, []))
+        for key, label in labels.items()
     ]
-    for row in metrics["rows"].values():
-        lines.append(f"| {row['label']} | " + " | ".join(_fmt(row["metrics"][c]) for c in cols) + " |")
-        reported = row["reported"]
-        if any(v is not None for v in reported.values()):
-            lines.append(
-                f"| *{row['label']}, reported* | " + " | ".join("" if reported[c] is None else f"*{reported[c]}*" for c in cols) + " |"
-            )
-    lines += [
-        "",
-        "Claims on this data: " + ", ".join(f"{k}: {'holds' if v else 'does NOT hold'}" for k, v in metrics["claims_hold"].items()),
-        "",
-    ]
-    return "\n".join(lines)
+    full = evals["full"]
+    return ResultsTable(
+        paper="InterHandGen (Lee et al., CVPR 2024)",
+        title=f"InterHandGen: two-hand synthesis ({provenance['data_source']} data, scale {provenance['scale']})",
+        provenance={**provenance, "n_samples": full["n_samples"], "n_repeats": full["n_repeats"], "n_test": full["n_test"]},
+        columns=COLUMNS,
+        rows=rows,
+        uncertainty=f"mean ± s.e.m. over {full['n_repeats']} sampling repeats of {full['n_samples']} samples each, against "
+        f"{full['n_test']} test pairs; the ground-truth row draws training pairs instead.",
+        claims=CLAIMS,
+        reported_only=REPORTED_ONLY,
+        notes=[
+            f"FHID, KHID and diversity use our own feature network (test MPJPE {features['test_mpjpe_mm']:.2f} mm; the authors' "
+            "evaluator reports about 1.5 mm on real data), so they compare our rows with each other, not with the paper's values.",
+            "The paper's values come from secondary sources and were computed on real InterHand2.6M with MANO.",
+            "KHID is an unbiased estimate and can be slightly negative.",
+            "Penetration depth and contact ratio are our definitions (src/handflow/metrics/contact.py), not the paper's "
+            "PenDist and ProxRatio.",
+        ],
+        extra={"feature_network": features, "apg_sweep": sweep["rows"]},
+    )
 
 
 def sweep_figure(sweep: dict, out: Path) -> None:
@@ -165,33 +127,18 @@ def _render_pair(decoder: TwoHandDecoder, verts: np.ndarray, azimuth: float, siz
 
 
 def samples_figure(samples: Path, decoder: TwoHandDecoder, out: Path, n: int = 8) -> None:
-    """A grid of the first samples of the first repeat, front and side views (left hand warm, right cool)."""
+    """The first samples of the first repeat, front and side views (left hand warm, right cool)."""
     verts, repeat = read_samples(samples, decoder.left.n_vertices + decoder.right.n_vertices)
     picks = verts[repeat == repeat[0]][:n]
-    columns = [np.vstack([_render_pair(decoder, v, 0.0), _render_pair(decoder, v, np.pi / 2)]) for v in picks]
-    grid = np.hstack(columns)
-    with atomic_path(out) as tmp:
-        _, buf = cv2.imencode(".png", grid[..., ::-1])
-        tmp.write_bytes(buf.tobytes())
+    tiles = [[_render_pair(decoder, v, azimuth) for v in picks] for azimuth in (0.0, np.pi / 2)]
+    save_image_grid(out, tiles, "InterHandGen (full): generated two-hand interactions", [f"sample {i + 1}" for i in range(len(picks))],
+                    ["front view", "side view (90°)"], "left hand (generated first, the anchor): warm; right hand (conditioned on it): "
+                    "cool. Each tile is framed on its pair.")  # fmt: skip
 
 
-def write_report(
-    evals: dict[str, dict],
-    features: dict,
-    sweep: dict,
-    samples: Path,
-    decoder: TwoHandDecoder,
-    provenance: dict[str, str],
-    out_json: Path,
-    out_table: Path,
-    out_samples: Path,
-    out_sweep: Path,
-) -> dict:
-    metrics = build_metrics(evals, features, sweep, provenance)
-    for path in (out_json, out_table, out_samples, out_sweep):
-        path.parent.mkdir(parents=True, exist_ok=True)
+def write_report(evals: dict[str, dict], features: dict, sweep: dict, samples: Path, decoder: TwoHandDecoder, provenance: dict[str, str],
+                 out_json: Path, out_table: Path, out_html: Path, out_samples: Path, out_sweep: Path) -> dict:  # fmt: skip
+    table = build_table(evals, features, sweep, provenance)
     samples_figure(samples, decoder, out_samples)
     sweep_figure(sweep, out_sweep)
-    atomic_write_text(out_table, table_markdown(metrics))
-    atomic_write_text(out_json, json.dumps(metrics, indent=2))
-    return metrics
+    return table.write(out_json, out_table, out_html)

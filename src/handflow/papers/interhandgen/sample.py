@@ -1,41 +1,47 @@
-"""Stage 3: sample two-hand interactions, one variant per table row, plus the APG weight sweep.
+"""Stage 3: sample two-hand interactions, one variant (table row, see variants.py) per file.
 
-Variants: `full` (cascade + CFG + APG), `no_cfg`, `no_apg`, and `joint` (the
-non-cascaded baseline, unguided). Each repeats `n_repeats` times with its own
-seed; the HDF5 holds raw parameters, vertices and joints of every sample and the
-repeat it belongs to.
+Each variant repeats `n_repeats` times with its own seed; the HDF5 holds raw
+parameters, vertices and joints of every sample and the repeat it belongs to. The
+APG weight sweep samples through the same sampler (evaluate.apg_sweep).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
 import numpy as np
 import torch
 
+from handflow.config import Section
 from handflow.errors import ComputationError, InputError
 from handflow.papers.interhandgen.apg import ApgConfig
 from handflow.papers.interhandgen.diffusion import CascadeSampler, Guidance, JointSampler
 from handflow.papers.interhandgen.features import decode_pairs
 from handflow.papers.interhandgen.representation import DIM, TwoHandDecoder
 from handflow.papers.interhandgen.train import load_denoiser
+from handflow.papers.interhandgen.variants import Variant
 from handflow.storage.atomic import atomic_path
 
-VARIANTS = ("full", "no_cfg", "no_apg", "joint")
 SCHEMA_VERSION = 1
 
 
-def guidance_for(variant: str, p: dict) -> Guidance:
-    s = p["sample"]
-    apg = ApgConfig(**s["apg"])
-    return {
-        "full": Guidance(s["cfg_weight"], apg),
-        "no_cfg": Guidance(0.0, apg),
-        "no_apg": Guidance(s["cfg_weight"], None),
-    }[variant]
+@dataclass(frozen=True)
+class SampleConfig(Section):
+    """params `interhandgen.sample`."""
+
+    n_samples: int  # per evaluation repeat
+    n_repeats: int  # independent sampling seeds; metrics are mean and spread over them
+    batch_size: int
+    cfg_weight: float  # classifier-free guidance on the placement dims (the seed's cf_scale)
+    apg: ApgConfig
+
+
+def guidance_for(variant: Variant, cfg: SampleConfig) -> Guidance:
+    return Guidance(cfg.cfg_weight if variant.cfg else 0.0, cfg.apg if variant.apg else None)
 
 
 def draw(sampler, n: int, batch: int, seed: int) -> np.ndarray:
@@ -47,33 +53,33 @@ def draw(sampler, n: int, batch: int, seed: int) -> np.ndarray:
     return np.concatenate(out)
 
 
-def make_sampler(variant: str, model_path: Path, decoder: TwoHandDecoder, p: dict, guidance: Guidance | None = None):
-    model, normalizer, schedule = load_denoiser(model_path, "joint" if variant == "joint" else "cascade")
-    schedule = dataclasses.replace(schedule, sampling_steps=p["diffusion"]["sampling_steps"])
-    if variant == "joint":
+def make_sampler(variant: Variant, model_path: Path, decoder: TwoHandDecoder, sampling_steps: int, guidance: Guidance):
+    """The sampler of a variant; `sampling_steps` may differ from the steps the model was trained with in mind."""
+    model, normalizer, schedule = load_denoiser(model_path, variant.model)
+    schedule = dataclasses.replace(schedule, sampling_steps=sampling_steps)
+    if variant.model == "joint":
         return JointSampler(model, normalizer, schedule)
-    return CascadeSampler(model, normalizer, decoder, schedule, guidance or guidance_for(variant, p))
+    return CascadeSampler(model, normalizer, decoder, schedule, guidance)
 
 
-def sample_variant(
-    variant: str, model_path: Path, decoder: TwoHandDecoder, p: dict, seed: int, out: Path, provenance: dict[str, str]
-) -> dict[str, float]:
-    s = p["sample"]
+def sample_variant(variant: Variant, model_path: Path, decoder: TwoHandDecoder, cfg: SampleConfig, sampling_steps: int, seed: int,
+                   out: Path, provenance: dict[str, str]) -> dict[str, float]:  # fmt: skip
+    """`n_repeats` sets of `n_samples`, each from its own seed, into one HDF5 (raw parameters, vertices, joints, repeat ids)."""
     torch.manual_seed(seed)
-    sampler = make_sampler(variant, model_path, decoder, p)
-    pairs = np.concatenate([draw(sampler, s["n_samples"], s["batch_size"], seed + 1000 * r) for r in range(s["n_repeats"])])
+    guidance = guidance_for(variant, cfg)
+    sampler = make_sampler(variant, model_path, decoder, sampling_steps, guidance)
+    pairs = np.concatenate([draw(sampler, cfg.n_samples, cfg.batch_size, seed + 1000 * r) for r in range(cfg.n_repeats)])
     bad = ~np.isfinite(pairs).all(axis=(1, 2))
     if bad.any():
-        raise ComputationError(f"{variant}: {int(bad.sum())} of {len(pairs)} samples are not finite (first: {int(np.argmax(bad))})")
+        raise ComputationError(f"{variant.name}: {int(bad.sum())} of {len(pairs)} samples are not finite (first: {int(np.argmax(bad))})")
     verts, joints = decode_pairs(decoder, pairs)
-    guidance = {} if variant == "joint" else dataclasses.asdict(guidance_for(variant, p))
     with atomic_path(out) as tmp, h5py.File(tmp, "w") as h5:
         h5.attrs.update(
             {
                 **provenance,
                 "schema_version": SCHEMA_VERSION,
-                "variant": variant,
-                "guidance": json.dumps(guidance),
+                "variant": variant.name,
+                "guidance": json.dumps({} if variant.model == "joint" else dataclasses.asdict(guidance)),
                 "vertices": "left (anchor) first, metres, anchor frame",
                 "joints": "InterHand2.6M order",
             }
@@ -81,7 +87,7 @@ def sample_variant(
         h5["params"] = pairs.astype(np.float32)
         h5["vertices"] = verts.astype(np.float32)
         h5["joints"] = joints.astype(np.float32)
-        h5["repeat"] = np.repeat(np.arange(s["n_repeats"]), s["n_samples"]).astype(np.int32)
+        h5["repeat"] = np.repeat(np.arange(cfg.n_repeats), cfg.n_samples).astype(np.int32)
     return {"n_samples": float(len(pairs))}
 
 

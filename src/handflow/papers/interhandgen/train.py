@@ -8,118 +8,109 @@ probability 1/2 per sample (the seed flips one coin per batch).
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from handflow.config import Section
 from handflow.errors import InputError
 from handflow.papers.interhandgen.dataset import read_pairs
 from handflow.papers.interhandgen.diffusion import ScheduleConfig, cascade_loss, joint_loss
 from handflow.papers.interhandgen.model import Denoiser, DenoiserConfig, n_parameters
 from handflow.papers.interhandgen.representation import DIM, HAND_DIMS, Normalizer
-from handflow.training import (
-    CPU,
-    LoopConfig,
-    TrainState,
-    cpu_state,
-    file_digest,
-    fingerprint,
-    load_torch,
-    save_torch,
-    train,
-    write_loss_curve,
-)
-
-KINDS = ("cascade", "joint")
+from handflow.training import LoopSettings, Trainer, TrainState, file_digest, load_model
 
 
-def denoiser_config(kind: str, p: dict) -> DenoiserConfig:
-    m = p["model"]
-    dims = {"cascade": (DIM, HAND_DIMS), "joint": (HAND_DIMS + DIM, 0)}[kind]
-    return DenoiserConfig(
-        *dims,
-        width=m["width"],
-        embed_dim=m["embed_dim"],
-        n_layers=m["n_layers"],
-        skips=tuple(m["skips"]),
-        transformer_layers=m["transformer_layers"],
-        n_heads=m["n_heads"],
-        dropout=m["dropout"],
-    )
+@dataclass(frozen=True)
+class TrainConfig(Section):
+    """params `interhandgen.train`, shared by the cascade and the joint baseline."""
+
+    batch_size: int
+    steps: int
+    lr: float
+    lr_decay: float  # multiplied every lr_decay_every steps (the seed: every 20 epochs)
+    lr_decay_every: int
+    grad_clip: float
+    p_uncond: float  # add-hand examples trained without their condition (see diffusion.py)
+    checkpoint_every: int
+    log_every: int
 
 
-def train_denoiser(
-    kind: str,
-    pairs_path: Path,
-    stats_path: Path,
-    p: dict,
-    seed: int,
-    checkpoint_dir: Path,
-    out: Path,
-    curve: Path,
-    on_log=None,
-    device: torch.device = CPU,
-) -> dict[str, float]:
-    normalizer = Normalizer.load(stats_path)
-    raw = [read_pairs(pairs_path)]
-    if p["dataset"]["swap_augmentation"]:
-        raw.append(read_pairs(pairs_path, "pairs_swapped"))
-    views = torch.as_tensor(np.stack([normalizer.normalize(r) for r in raw]), dtype=torch.float32).to(device)  # (views, N, 2, 64)
-    n_views, n = views.shape[:2]
-    if n < 2:
-        raise InputError(pairs_path, "pairs", f"{n} training pairs; at least 2 are needed")
-    t = p["train"]
-    torch.manual_seed(seed)
-    cfg = denoiser_config(kind, p)
-    model = Denoiser(cfg).to(device)
-    schedule = ScheduleConfig(**p["diffusion"])
-    sched = schedule.training()
-    gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=t["lr"], betas=(0.9, 0.999), eps=1e-8)
-    lr_schedule = torch.optim.lr_scheduler.StepLR(opt, step_size=t["lr_decay_every"], gamma=t["lr_decay"])
-    batch = min(t["batch_size"], n)
+def network_dims(model: str) -> dict[str, int]:
+    """Input and condition sizes of a trained model: the cascade's one hand given the anchor, or both hands at once."""
+    return {"cascade": {"x_dim": DIM, "c_dim": HAND_DIMS}, "joint": {"x_dim": HAND_DIMS + DIM, "c_dim": 0}}[model]
 
-    def loss_fn() -> torch.Tensor:
+
+class DenoiserTrainer(Trainer):
+    def __init__(
+        self,
+        model: str,
+        pairs: Path,
+        stats: Path,
+        network: DenoiserConfig,
+        schedule: ScheduleConfig,
+        train: TrainConfig,
+        swap_augmentation: bool,
+        seed: int,
+    ) -> None:
+        self.model, self.pairs, self.stats = model, pairs, stats
+        self.network, self.schedule, self.cfg, self.swap, self.seed = network, schedule, train, swap_augmentation, seed
+        self.loop = LoopSettings(train.steps, train.checkpoint_every, train.log_every, train.grad_clip)
+        self.normalizer = Normalizer.load(stats)
+        raw = [read_pairs(pairs)] + ([read_pairs(pairs, "pairs_swapped")] if swap_augmentation else [])
+        self.views = torch.as_tensor(np.stack([self.normalizer.normalize(r) for r in raw]), dtype=torch.float32)  # (views, N, 2, 64)
+        if self.views.shape[1] < 2:
+            raise InputError(pairs, "pairs", f"{self.views.shape[1]} training pairs; at least 2 are needed")
+        self.sched = schedule.training()
+
+    def build(self, device: torch.device) -> TrainState:
+        self.views = self.views.to(device)
+        net = Denoiser(self.network).to(device)
+        opt = torch.optim.Adam(net.parameters(), lr=self.cfg.lr, betas=(0.9, 0.999), eps=1e-8)
+        lr_schedule = torch.optim.lr_scheduler.StepLR(opt, step_size=self.cfg.lr_decay_every, gamma=self.cfg.lr_decay)
+        return TrainState(net, opt, lr_schedule, torch.Generator().manual_seed(self.seed))
+
+    def loss(self, state: TrainState) -> torch.Tensor:
+        n_views, n = self.views.shape[:2]
+        batch, gen = min(self.cfg.batch_size, n), state.generator
         idx = torch.randint(0, n, (batch,), generator=gen)
         view = torch.randint(0, n_views, (batch,), generator=gen)
-        x = views[view, idx]
-        if kind == "cascade":
-            return cascade_loss(model, sched, x[:, 0], x[:, 1], t["p_uncond"], gen)
-        return joint_loss(model, sched, x[:, 0], x[:, 1], gen)
+        x = self.views[view, idx]
+        if self.model == "cascade":
+            return cascade_loss(state.model, self.sched, x[:, 0], x[:, 1], self.cfg.p_uncond, gen)
+        return joint_loss(state.model, self.sched, x[:, 0], x[:, 1], gen)
 
-    # a multiple of log_every, so a resumed run logs the same running means as an uninterrupted one
-    every = -(-t["checkpoint_every"] // t["log_every"]) * t["log_every"]
-    run_id = fingerprint(kind, p["model"], p["diffusion"], t, p["dataset"], seed, file_digest(pairs_path), file_digest(stats_path))
-    loop = LoopConfig(t["steps"], every, t["log_every"], checkpoint_dir, run_id, grad_clip=t["grad_clip"] or None)
-    history = train(TrainState(model, opt, lr_schedule, gen), loop, loss_fn, on_log)
-    save_torch(
-        {
-            "kind": kind,
-            "config": cfg.to_dict(),
-            "schedule": asdict(schedule),
-            "state_dict": cpu_state(model),
-            "normalizer": {"mean": normalizer.mean.tolist(), "std": normalizer.std.tolist()},
-            "fingerprint": run_id,
-            "steps": t["steps"],
-        },
-        out,
-    )
-    write_loss_curve(history, curve)
-    return {"final_loss": history[-1][1], "n_pairs": float(n), "n_parameters": float(n_parameters(model))}
+    def identity(self) -> list:
+        return [
+            self.model,
+            self.network.to_dict(),
+            self.schedule.to_dict(),
+            self.cfg.to_dict(),
+            self.swap,
+            self.seed,
+            file_digest(self.pairs),
+            file_digest(self.stats),
+        ]
+
+    def export(self, state: TrainState) -> dict:
+        n = self.normalizer
+        return {
+            "model": self.model,
+            "config": self.network.to_dict(),
+            "schedule": self.schedule.to_dict(),
+            "normalizer": {"mean": n.mean.tolist(), "std": n.std.tolist()},
+        }
+
+    def summary(self, state: TrainState) -> dict[str, float]:
+        return {"n_pairs": float(self.views.shape[1]), "n_parameters": float(n_parameters(state.model))}
 
 
-def load_denoiser(path: Path, kind: str | None = None) -> tuple[Denoiser, Normalizer, ScheduleConfig]:
-    ckpt = load_torch(path, ("kind", "config", "schedule", "state_dict", "normalizer"))
-    if kind is not None and ckpt["kind"] != kind:
-        raise InputError(path, "kind", f"{ckpt['kind']!r}, expected {kind!r}")
-    try:
-        cfg = DenoiserConfig(**{**ckpt["config"], "skips": tuple(ckpt["config"]["skips"])})
-        model = Denoiser(cfg)
-        model.load_state_dict(ckpt["state_dict"])
-        normalizer = Normalizer(np.asarray(ckpt["normalizer"]["mean"]), np.asarray(ckpt["normalizer"]["std"]))
-        schedule = ScheduleConfig(**ckpt["schedule"])
-    except (TypeError, KeyError, RuntimeError) as exc:
-        raise InputError(path, "state_dict", f"does not match the model it describes ({str(exc).splitlines()[0][:120]})") from None
-    return model.eval(), normalizer, schedule
+def load_denoiser(path: Path, model: str | None = None) -> tuple[Denoiser, Normalizer, ScheduleConfig]:
+    """A trained denoiser with its normalisation and schedule; `model`: the kind it must be (cascade or joint)."""
+    net, ckpt = load_model(path, DenoiserConfig, Denoiser, ("model", "schedule", "normalizer"))
+    if model is not None and ckpt["model"] != model:
+        raise InputError(path, "model", f"{ckpt['model']!r}, expected {model!r}")
+    normalizer = Normalizer(np.asarray(ckpt["normalizer"]["mean"]), np.asarray(ckpt["normalizer"]["std"]))
+    return net, normalizer, ScheduleConfig.from_dict(ckpt["schedule"], path, "schedule")

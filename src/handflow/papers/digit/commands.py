@@ -1,0 +1,155 @@
+"""`python -m handflow digit ...`: DIGIT's stages, from the InterHand2.6M tree to the table."""
+
+from __future__ import annotations
+
+from argparse import Namespace
+from pathlib import Path
+
+from handflow.datasets.interhand.source import SOURCE_KEYS, raw_root
+from handflow.papers.digit.variants import MODELS, SEGMENTATION, SPLITS, VARIANTS
+from handflow.stage import Arg, CommandGroup, Stage, paths
+
+group = CommandGroup("digit", "DIGIT stages")
+SPLIT = Arg("--split", choices=SPLITS)
+STORES = paths("annotations", "images", "masks", "masks-meta")
+KEY = "digit"
+
+
+def _root(stage: Stage, given: str) -> Path:
+    """`--root`, which must be the tree params name (dvc.yaml may be older than params)."""
+    stage.expect_path(given, raw_root(*(stage.get(k) for k in SOURCE_KEYS)), SOURCE_KEYS[0])
+    return Path(given)
+
+
+def _stores(args: Namespace):
+    from handflow.papers.digit.train import SplitStores
+
+    return SplitStores(Path(args.annotations), Path(args.images), Path(args.masks), Path(args.masks_meta))
+
+
+@group.command(
+    "pack-images",
+    "a split's images into LMDB (original bytes, verified)",
+    Arg("--root"),
+    SPLIT,
+    Arg("--out"),
+    run="digit_pack_images_{split}",
+    torch_threads=False,
+)
+def pack_images(stage: Stage, args: Namespace) -> dict:
+    from handflow.papers.digit.images import pack_split_images
+
+    stats = pack_split_images(_root(stage, args.root), args.split, Path(args.out), stage.get(f"{KEY}.images.batch_mb"))
+    return {"images": float(stats.count), "megabytes": stats.bytes / 1e6, "resumed": float(stats.resumed)}
+
+
+@group.command(
+    "annotations",
+    "per-image crop box, joints, validity, hand type, root depth, camera into HDF5",
+    Arg("--root"),
+    SPLIT,
+    Arg("--out"),
+    run="digit_annotations_{split}",
+    torch_threads=False,
+)
+def annotations(stage: Stage, args: Namespace) -> dict:
+    from handflow.papers.digit.annotations import write_annotations
+
+    return write_annotations(_root(stage, args.root), args.split, Path(args.out), stage.provenance)
+
+
+@group.command(
+    "segmentation",
+    "33-class part masks from the MANO fits into LMDB, with fit flags",
+    Arg("--root"),
+    SPLIT,
+    Arg("--hand-model"),
+    *paths("out", "meta"),
+    run="digit_segmentation_{split}",
+)
+def segmentation(stage: Stage, args: Namespace) -> dict:
+    import json
+
+    from handflow.hand.model import create_pair
+    from handflow.papers.digit.segmentation import render_split
+
+    s = stage.get(f"{KEY}.segmentation")
+    stats = render_split(
+        _root(stage, args.root),
+        args.split,
+        create_pair(args.hand_model),
+        Path(args.out),
+        Path(args.meta),
+        s["scale"],
+        s["max_fit_error_mm"],
+        stage.get("global.render_backend"),
+        stage.get(f"{KEY}.images.batch_mb"),
+    )
+    meta = json.loads(Path(args.meta).read_text())["images"]
+    return {"masks": float(stats.count), "segm_valid": float(sum(m["segm_valid"] for m in meta.values())), "resumed": float(stats.resumed)}
+
+
+@group.command(
+    "train",
+    "train DIGIT (seg) or the no-segmentation ablation (noseg)",
+    Arg("--model", choices=MODELS),
+    *STORES,
+    *paths("checkpoints", "out", "curve"),
+    run="digit_train_{model}",
+    device=True,
+)
+def train(stage: Stage, args: Namespace) -> dict:
+    from handflow.papers.digit.model import DigitConfig
+    from handflow.papers.digit.train import DigitTrainer, TrainConfig
+    from handflow.training import fit
+
+    network = stage.section(DigitConfig, f"{KEY}.model", use_segmentation=SEGMENTATION[args.model])
+    pretrained = stage.path(stage.get(f"{KEY}.pretrained_backbone"))
+    trainer = DigitTrainer(_stores(args), network, stage.section(TrainConfig, f"{KEY}.train"), stage.seed, pretrained)
+    metrics = fit(trainer, Path(args.checkpoints), Path(args.out), Path(args.curve), stage.on_log, stage.device)
+    stage.log_artifact(args.curve)
+    return metrics
+
+
+@group.command(
+    "evaluate",
+    "metrics of a trained model on a split",
+    Arg("--variant", choices=list(VARIANTS)),
+    *STORES,
+    Arg("--model"),
+    Arg("--out"),
+    run="digit_evaluate_{variant}",
+)
+def evaluate(stage: Stage, args: Namespace) -> dict:
+    import json
+
+    from handflow.papers.digit.evaluate import evaluate
+    from handflow.papers.digit.train import load_digit
+    from handflow.storage.atomic import atomic_write_text
+
+    stores = _stores(args)
+    result = evaluate(load_digit(Path(args.model)), stores.samples(augment=None), stores.annotations)
+    atomic_write_text(args.out, json.dumps({"variant": args.variant, **stage.provenance, **result}, indent=2, allow_nan=False))
+    return {k: v["mean"] for k, v in result["metrics"].items() if v["mean"] is not None}
+
+
+@group.command(
+    "report",
+    "metrics JSON, table and figure",
+    Arg("--evals", nargs="+"),
+    *STORES,
+    Arg("--model"),
+    *paths("json", "table", "html", "figure"),
+    run="digit_report",
+)
+def report(stage: Stage, args: Namespace) -> dict:
+    from handflow.papers.digit.report import write_report
+    from handflow.papers.digit.train import load_digit
+    from handflow.storage.json_files import gather
+
+    evals = gather(args.evals, "variant", VARIANTS)
+    outputs = [Path(p) for p in (args.json, args.table, args.html, args.figure)]
+    data = write_report(evals, stage.provenance, load_digit(Path(args.model)), _stores(args).samples(augment=None), *outputs)
+    for path in outputs:
+        stage.log_artifact(path)
+    return {f"{row}.{m}": v["mean"] for row, r in data["rows"].items() for m, v in r["metrics"].items() if v is not None}

@@ -1,0 +1,33 @@
+"""DIGIT's vocabulary, defined once for the rules, the commands and the report (no torch here).
+
+A *model* is a network the pipeline trains; a *variant* is a row of the table. In DIGIT
+each variant evaluates the model of the same name: DIGIT itself (`seg`) and the ablation
+without the segmentation branch (`noseg`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    model: str  # the trained network it evaluates
+    label: str  # its row label in the table
+    use_segmentation: bool
+
+
+VARIANTS = {
+    v.name: v
+    for v in (
+        Variant("seg", "seg", "DIGIT", use_segmentation=True),
+        Variant("noseg", "noseg", "DIGIT w/o segmentation (ablation)", use_segmentation=False),
+    )
+}
+MODELS = tuple(v.model for v in VARIANTS.values())
+SEGMENTATION = {v.model: v.use_segmentation for v in VARIANTS.values()}
+SPLITS = ("train", "val", "test")
+
+METRICS_JSON = "results/digit_metrics.json"
+TARGETS = (METRICS_JSON, "results/tables/digit_table.md", "results/tables/digit_table.html", "results/figures/digit_predictions.png")

@@ -1,0 +1,122 @@
+"""The trainer contract (handflow.training): every paper's trainer, through one test.
+
+For each trainer at a tiny size: a run killed after a checkpoint and started again ends
+in the same model file and loss curve, byte for byte, as an uninterrupted run; the
+restart resumes from the checkpoint (it does not start over); a damaged checkpoint is
+one clear error naming the file, with no model written. A new paper adds its trainer
+to TRAINERS.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from handflow.errors import InputError
+from handflow.training import Trainer, fit
+
+
+def _ihg_denoiser(model: str) -> Callable[[dict], Trainer]:
+    def make(fx: dict) -> Trainer:
+        from handflow.papers.interhandgen.diffusion import ScheduleConfig
+        from handflow.papers.interhandgen.model import DenoiserConfig
+        from handflow.papers.interhandgen.train import DenoiserTrainer, TrainConfig, network_dims
+
+        pairs = fx["smoke_pairs"]
+        network = DenoiserConfig(**network_dims(model), width=32, embed_dim=16, n_layers=3, skips=(1,), transformer_layers=1, n_heads=2)
+        train = TrainConfig(batch_size=8, steps=6, lr=1e-3, lr_decay=0.9, lr_decay_every=3, grad_clip=4.0, p_uncond=0.1,
+                            checkpoint_every=2, log_every=1)  # fmt: skip
+        return DenoiserTrainer(model, pairs / "pairs.h5", pairs / "stats.json", network, ScheduleConfig(), train, True, 0)
+
+    return make
+
+
+def _ihg_features(fx: dict) -> Trainer:
+    from handflow.papers.interhandgen.features import FeaturesConfig, FeatureTrainer
+    from handflow.papers.interhandgen.representation import TwoHandDecoder
+
+    cfg = FeaturesConfig(feature_dim=8, width=16, points_per_hand=32, steps=40, batch_size=8, lr=1e-3)  # logs and checkpoints every 2
+    return FeatureTrainer(fx["smoke_pairs"] / "pairs.h5", TwoHandDecoder(fx["hands32"]), cfg, True, 0)
+
+
+def _digit(use_segmentation: bool) -> Callable[[dict], Trainer]:
+    def make(fx: dict) -> Trainer:
+        from handflow.papers.digit.model import DigitConfig
+        from handflow.papers.digit.train import DigitTrainer, SplitStores, TrainConfig
+
+        network = DigitConfig(width=4, modules=(1, 1, 1), blocks=1, seg_fusion_channels=8, unet_channels=(8, 8, 8, 8), head_channels=8,
+                              use_segmentation=use_segmentation)  # fmt: skip
+        train = TrainConfig(lr=1e-4, lr_decay_step=4, batch_size=2, steps=6, checkpoint_every=2, log_every=1)
+        return DigitTrainer(SplitStores(*fx["digit_stores"]), network, train, 0)
+
+    return make
+
+
+TRAINERS = {
+    "interhandgen-cascade": _ihg_denoiser("cascade"),
+    "interhandgen-joint": _ihg_denoiser("joint"),
+    "interhandgen-features": _ihg_features,
+    "digit-seg": _digit(True),
+    "digit-noseg": _digit(False),
+}
+FIXTURES = {"interhandgen": ("smoke_pairs", "hands32"), "digit": ("digit_stores",)}
+
+
+@pytest.fixture(scope="session")
+def hands32(model_dir):
+    from handflow.hand.model import create_pair
+
+    return create_pair(model_dir)
+
+
+@pytest.fixture(params=sorted(TRAINERS))
+def make_trainer(request) -> Callable[[], Trainer]:
+    names = FIXTURES[request.param.split("-")[0]]
+    fx = {name: request.getfixturevalue(name) for name in names}
+    return lambda: TRAINERS[request.param](fx)
+
+
+class Killed(Exception):
+    pass
+
+
+def _kill_after_first_checkpoint(trainer: Trainer) -> Callable[[int, float], None]:
+    every = -(-trainer.loop.checkpoint_every // trainer.loop.log_every) * trainer.loop.log_every
+
+    def on_log(step: int, loss: float) -> None:
+        if step == every + trainer.loop.log_every:  # one log after the first checkpoint, before the next
+            raise Killed
+
+    return on_log
+
+
+def test_killed_and_resumed_equals_uninterrupted(make_trainer, tmp_path, caplog):
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    fit(make_trainer(), straight / "ck", straight / "model.pt", straight / "loss.tsv")
+
+    trainer = make_trainer()
+    with pytest.raises(Killed):
+        fit(trainer, killed / "ck", killed / "model.pt", killed / "loss.tsv", on_log=_kill_after_first_checkpoint(trainer))
+    assert not (killed / "model.pt").exists() and not (killed / "loss.tsv").exists()
+    with caplog.at_level(logging.INFO, logger="handflow.training"):
+        fit(make_trainer(), killed / "ck", killed / "model.pt", killed / "loss.tsv")
+    assert any("resumed from" in r.getMessage() for r in caplog.records), "the restart must resume, not start over"
+    for name in ("model.pt", "loss.tsv"):
+        assert (killed / name).read_bytes() == (straight / name).read_bytes(), name
+
+
+def test_damaged_checkpoint_is_one_clear_error_and_no_model(make_trainer, tmp_path):
+    trainer = make_trainer()
+    with pytest.raises(Killed):
+        fit(trainer, tmp_path / "ck", tmp_path / "model.pt", tmp_path / "loss.tsv", on_log=_kill_after_first_checkpoint(trainer))
+    checkpoint = tmp_path / "ck" / "last.pt"
+    data = checkpoint.read_bytes()
+    checkpoint.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError) as err:
+        fit(make_trainer(), tmp_path / "ck", tmp_path / "model.pt", tmp_path / "loss.tsv")
+    assert str(err.value).startswith(f"{checkpoint}: corrupted checkpoint")
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "model.pt").exists() and not Path(tmp_path / "loss.tsv").exists()
