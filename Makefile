@@ -7,7 +7,7 @@ STAMP := $(VENV)/.handflow-installed
 # Rules call `python -m handflow ...`: the venv's python must come first on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test lint dag bench bench-apg system-deps clean-results
+.PHONY: demo test lint dag bench bench-apg bench-noop system-deps clean-results
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,8 @@ system-deps:
 demo: $(STAMP) system-deps
 	$(BIN)/snakemake --workflow-profile workflow/profiles/default
 
-test: $(STAMP) system-deps
+test: $(STAMP)
+	@bash scripts/system_deps.sh --test
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

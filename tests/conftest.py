@@ -54,6 +54,7 @@ def copy_project(dest: Path, scale: str = "smoke") -> Path:
 # and the project's own MLflow store unless a test says otherwise.
 PIPELINE_ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "MLFLOW_TRACKING_URI": ""}
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+PARAMS_READ = "logs/params_read.jsonl"  # in build A: what each command read (HANDFLOW_PARAMS_READ, see handflow.stage)
 
 
 def run_ok(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
@@ -77,13 +78,16 @@ def git_commit_all(root: Path) -> None:
 
 @pytest.fixture(scope="session")
 def smoke_build(tmp_path_factory) -> tuple[Path, Path]:
-    """The whole smoke pipeline built by `snakemake --cores 2` (A) and by `dvc repro` in a git repo (B).
+    """The whole smoke pipeline built by `snakemake --cores 2` (A) and by `dvc repro` (B), each in a git repo.
 
-    Tests that change a project work on a copy; these two stay as built.
+    A records the params keys each command read in PARAMS_READ. Tests that change a
+    project work on a copy; these two stay as built.
     """
     base = tmp_path_factory.mktemp("pipeline")
     a, b = copy_project(base / "A"), copy_project(base / "B")
-    run_ok([*SNAKEMAKE, "--cores", "2", "--workflow-profile", "workflow/profiles/default"], a)
+    git_commit_all(a)  # a git + DVC project, as a fresh clone: the run's onsuccess records what it built in dvc.lock
+    env = {**PIPELINE_ENV, "HANDFLOW_PARAMS_READ": str(a / PARAMS_READ)}
+    run_ok([*SNAKEMAKE, "--cores", "2", "--workflow-profile", "workflow/profiles/default"], a, env)
     run_ok([sys.executable, "-m", "handflow", "pipeline", "dvc-yaml"], b)
     git_commit_all(b)
     run_ok(["dvc", "repro"], b)

@@ -53,7 +53,9 @@ def test_dvc_repro_equals_snakemake(smoke_build):
     metrics = json.loads((a / "results/interhandgen_metrics.json").read_text())
     assert (metrics["data_source"], metrics["scale"], metrics["n_samples"]) == ("embedded", "smoke", 16)
     assert set(metrics["rows"]) == {"gt", "joint", "no_cfg", "no_apg", "full"}
-    assert metrics["rows"]["full"]["reported"]["fhid"] == 1.0  # the paper's, labelled as reported
+    reported = metrics["rows"]["full"]["reported"][0]  # the paper's, labelled as reported with its source
+    assert reported["values"]["fhid"] == 1.0 and reported["source"] == "paper Table 1a, row Ours"
+    assert {c["verdict"] for c in metrics["claims"].values()} <= {"holds", "not shown at this scale", "contradicted"}
     assert "dvc.lock" in os.listdir(b)
 
 
