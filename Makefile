@@ -43,5 +43,9 @@ bench: $(STAMP) system-deps
 bench-apg: demo
 	$(BIN)/python benchmarks/bench_apg.py --n 1024 --seed-algorithm-n 256
 
+# No-op cost of the whole pipeline against a one-rule Snakefile (needs an up-to-date build).
+bench-noop: demo
+	$(BIN)/python benchmarks/bench_noop.py --runs 15
+
 clean-results:
 	rm -rf results logs models checkpoints .snakemake/incomplete

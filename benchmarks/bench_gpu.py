@@ -61,8 +61,8 @@ def ihg_training(p, work: Path, device: torch.device, steps: int, log_every: int
     base = TrainConfig.from_params(p, "interhandgen.train")
     cfg = TrainConfig(**{**base.to_dict(), "steps": steps, "log_every": log_every, "checkpoint_every": 10 * steps})
     network = DenoiserConfig.from_params(p, "interhandgen.model", **network_dims("cascade"))
-    trainer = DenoiserTrainer("cascade", work / "pairs.h5", work / "stats.json", network, ScheduleConfig.from_params(p, "interhandgen.diffusion"),
-                              cfg, True, 0)  # fmt: skip
+    schedule = ScheduleConfig.from_params(p, "interhandgen.diffusion")
+    trainer = DenoiserTrainer("cascade", work / "pairs.h5", work / "stats.json", network, schedule, cfg, True, 0)
     stamps: list[tuple[int, float]] = []
 
     def on_log(step: int, loss: float) -> None:
@@ -103,7 +103,13 @@ def ihg_sampling(p, device: torch.device, n: int, batch: int) -> dict:
         one_batch(min(batch, n - s))
     sync(device)
     seconds = time.perf_counter() - start
-    return {"samples": n, "batch": batch, "seconds": round(seconds, 3), "samples_per_s": round(n / seconds, 1), "ddim_steps": schedule.sampling_steps}
+    return {
+        "samples": n,
+        "batch": batch,
+        "seconds": round(seconds, 3),
+        "samples_per_s": round(n / seconds, 1),
+        "ddim_steps": schedule.sampling_steps,
+    }
 
 
 def digit_training(p, device: torch.device, steps: int, batch: int) -> dict:
@@ -138,8 +144,8 @@ def digit_training(p, device: torch.device, steps: int, batch: int) -> dict:
         step()
     sync(device)
     seconds = time.perf_counter() - start
-    return {"steps_per_s": round(steps / seconds, 3), "images_per_s": round(steps * batch / seconds, 1), "batch": batch, "timed_steps": steps,
-            "n_parameters": sum(q.numel() for q in model.parameters())}  # fmt: skip
+    rates = {"steps_per_s": round(steps / seconds, 3), "images_per_s": round(steps * batch / seconds, 1)}
+    return {**rates, "batch": batch, "timed_steps": steps, "n_parameters": sum(q.numel() for q in model.parameters())}
 
 
 def main() -> None:

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.slow
 
 
 def _dry_rules(root: Path, *targets: str) -> set[str]:
-    out = run_ok([*SNAKEMAKE, "-n", "--cores", "1", "--quiet", "rules", *targets], root)
+    out = run_ok([*SNAKEMAKE, *targets, "-n", "--cores", "1", "--quiet", "rules"], root)
     if "Nothing to be done" in out:
         return set()
     table = out.split("Job stats:")[1]

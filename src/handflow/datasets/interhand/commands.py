@@ -5,19 +5,13 @@ from __future__ import annotations
 from argparse import Namespace
 from pathlib import Path
 
-from handflow.datasets.interhand.source import SOURCE_KEYS, raw_root
+from handflow.datasets.interhand.source import checked_root
 from handflow.stage import Arg, CommandGroup, Stage, paths
 
 group = CommandGroup("data", "dataset stages")
 SPLITS = ("train", "val", "test")
 SPLIT = Arg("--split", choices=SPLITS)
 HAND_MODEL = Arg("--hand-model", help="prepared hand model folder")
-
-
-def checked_root(stage: Stage, given: str) -> Path:
-    """`--root`, which must be the tree params name (dvc.yaml may be older than params)."""
-    stage.expect_path(given, raw_root(*(stage.get(k) for k in SOURCE_KEYS)), SOURCE_KEYS[0])
-    return Path(given)
 
 
 @group.command("embedded", "generate the embedded InterHand2.6M tree", HAND_MODEL, Arg("--out"))

@@ -1,5 +1,6 @@
 """DIGIT (Fan et al., 3DV 2021): two-hand 3D pose from one image via per-pixel part segmentation.
 
-So far its data stages: the image LMDB and the part-segmentation LMDB. Training and
-evaluation are still to come (issue 4).
+End to end: the image and part-segmentation LMDBs, training of DIGIT and its
+no-segmentation ablation, evaluation (MPJPE, MRRPE, handedness, mIoU) and the table.
+See shared/reference/seed-digit-interhand.md for the seed.
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from argparse import Namespace
 from pathlib import Path
 
-from handflow.datasets.interhand.source import SOURCE_KEYS, raw_root
+from handflow.datasets.interhand.source import checked_root
 from handflow.papers.digit.variants import MODELS, SEGMENTATION, SPLITS, VARIANTS
 from handflow.stage import Arg, CommandGroup, Stage, paths
 
@@ -13,12 +13,6 @@ group = CommandGroup("digit", "DIGIT stages")
 SPLIT = Arg("--split", choices=SPLITS)
 STORES = paths("annotations", "images", "masks", "masks-meta")
 KEY = "digit"
-
-
-def _root(stage: Stage, given: str) -> Path:
-    """`--root`, which must be the tree params name (dvc.yaml may be older than params)."""
-    stage.expect_path(given, raw_root(*(stage.get(k) for k in SOURCE_KEYS)), SOURCE_KEYS[0])
-    return Path(given)
 
 
 def _stores(args: Namespace):
@@ -39,7 +33,7 @@ def _stores(args: Namespace):
 def pack_images(stage: Stage, args: Namespace) -> dict:
     from handflow.papers.digit.images import pack_split_images
 
-    stats = pack_split_images(_root(stage, args.root), args.split, Path(args.out), stage.get(f"{KEY}.images.batch_mb"))
+    stats = pack_split_images(checked_root(stage, args.root), args.split, Path(args.out), stage.get(f"{KEY}.images.batch_mb"))
     return {"images": float(stats.count), "megabytes": stats.bytes / 1e6, "resumed": float(stats.resumed)}
 
 
@@ -55,7 +49,7 @@ def pack_images(stage: Stage, args: Namespace) -> dict:
 def annotations(stage: Stage, args: Namespace) -> dict:
     from handflow.papers.digit.annotations import write_annotations
 
-    return write_annotations(_root(stage, args.root), args.split, Path(args.out), stage.provenance)
+    return write_annotations(checked_root(stage, args.root), args.split, Path(args.out), stage.provenance)
 
 
 @group.command(
@@ -75,7 +69,7 @@ def segmentation(stage: Stage, args: Namespace) -> dict:
 
     s = stage.get(f"{KEY}.segmentation")
     stats = render_split(
-        _root(stage, args.root),
+        checked_root(stage, args.root),
         args.split,
         create_pair(args.hand_model),
         Path(args.out),
