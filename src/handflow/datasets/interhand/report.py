@@ -15,7 +15,8 @@ import h5py
 import numpy as np
 
 from handflow.datasets.interhand.reader import InterHandSplit
-from handflow.storage.atomic import atomic_path, atomic_write_text
+from handflow.render.figure import save_image_grid
+from handflow.storage.atomic import atomic_write_text
 
 N_TILES = 8
 
@@ -55,14 +56,14 @@ def sample_figure(root: Path, split: str, out: Path, tile_height: int = 256) -> 
         cv2.rectangle(img, (round(x), round(y)), (round(x + w), round(y + h)), (255, 255, 0), 1)
         scale = tile_height / img.shape[0]
         tiles.append(cv2.resize(img, (round(img.shape[1] * scale), tile_height), interpolation=cv2.INTER_AREA))
-    rows = [np.hstack(tiles[i : i + 4]) for i in range(0, len(tiles), 4)]
-    width = max(r.shape[1] for r in rows)
-    rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows]
-    ok, buf = cv2.imencode(".png", np.vstack(rows))
-    if not ok:
-        raise RuntimeError(f"{out}: PNG encoding failed")
-    with atomic_path(out) as tmp:
-        tmp.write_bytes(buf.tobytes())
+    grid = [[t[..., ::-1] for t in tiles[i : i + 4]] for i in range(0, len(tiles), 4)]
+    width = max(t.shape[1] for t in tiles)
+    grid = [[np.pad(t, ((0, 0), (0, width - t.shape[1]), (0, 0))) for t in row] for row in grid]
+    grid = [row + [np.zeros_like(row[0])] * (4 - len(row)) for row in grid]  # a short last row: blank tiles
+    save_image_grid(out, grid, f"InterHand2.6M, {split} split: annotations drawn on the images", [""] * 4,
+                    [f"images {4 * r + 1}-{4 * r + len(row)}" for r, row in enumerate(grid)],
+                    "Joints from joint_3d.json projected through camera.json: right hand green, left hand magenta; "
+                    "the annotation box in cyan. Off-hand dots mean a units, camera or joint-order problem.")  # fmt: skip
 
 
 def write_report(root: Path, h5_files: list[Path], out_json: Path, out_figure: Path, provenance: dict[str, str]) -> None:
