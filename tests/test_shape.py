@@ -1,0 +1,102 @@
+"""The pieces every paper shares: typed config sections, the command groups, the results-table builder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import pytest
+
+from handflow.cli import command_modules
+from handflow.config import Section
+from handflow.errors import InputError
+from handflow.tables import CONTRADICTED, HOLDS, NOT_SHOWN, Claim, Column, Estimate, Reported, ResultsTable, Row
+
+
+@dataclass(frozen=True)
+class Inner(Section):
+    rho: float
+    weight: float = 1000.0
+
+
+@dataclass(frozen=True)
+class Outer(Section):
+    skips: tuple[int, ...]
+    inner: Inner
+    sizes: dict[str, Inner]
+    dims: int = 0
+
+
+def test_sections_convert_by_type_and_round_trip():
+    cfg = Outer.from_dict({"skips": [1, 3], "inner": {"rho": 1}, "sizes": {"a": {"rho": 0.5, "weight": 2}}}, dims=7)
+    assert cfg.skips == (1, 3) and cfg.inner == Inner(1.0) and isinstance(cfg.inner.rho, float) and cfg.dims == 7
+    assert cfg.sizes["a"] == Inner(0.5, 2.0)
+    assert Outer.from_dict(cfg.to_dict()) == cfg
+    assert json.loads(json.dumps(cfg.to_dict())) == cfg.to_dict()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"skips": [1], "inner": {"rho": 1, "rhoo": 2}, "sizes": {}}, "params/x.yaml: model.inner.rhoo: unknown key for Inner"),
+        ({"skips": [1], "inner": {}, "sizes": {}}, "params/x.yaml: model.inner.rho: missing (needed by Inner)"),
+        ({"skips": 3, "inner": {"rho": 1}, "sizes": {}}, "params/x.yaml: model.skips: expected a list, got int"),
+    ],
+)
+def test_a_bad_section_is_one_line_naming_file_and_key(data, message):
+    with pytest.raises(InputError) as err:
+        Outer.from_dict(data, "params/x.yaml", "model")
+    assert str(err.value) == message
+
+
+def test_every_paper_with_a_commands_module_is_a_group():
+    modules = command_modules()
+    assert {"hand", "data", "pipeline", "interhandgen", "digit"} <= set(modules)
+    assert modules["digit"] == "handflow.papers.digit.commands"
+
+
+def test_a_command_imports_only_its_own_group():
+    probe = "\n".join(
+        [
+            "import sys",
+            "from handflow.cli import build_parser",
+            "build_parser(['digit'])",
+            "print(sorted(m for m in sys.modules if m.endswith('.commands')))",
+        ]
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['handflow.papers.digit.commands']"
+
+
+def _table(a: Estimate, b: Estimate, better: str = "lower") -> ResultsTable:
+    cols = [Column("err", "Error", better, "mm")]
+    rows = [Row("ours", "Ours", {"err": a}, [Reported({"err": 12.5}, "paper Table 1, row Ours")]), Row("base", "Baseline", {"err": b})]
+    claim = Claim("beats", "ours beats the baseline", "err", "ours", "base")
+    return ResultsTable("P", "P: a table", {"data_source": "embedded", "scale": "smoke"}, cols, rows, "mean ± s.e.m.", [claim])
+
+
+@pytest.mark.parametrize(
+    ("ours", "base", "verdict"),
+    [
+        (Estimate(10.0, 0.5, 5), Estimate(14.0, 0.5, 5), HOLDS),  # gain 4 > 2 * 0.71
+        (Estimate(10.0, 2.0, 5), Estimate(12.0, 2.0, 5), NOT_SHOWN),  # gain 2 < 2 * 2.83: noise
+        (Estimate(14.0, 0.5, 5), Estimate(10.0, 0.5, 5), CONTRADICTED),
+        (Estimate(10.0), Estimate(14.0), NOT_SHOWN),  # one run each: no noise to judge by
+    ],
+)
+def test_a_claim_holds_only_beyond_its_noise(ours, base, verdict):
+    claim = _table(ours, base).to_json()["claims"]["beats"]
+    assert claim["verdict"] == verdict, claim
+
+
+def test_the_table_labels_reported_values_with_their_source_and_never_writes_nan(tmp_path):
+    table = _table(Estimate.of([10.0, 11.0, 12.0]), Estimate(float("nan")))
+    data = table.write(tmp_path / "m.json", tmp_path / "t.md", tmp_path / "t.html")
+    assert data["rows"]["ours"]["metrics"]["err"] == {"mean": 11.0, "se": pytest.approx(1 / 3**0.5), "n": 3, "std": 1.0}
+    assert data["rows"]["base"]["metrics"]["err"] is None and "NaN" not in (tmp_path / "m.json").read_text()
+    md = (tmp_path / "t.md").read_text()
+    assert "| *Ours, reported (paper Table 1, row Ours)* | *12.5* |" in md and "| Baseline | n/a |" in md
+    assert "Error (mm) ↓" in md and "data_source embedded, scale smoke" in md
+    assert "<td>Ours, reported (paper Table 1, row Ours)</td>" in (tmp_path / "t.html").read_text()
