@@ -180,3 +180,80 @@ def test_paper_scale_is_the_seeds_hyper_parameters(tmp_path):
     assert (p["model"]["width"], p["model"]["embed_dim"], p["model"]["n_layers"], p["model"]["skips"]) == (2056, 512, 7, [1, 3, 5, 6])
     assert (p["train"]["batch_size"], p["train"]["lr"], p["train"]["grad_clip"]) == (256, 1e-3, 4.0)
     assert (p["diffusion"]["num_train_timesteps"], p["diffusion"]["sampling_steps"], p["sample"]["cfg_weight"]) == (129, 42, 0.1)
+
+
+class _Constant(torch.nn.Module):
+    """A stand-in denoiser: x0 = `a` without a condition, `c` with one, `u` for the null (all-zero) condition."""
+
+    def __init__(self, a, c, u):
+        super().__init__()
+        self.a, self.c, self.u, self.calls = a, c, u, []
+
+    def forward(self, x, t, cond=None):
+        self.calls.append(None if cond is None else cond.clone())
+        if cond is None:
+            return self.a.expand(len(x), -1).clone()
+        null = (cond == 0).all(1, keepdim=True)
+        return torch.where(null, self.u.expand(len(x), -1), self.c.expand(len(x), -1)).clone()
+
+
+def test_sampler_anchor_is_unconditional_and_cfg_acts_on_the_placement_dims_only():
+    from handflow.papers.interhandgen.diffusion import CascadeSampler, Guidance
+    from handflow.papers.interhandgen.representation import HAND_DIMS, PLACEMENT
+
+    g = torch.Generator().manual_seed(0)
+    a, c, u = (torch.randn(1, DIM, generator=g) for _ in range(3))
+    model, w = _Constant(a, c, u), 0.3
+    normalizer = Normalizer(np.zeros(DIM), np.ones(DIM))
+    sampler = CascadeSampler(model, normalizer, None, ScheduleConfig(sampling_steps=4), Guidance(w, None))
+    anchor, add = sampler.sample(5, torch.Generator().manual_seed(1))
+    expected_anchor = a.double().expand(5, -1).clone()
+    expected_anchor[:, PLACEMENT] = torch.as_tensor(normalizer.anchor_placement())
+    torch.testing.assert_close(anchor, expected_anchor)
+    expected = c.double().expand(5, -1).clone()
+    expected[:, PLACEMENT] = c[:, PLACEMENT].double() + w * (c[:, PLACEMENT].double() - u[:, PLACEMENT].double())
+    torch.testing.assert_close(add, expected)  # pose and shape dims: the conditional prediction, unguided
+    anchor_calls = model.calls[:4]
+    assert all(cond is None for cond in anchor_calls), "the anchor hand is sampled without a condition"
+    add_cond = model.calls[4]
+    assert add_cond.shape == (10, HAND_DIMS) and (add_cond[5:] == 0).all() and (add_cond[:5] != 0).any()
+
+
+def test_apg_schedule_is_the_seeds_and_steps_are_scaled_to_raw_units():
+    from handflow.papers.interhandgen.apg import ApgConfig, step_sizes
+    from handflow.papers.interhandgen.diffusion import CascadeSampler, Guidance
+    from handflow.papers.interhandgen.representation import TRANS
+
+    apg = ApgConfig()
+    steps = step_sizes(apg, 42, DIM, TRANS)
+    assert steps[0, 0].item() == pytest.approx(7 * 0.9**41) and steps[40, 0].item() == pytest.approx(7 * 0.9)
+    assert (steps[41, :61] == 0.7).all() and (steps[41, 61:] == 7.0).all() and (steps[:41, 61] == steps[:41, 0]).all()
+
+    class Linear:  # a decoder whose right-hand "vertices" are raw dims 0-2: the loss gradient is 1 on dim 0
+        left = right = None
+
+        def hand(self, which, raw):
+            return raw[:, None, :3], raw[:, None, 3:6]
+
+    std = np.linspace(0.5, 2.0, DIM)
+    normalizer = Normalizer(np.zeros(DIM), std)
+    sampler = CascadeSampler(_Constant(*(torch.zeros(1, DIM),) * 3), normalizer, Linear(), ScheduleConfig(), Guidance(0.0, apg),
+                             penetration_loss=lambda vl, jl, vr, jr: vr[..., 0].sum(1))  # fmt: skip
+    x0 = torch.zeros(2, DIM)
+    out = sampler._apg(x0, 41, None, None)
+    moved = torch.as_tensor(normalizer.denormalize(out.double().numpy()))[:, 0]
+    # the seed steps s_k in its variance-normalised space: -s_k var^2 grad in raw units, with our std-normalised data
+    torch.testing.assert_close(moved, torch.full((2,), -0.7 * std[0] ** 4, dtype=torch.float64), rtol=1e-5, atol=1e-6)
+
+
+def test_frames_without_a_valid_hand_type_are_not_training_pairs(smoke_h5, hands, tmp_path):
+    import shutil
+
+    from handflow.papers.interhandgen.dataset import build_pairs
+
+    assert len(build_pairs(smoke_h5["train"], hands)["pairs"]) > 0
+    untyped = tmp_path / "untyped.h5"
+    shutil.copy(smoke_h5["train"], untyped)
+    with h5py.File(untyped, "r+") as h5:
+        h5["hand_type_valid"][...] = False  # as IntagHand's preprocessing, such frames are dropped
+    assert len(build_pairs(untyped, hands)["pairs"]) == 0

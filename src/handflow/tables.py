@@ -13,7 +13,9 @@ report. All three come from the same object, so they cannot disagree.
 - A **claim** says that one row beats another on one column. It *holds* only when the
   gain exceeds its noise, `factor` (2) times the combined standard error of the two means;
   a loss beyond the noise *contradicts* it; anything else is *not shown at this scale*,
-  and so is a claim whose rows carry no spread (one run, nothing to judge noise by).
+  and so is a claim whose rows carry no spread (one run, nothing to judge noise by), and a
+  claim whose prerequisites do not hold (a comparison of two models is no evidence while
+  either has not beaten the trivial baseline).
 """
 
 from __future__ import annotations
@@ -100,6 +102,7 @@ class Claim:
     better: str  # the row that should be better...
     than: str  # ...than this one
     factor: float = 2.0
+    requires: tuple[str, ...] = ()  # claims that must hold first (e.g. both models beat the trivial baseline)
 
 
 def judge(claim: Claim, rows: dict[str, Row], columns: dict[str, Column]) -> dict[str, Any]:
@@ -138,8 +141,17 @@ class ResultsTable:
     extra: dict[str, Any] = field(default_factory=dict)  # paper-specific blocks of the JSON (feature network, sweep)
 
     def judged(self) -> dict[str, dict[str, Any]]:
+        """Each claim's verdict; one whose prerequisites do not hold is not shown, whatever its own numbers say."""
         rows, cols = {r.key: r for r in self.rows}, {c.key: c for c in self.columns}
-        return {c.id: judge(c, rows, cols) for c in self.claims}
+        out: dict[str, dict[str, Any]] = {}
+        for claim in self.claims:
+            verdict = judge(claim, rows, cols)
+            unmet = [r for r in claim.requires if out[r]["verdict"] != HOLDS]
+            if unmet and verdict["verdict"] != NOT_SHOWN:
+                verdict = {**verdict, "verdict": NOT_SHOWN, "evidence": f"{verdict['evidence']}; but {', '.join(unmet)} does not hold, "
+                           "so this difference is not evidence"}  # fmt: skip
+            out[claim.id] = verdict
+        return out
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -124,10 +124,27 @@ rule digit_evaluate:
         "python -m handflow digit evaluate --variant {wildcards.variant} " + STORE_ARGS + " --model {input.model} --out {output} --log {log}"
 
 
+rule digit_mean_pose:
+    input:
+        train=f"{DIGIT}/annotations_train.h5",
+        test=f"{DIGIT}/annotations_test.h5",
+        code=code_of(f"{DIGIT_CMD}:mean_pose"),
+    output:
+        f"results/digit/eval_{dg.REFERENCE}.json",
+    params:
+        p=par(*PROVENANCE),
+    log:
+        "logs/digit/mean_pose.log",
+    benchmark:
+        "logs/bench/digit_mean_pose.tsv"
+    shell:
+        "python -m handflow digit mean-pose --train-annotations {input.train} --annotations {input.test} --out {output} --log {log}"
+
+
 rule digit_report:
     input:
         **digit_stores("test"),
-        evals=expand("results/digit/eval_{variant}.json", variant=dg.VARIANTS),
+        evals=expand("results/digit/eval_{variant}.json", variant=[dg.REFERENCE, *dg.VARIANTS]),
         model="models/digit/seg.pt",
         code=code_of(f"{DIGIT_CMD}:report"),
     output:

@@ -8,10 +8,11 @@ penetration; here a mesh that manifold3d rejects raises, naming the sample.
 Penetration depth: for each vertex of one hand inside the other, its distance
 to the nearest vertex of the other hand (MANO's
 vertex spacing is 2-4 mm, so this slightly overestimates the distance to the
-surface); the sample's depth is the largest over both directions. Contact: the
-meshes intersect or their closest vertices are nearer than a threshold. The seed
-does not implement depth or contact (paper Table 3b's PenDist and ProxRatio);
-these are our definitions.
+surface); the sample's depth is the largest over both directions. The gap is the
+distance between the closest vertices of the two meshes; InterHandGen's proximity
+ratio counts pairs whose gap is under a threshold and whose meshes do not intersect.
+The seed implements neither (paper Table 3b's PenDist and ProxRatio are undefined in
+its code); these are our definitions.
 """
 
 from __future__ import annotations

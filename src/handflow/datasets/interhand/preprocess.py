@@ -33,7 +33,7 @@ from handflow.storage.atomic import atomic_path
 
 SIDES = ("right", "left")
 HAND_TYPE_CODES = {name: i for i, name in enumerate(HAND_TYPES)}  # -1: unknown
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: hand_type_valid per time step
 
 
 def preprocess_split(
@@ -57,6 +57,9 @@ def preprocess_split(
         h5["subject"] = np.array([subjects.get(k, -1) for k in keys], np.int32)
         h5["seq_name"] = np.array([s.seq_name for s in steps], dtype=h5py.string_dtype())
         h5["hand_type"] = np.array([HAND_TYPE_CODES.get(s.hand_type, -1) for s in steps], np.int8)
+        # an image annotation's hand_type_valid, per time step: any of its images (IntagHand keeps only such frames)
+        typed = {(rec.capture, rec.frame_idx) for rec in data if rec.hand_type_valid}
+        h5["hand_type_valid"] = np.array([k in typed for k in keys], bool)
         h5["hand_type"].attrs["codes"] = ", ".join(f"{i}={t}" for t, i in HAND_TYPE_CODES.items()) + ", -1=unknown"
         h5["joints_world"] = joints_world.astype(np.float32)
         h5["joint_valid"] = joint_valid
@@ -109,7 +112,7 @@ def read_preprocessed(path: Path) -> h5py.File:
     if h5.attrs.get("schema_version") != SCHEMA_VERSION:
         raise InputError(path, "schema_version", f"{h5.attrs.get('schema_version')!r}, expected {SCHEMA_VERSION}")
     n = h5["capture"].shape[0]
-    expected = {"joints_world": (n, 42, 3), "joint_valid": (n, 42)}
+    expected = {"joints_world": (n, 42, 3), "joint_valid": (n, 42), "hand_type_valid": (n,)}
     for side in SIDES:
         expected |= {f"{side}/pca": (n, 45), f"{side}/shape": (n, 10), f"{side}/trans": (n, 3), f"{side}/joints": (n, 21, 3)}
     for key, shape in expected.items():

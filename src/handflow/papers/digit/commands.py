@@ -6,7 +6,7 @@ from argparse import Namespace
 from pathlib import Path
 
 from handflow.datasets.interhand.source import checked_root
-from handflow.papers.digit.variants import MODELS, SEGMENTATION, SPLITS, VARIANTS
+from handflow.papers.digit.variants import MODELS, REFERENCE, SEGMENTATION, SPLITS, VARIANTS
 from handflow.stage import Arg, CommandGroup, Stage, paths
 
 group = CommandGroup("digit", "DIGIT stages")
@@ -128,6 +128,24 @@ def evaluate(stage: Stage, args: Namespace) -> dict:
 
 
 @group.command(
+    "mean-pose",
+    "the trivial baseline: the training set's mean pose at each test image's true wrists",
+    *paths("train-annotations", "annotations", "out"),
+    run="digit_mean_pose",
+    torch_threads=False,
+)
+def mean_pose(stage: Stage, args: Namespace) -> dict:
+    import json
+
+    from handflow.papers.digit.evaluate import evaluate_mean_pose
+    from handflow.storage.atomic import atomic_write_text
+
+    result = evaluate_mean_pose(Path(args.train_annotations), Path(args.annotations))
+    atomic_write_text(args.out, json.dumps({"variant": REFERENCE, **stage.provenance, **result}, indent=2, allow_nan=False))
+    return {k: v["mean"] for k, v in result["metrics"].items() if v["mean"] is not None}
+
+
+@group.command(
     "report",
     "metrics JSON, table and figure",
     Arg("--evals", nargs="+"),
@@ -141,7 +159,7 @@ def report(stage: Stage, args: Namespace) -> dict:
     from handflow.papers.digit.train import load_digit
     from handflow.storage.json_files import gather
 
-    evals = gather(args.evals, "variant", VARIANTS)
+    evals = gather(args.evals, "variant", [REFERENCE, *VARIANTS])
     outputs = [Path(p) for p in (args.json, args.table, args.html, args.figure)]
     data = write_report(evals, stage.provenance, load_digit(Path(args.model)), _stores(args).samples(augment=None), *outputs)
     for path in outputs:

@@ -13,6 +13,7 @@ of the test set's sampling, against which a difference between two models is jud
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -45,18 +46,32 @@ def _backproject(uv: np.ndarray, z: np.ndarray, focal: np.ndarray, princpt: np.n
     return np.concatenate([(uv - princpt) / focal * z[..., None], z[..., None]], -1)
 
 
+ANNOTATION_KEYS = ("crop_box", "joints_cam", "joint_valid", "hand_type", "hand_type_valid", "root_depth", "focal", "princpt")
+
+
+def read_annotations(path: Path) -> dict[str, np.ndarray]:
+    with h5py.File(path, "r") as h5:
+        return {k: h5[k][...] for k in ANNOTATION_KEYS}
+
+
+def _summary(scores: Callable[[np.ndarray], dict[str, float]], n: int, n_boot: int) -> dict:
+    whole = scores(np.arange(n))
+    se = bootstrap_se(scores, n, n_boot)
+    # no value (no frame to measure) is null in the JSON, never NaN
+    return {"n_images": n, "metrics": {k: {"mean": v if np.isfinite(v) else None, "se": se.get(k), "n": n} for k, v in whole.items()}}
+
+
 def evaluate(model: Digit, data: DigitSamples, annotations: Path, n_boot: int = 200) -> dict:
     """Metrics on a split read without augmentation (`data.augment` must be None), each with its bootstrap s.e. over images.
 
     Returns {"n_images", "metrics": {name: {"mean": value on the whole set, "se": ..., "n": ...}}}; a
     metric with no frame to measure (e.g. interacting MPJPE without interacting images) has mean None.
+    MRRPE follows the seed: the right root at its (ground-truth) absolute depth, the left root
+    at that depth plus the predicted relative root depth, both back-projected from the
+    predicted 2D roots.
     """
     pred = predict(model, data)
-    with h5py.File(annotations, "r") as h5:
-        ann = {
-            k: h5[k][...]
-            for k in ("crop_box", "joints_cam", "joint_valid", "hand_type", "hand_type_valid", "root_depth", "focal", "princpt")
-        }
+    ann = read_annotations(annotations)
     n = len(pred["joints"])
     uv = np.empty((n, 42, 2))
     for i in range(n):
@@ -89,7 +104,35 @@ def evaluate(model: Digit, data: DigitSamples, annotations: Path, n_boot: int = 
             out["segm_miou"] = miou_of_confusion(conf[idx].sum(0))
         return out
 
-    whole = scores(np.arange(n))
-    se = bootstrap_se(scores, n, n_boot)
-    # no value (no frame to measure) is null in the JSON, never NaN
-    return {"n_images": n, "metrics": {k: {"mean": v if np.isfinite(v) else None, "se": se.get(k), "n": n} for k, v in whole.items()}}
+    return _summary(scores, n, n_boot)
+
+
+def mean_pose(train_annotations: Path) -> np.ndarray:
+    """(42, 3) mm: each joint's mean offset from its own hand's wrist over the training images where both are valid."""
+    ann = read_annotations(train_annotations)
+    joints, valid = ann["joints_cam"].astype(np.float64), ann["joint_valid"].astype(bool)
+    offsets = np.zeros((42, 3))
+    for hand, wrist in enumerate(WRISTS):
+        block = slice(21 * hand, 21 * hand + 21)
+        rel = joints[:, block] - joints[:, wrist : wrist + 1]
+        ok = valid[:, block] & valid[:, wrist : wrist + 1]
+        offsets[block] = (rel * ok[..., None]).sum(0) / np.maximum(ok.sum(0), 1)[:, None]
+    return offsets
+
+
+def evaluate_mean_pose(train_annotations: Path, test_annotations: Path, n_boot: int = 200) -> dict:
+    """The trivial baseline: the training set's mean pose placed at each test image's true wrists.
+
+    Only the MPJPE columns mean something for it (its roots are the truth; it predicts no
+    handedness or mask): a model that does not beat it has learned nothing of the pose.
+    """
+    offsets = mean_pose(train_annotations)
+    ann = read_annotations(test_annotations)
+    gt, valid, hand_type = ann["joints_cam"].astype(np.float64), ann["joint_valid"], ann["hand_type"]
+    wrists = np.repeat(gt[:, list(WRISTS)], 21, axis=1)
+    pred = wrists + offsets[None]
+
+    def scores(idx: np.ndarray) -> dict[str, float]:
+        return {f"mpjpe_{k}": v for k, v in mpjpe(pred[idx], gt[idx], valid[idx], hand_type[idx]).items()}
+
+    return _summary(scores, len(gt), n_boot)

@@ -3,8 +3,10 @@
 L1 on the 2.5D joints (heatmap units, masked by validity, mean over B x 42 x 3),
 L1 on the relative root depth (masked), BCE on handedness (masked, mean over the two
 outputs), 10 x the per-pixel cross-entropy of the 33-class mask (per sample masked
-by `segm_valid`, mean over pixels), and 0.1 x the squared error of the 40 child-parent
-bone vectors (both ends valid).
+by `segm_valid`, mean over pixels), and 0.1 x (left + right) bone loss: per hand, the
+squared error of its 20 child-parent bone vectors (both ends valid), mean over B x 20 x 3,
+the two hands' means summed, as the seed (an earlier version took one mean over all 40
+bones, half the seed's weight).
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ def digit_loss(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor], seg
     }
     bones_pred = out["joints"][:, _CHILD] - out["joints"][:, _PARENT]
     bones_gt = batch["joints"][:, _CHILD] - batch["joints"][:, _PARENT]
-    parts["bone"] = bone_weight * _masked_mean((bones_pred - bones_gt) ** 2, (valid[:, _CHILD] * valid[:, _PARENT])[..., None])
+    sq, both = (bones_pred - bones_gt) ** 2, (valid[:, _CHILD] * valid[:, _PARENT])[..., None]
+    right = _CHILD < 21  # the first hand's 20 bones (right, joints 0-20), then the left's
+    parts["bone"] = bone_weight * (_masked_mean(sq[:, right], both[:, right]) + _masked_mean(sq[:, ~right], both[:, ~right]))
     if "segm_logits" in out:
         ce = F.cross_entropy(out["segm_logits"], batch["mask"], reduction="none")  # (B, 128, 128)
         parts["segm"] = segm_weight * _masked_mean(ce, batch["segm_valid"].float()[:, None, None])

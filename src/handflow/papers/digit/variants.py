@@ -2,7 +2,8 @@
 
 A *model* is a network the pipeline trains; a *variant* is a row of the table. In DIGIT
 each variant evaluates the model of the same name: DIGIT itself (`seg`) and the ablation
-without the segmentation branch (`noseg`).
+without the segmentation branch (`noseg`). `mean_pose` is the reference row, the trivial
+baseline a model must beat to have learned anything, not a variant.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ VARIANTS = {
     )
 }
 MODELS = tuple(v.model for v in VARIANTS.values())
+REFERENCE = "mean_pose"
+REFERENCE_LABEL = "Mean pose of the training set at the true wrists (trivial baseline)"
 SEGMENTATION = {v.model: v.use_segmentation for v in VARIANTS.values()}
 SPLITS = ("train", "val", "test")
 

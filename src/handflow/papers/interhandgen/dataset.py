@@ -40,7 +40,8 @@ def _side(h5: h5py.File, side: str, rows: np.ndarray) -> HandParams:
 
 def build_pairs(preprocessed: Path, hands: dict[str, HandModel]) -> dict[str, np.ndarray]:
     with read_preprocessed(preprocessed) as h5:
-        interacting = h5["hand_type"][...] == HAND_TYPE_CODES["interacting"]
+        # the seed's (IntagHand's) selection: interacting, with a valid hand type, and MANO fits for both hands
+        interacting = (h5["hand_type"][...] == HAND_TYPE_CODES["interacting"]) & h5["hand_type_valid"][...]
         rows = np.flatnonzero(interacting & h5["right/valid"][...] & h5["left/valid"][...])
         left, right = _side(h5, "left", rows), _side(h5, "right", rows)
         capture, frame_idx = h5["capture"][...][rows], h5["frame_idx"][...][rows]

@@ -24,10 +24,10 @@ class Variant:
 VARIANTS = {
     v.name: v
     for v in (
-        Variant("joint", "joint", "Joint two-hand diffusion (non-cascaded baseline)", cfg=False, apg=False),
-        Variant("no_cfg", "cascade", "InterHandGen w/o CFG", cfg=False, apg=True),
-        Variant("no_apg", "cascade", "InterHandGen w/o APG", cfg=True, apg=False),
-        Variant("full", "cascade", "InterHandGen (full)", cfg=True, apg=True),
+        Variant("joint", "joint", "Ours w/o Decomposition (one network over both hands)", cfg=False, apg=False),
+        Variant("no_cfg", "cascade", "Ours w/o CFG", cfg=False, apg=True),
+        Variant("no_apg", "cascade", "Ours w/o APG", cfg=True, apg=False),
+        Variant("full", "cascade", "Ours (InterHandGen)", cfg=True, apg=True),
     )
 }
 REFERENCE = "gt"
