@@ -32,7 +32,7 @@ from handflow.papers.interhandgen.dataset import write_pairs
 from handflow.papers.interhandgen.diffusion import ScheduleConfig, _denoise
 from handflow.papers.interhandgen.model import Denoiser, DenoiserConfig, n_parameters
 from handflow.papers.interhandgen.representation import DIM, HAND_DIMS, Normalizer
-from handflow.papers.interhandgen.train import DenoiserTrainer, TrainConfig, network_dims
+from handflow.papers.interhandgen.train import DenoiserTrainer, TrainConfig, architecture
 from handflow.params import load_params
 from handflow.training import fit
 
@@ -60,7 +60,7 @@ def ihg_training(p, work: Path, device: torch.device, steps: int, log_every: int
     Normalizer.fit(pairs).save(work / "stats.json")
     base = TrainConfig.from_params(p, "interhandgen.train")
     cfg = TrainConfig(**{**base.to_dict(), "steps": steps, "log_every": log_every, "checkpoint_every": 10 * steps})
-    network = DenoiserConfig.from_params(p, "interhandgen.model", **network_dims("cascade"))
+    network = DenoiserConfig.from_params(p, "interhandgen.model", **architecture("cascade"))
     schedule = ScheduleConfig.from_params(p, "interhandgen.diffusion")
     trainer = DenoiserTrainer("cascade", work / "pairs.h5", work / "stats.json", network, schedule, cfg, True, 0)
     stamps: list[tuple[int, float]] = []
@@ -80,7 +80,7 @@ def ihg_training(p, work: Path, device: torch.device, steps: int, log_every: int
 @torch.no_grad()
 def ihg_sampling(p, device: torch.device, n: int, batch: int) -> dict:
     torch.manual_seed(0)
-    model = Denoiser(DenoiserConfig.from_params(p, "interhandgen.model", **network_dims("cascade"))).to(device).eval()
+    model = Denoiser(DenoiserConfig.from_params(p, "interhandgen.model", **architecture("cascade"))).to(device).eval()
     schedule = ScheduleConfig.from_params(p, "interhandgen.diffusion")
     sched = schedule.sampling()
     sched.set_timesteps(schedule.sampling_steps, device=device)

@@ -62,7 +62,7 @@ def submitted(smoke_build, cluster, tmp_path_factory) -> tuple[Path, dict[str, s
 
 def test_every_job_went_through_sbatch(submitted):
     _, jobs, cluster = submitted
-    expected = {"interhandgen_train": 2, "interhandgen_features": 1, "interhandgen_sample": 4, "interhandgen_evaluate": 4,
+    expected = {"interhandgen_train": 4, "interhandgen_features": 1, "interhandgen_sample": 6, "interhandgen_evaluate": 6,
                 "interhandgen_evaluate_gt": 1, "interhandgen_sweep": 1, "interhandgen_report": 1}  # fmt: skip
     assert {rule: list(jobs.values()).count(rule) for rule in set(jobs.values())} == expected
     records = {r["JobId"]: r for r in cluster.job_records()}

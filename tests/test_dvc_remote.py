@@ -61,7 +61,7 @@ def test_param_change_reruns_its_readers_and_shows_in_metrics_diff(project):
     data["evaluate"]["contact_mm"] = 100.0  # every interacting ground-truth pair comes this close
     params.write_text(yaml.safe_dump(data))
 
-    variants = ("gt", "full", "no_cfg", "no_apg", "joint")
+    variants = ("gt", "full", "no_shared", "no_selfatt", "no_cfg", "no_apg", "joint")
     evaluators = {f"interhandgen_evaluate_{v}" for v in variants}
     status = json.loads(run_ok(["dvc", "status", "--json"], project).strip().splitlines()[-1])
     assert set(status) == evaluators  # the stages that read `evaluate`; nothing else is stale yet

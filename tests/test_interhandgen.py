@@ -257,3 +257,19 @@ def test_frames_without_a_valid_hand_type_are_not_training_pairs(smoke_h5, hands
     with h5py.File(untyped, "r+") as h5:
         h5["hand_type_valid"][...] = False  # as IntagHand's preprocessing, such frames are dropped
     assert len(build_pairs(untyped, hands)["pairs"]) == 0
+
+
+def test_the_architecture_ablations_are_what_the_paper_names():
+    from handflow.papers.interhandgen.model import Denoiser, SeparateDenoisers, build_denoiser
+    from handflow.papers.interhandgen.train import architecture
+
+    small = {"width": 32, "embed_dim": 16, "n_layers": 3, "skips": (1,), "transformer_layers": 1, "n_heads": 2}
+    noattn = build_denoiser(DenoiserConfig(**architecture("cascade_noattn"), **small))
+    assert isinstance(noattn, Denoiser) and noattn.encoder is None and not any("encoder" in k for k in noattn.state_dict())
+    separate = build_denoiser(DenoiserConfig(**architecture("cascade_separate"), **small))
+    assert isinstance(separate, SeparateDenoisers) and separate.anchor.c_embed is None and separate.add.c_embed is not None
+    x, t = torch.randn(4, DIM), torch.zeros(4, dtype=torch.long)
+    separate.eval()
+    torch.testing.assert_close(separate(x, t), separate.anchor(x, t))  # no condition: the anchor's own network
+    cond = torch.zeros(4, 55)
+    torch.testing.assert_close(separate(x, t, cond), separate.add(x, t, cond))  # a (null) condition: the second hand's

@@ -33,8 +33,8 @@ def test_dvc_yaml_is_in_sync_with_the_snakefile():
     assert proc.returncode == 0, "dvc.yaml is stale: run `python -m handflow pipeline dvc-yaml` and commit it\n" + proc.stderr[-2000:]
 
 
-IHG_JOBS = {"interhandgen_dataset": 1, "interhandgen_train": 2, "interhandgen_features": 1, "interhandgen_sample": 4,
-            "interhandgen_evaluate": 4, "interhandgen_evaluate_gt": 1, "interhandgen_sweep": 1, "interhandgen_report": 1}  # fmt: skip
+IHG_JOBS = {"interhandgen_dataset": 1, "interhandgen_train": 4, "interhandgen_features": 1, "interhandgen_sample": 6,
+            "interhandgen_evaluate": 6, "interhandgen_evaluate_gt": 1, "interhandgen_sweep": 1, "interhandgen_report": 1}  # fmt: skip
 
 
 def test_dvc_repro_equals_snakemake(smoke_build):
@@ -52,7 +52,7 @@ def test_dvc_repro_equals_snakemake(smoke_build):
     assert summary["data_source"] == "embedded" and summary["scale"] == "smoke"
     metrics = json.loads((a / "results/interhandgen_metrics.json").read_text())
     assert (metrics["data_source"], metrics["scale"], metrics["n_samples"]) == ("embedded", "smoke", 16)
-    assert set(metrics["rows"]) == {"gt", "joint", "no_cfg", "no_apg", "full"}
+    assert set(metrics["rows"]) == {"gt", "joint", "no_shared", "no_selfatt", "no_cfg", "no_apg", "full"}
     reported = metrics["rows"]["full"]["reported"][0]  # the paper's, labelled as reported with its source
     assert reported["values"]["fhid"] == 1.0 and reported["source"] == "paper Table 1a, row Ours"
     assert {c["verdict"] for c in metrics["claims"].values()} <= {"holds", "not shown at this scale", "contradicted"}
@@ -95,8 +95,8 @@ def test_guidance_weight_reruns_sampling_and_evaluation_only(smoke_build):
     a, b = smoke_build
     with _edited((a, b), "params/interhandgen.yaml", lambda d: d["sample"].update(cfg_weight=0.3)):
         dry = run_ok([*SNAKEMAKE, "-n", "--cores", "1", "--quiet", "rules"], a)
-        assert _job_counts(dry) == {"interhandgen_sample": 4, "interhandgen_evaluate": 4, "interhandgen_sweep": 1, "interhandgen_report": 1}
+        assert _job_counts(dry) == {"interhandgen_sample": 6, "interhandgen_evaluate": 6, "interhandgen_sweep": 1, "interhandgen_report": 1}
         changed = _dvc_changed(b)
-        samplers = {f"interhandgen_sample_{v}" for v in ("full", "no_cfg", "no_apg", "joint")}
+        samplers = {f"interhandgen_sample_{v}" for v in ("full", "no_shared", "no_selfatt", "no_cfg", "no_apg", "joint")}
         assert set(changed) == samplers | {"interhandgen_sweep"}  # what snakemake reruns first; the rest follows from their outputs
         assert all(c == {"params/interhandgen.yaml": {"sample": "modified"}} for c in changed.values())  # DVC tracks the `sample` block

@@ -23,10 +23,10 @@ def _ihg_denoiser(model: str) -> Callable[[dict], Trainer]:
     def make(fx: dict) -> Trainer:
         from handflow.papers.interhandgen.diffusion import ScheduleConfig
         from handflow.papers.interhandgen.model import DenoiserConfig
-        from handflow.papers.interhandgen.train import DenoiserTrainer, TrainConfig, network_dims
+        from handflow.papers.interhandgen.train import DenoiserTrainer, TrainConfig, architecture
 
         pairs = fx["smoke_pairs"]
-        network = DenoiserConfig(**network_dims(model), width=32, embed_dim=16, n_layers=3, skips=(1,), transformer_layers=1, n_heads=2)
+        network = DenoiserConfig(**architecture(model), width=32, embed_dim=16, n_layers=3, skips=(1,), transformer_layers=1, n_heads=2)
         train = TrainConfig(batch_size=8, steps=6, lr=1e-3, lr_decay=0.9, lr_decay_every=3, grad_clip=4.0, p_uncond=0.1,
                             checkpoint_every=2, log_every=1)  # fmt: skip
         return DenoiserTrainer(model, pairs / "pairs.h5", pairs / "stats.json", network, ScheduleConfig(), train, True, 0)
@@ -58,6 +58,8 @@ def _digit(use_segmentation: bool) -> Callable[[dict], Trainer]:
 TRAINERS = {
     "interhandgen-cascade": _ihg_denoiser("cascade"),
     "interhandgen-joint": _ihg_denoiser("joint"),
+    "interhandgen-separate": _ihg_denoiser("cascade_separate"),
+    "interhandgen-noattn": _ihg_denoiser("cascade_noattn"),
     "interhandgen-features": _ihg_features,
     "digit-seg": _digit(True),
     "digit-noseg": _digit(False),

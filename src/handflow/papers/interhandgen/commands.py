@@ -47,8 +47,8 @@ def dataset(stage: Stage, args: Namespace) -> dict:
 
 @group.command(
     "train",
-    "train the cascade denoiser or the joint baseline",
-    Arg("--model", choices=MODELS),
+    "train a denoiser: the cascade, its two architecture ablations, or the joint model",
+    Arg("--model", choices=list(MODELS)),
     *paths("pairs", "stats", "checkpoints", "out", "curve"),
     run="interhandgen_train_{model}",
     device=True,
@@ -56,14 +56,14 @@ def dataset(stage: Stage, args: Namespace) -> dict:
 def train(stage: Stage, args: Namespace) -> dict:
     from handflow.papers.interhandgen.diffusion import ScheduleConfig
     from handflow.papers.interhandgen.model import DenoiserConfig
-    from handflow.papers.interhandgen.train import DenoiserTrainer, TrainConfig, network_dims
+    from handflow.papers.interhandgen.train import DenoiserTrainer, TrainConfig, architecture
     from handflow.training import fit
 
     trainer = DenoiserTrainer(
         args.model,
         Path(args.pairs),
         Path(args.stats),
-        stage.section(DenoiserConfig, f"{KEY}.model", **network_dims(args.model)),
+        stage.section(DenoiserConfig, f"{KEY}.model", **architecture(args.model)),
         stage.section(ScheduleConfig, f"{KEY}.diffusion"),
         stage.section(TrainConfig, f"{KEY}.train"),
         stage.get(f"{KEY}.dataset.swap_augmentation"),

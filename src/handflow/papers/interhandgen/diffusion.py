@@ -29,7 +29,7 @@ from diffusers import DDIMScheduler, DDPMScheduler
 
 from handflow.config import Section
 from handflow.papers.interhandgen.apg import ApgConfig, PenetrationLoss, step_sizes
-from handflow.papers.interhandgen.model import Denoiser
+from handflow.papers.interhandgen.model import Denoiser, SeparateDenoisers
 from handflow.papers.interhandgen.representation import HAND_DIMS, PLACEMENT, TRANS, Normalizer, TwoHandDecoder
 
 
@@ -70,14 +70,18 @@ def antithetic_timesteps(n: int, num_train_timesteps: int, generator: torch.Gene
 def cascade_loss(
     model: Denoiser, sched: DDPMScheduler, anchor: torch.Tensor, add: torch.Tensor, p_uncond: float, generator: torch.Generator
 ) -> torch.Tensor:
-    """One network, two roles: the anchor unconditionally (pose and shape dims), the add hand given the anchor."""
+    """One network, two roles (or two networks, `SeparateDenoisers`): the anchor unconditionally (pose and shape dims),
+    the add hand given the anchor."""
     n = len(anchor)
     dev = anchor.device  # random draws come from the CPU generator, then move: the same stream on any device
     t = antithetic_timesteps(n, sched.config.num_train_timesteps, generator).to(dev)
     noise = torch.randn(2 * n, anchor.shape[1], generator=generator).to(dev)
     noisy = sched.add_noise(torch.cat([anchor, add]), noise, torch.cat([t, t]))
     cond = anchor[:, :HAND_DIMS] * (torch.rand(n, 1, generator=generator) >= p_uncond).to(dev)
-    pred = model(noisy, torch.cat([t, t]), torch.cat([torch.zeros_like(cond), cond]))
+    if isinstance(model, SeparateDenoisers):  # each role its own network
+        pred = torch.cat([model(noisy[:n], t), model(noisy[n:], t, cond)])
+    else:
+        pred = model(noisy, torch.cat([t, t]), torch.cat([torch.zeros_like(cond), cond]))
     loss_anchor = torch.nn.functional.mse_loss(pred[:n, :HAND_DIMS], anchor[:, :HAND_DIMS])
     return loss_anchor + torch.nn.functional.mse_loss(pred[n:], add)
 

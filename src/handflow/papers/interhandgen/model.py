@@ -14,11 +14,16 @@ the paper describes.
 
 The time embedding is diffusers' sinusoidal `Timesteps` (shift 1 gives the
 fairseq/DDPM frequencies the seed uses) and `TimestepEmbedding` MLP.
+
+The paper's two architecture ablations are switches of the config: `self_attention`
+off drops the transformer (the tokens go straight to the trunk: *w/o SelfAtt*), and
+`shared` off gives the cascade two networks, an unconditional one for the anchor and a
+conditional one for the second hand (*w/o Shared Network*); `build_denoiser` makes either.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from diffusers.models.embeddings import TimestepEmbedding, Timesteps
@@ -29,7 +34,7 @@ from handflow.config import Section
 
 @dataclass(frozen=True)
 class DenoiserConfig(Section):
-    """params `interhandgen.model` plus the input and condition sizes of the model trained (see train.network_dims)."""
+    """params `interhandgen.model` plus the input and condition sizes of the model trained (see train.architecture)."""
 
     x_dim: int  # 64 for the cascade (one hand), 119 for the joint baseline (55 + 64)
     c_dim: int  # 55: the anchor's pose and shape; 0: unconditional (joint baseline)
@@ -40,6 +45,8 @@ class DenoiserConfig(Section):
     transformer_layers: int = 2
     n_heads: int = 4
     dropout: float = 0.1
+    self_attention: bool = True  # False: the paper's "w/o SelfAtt" ablation
+    shared: bool = True  # False: the paper's "w/o Shared Network" (separate anchor and conditional networks)
 
 
 def _embed(in_dim: int, hidden: int, out_dim: int) -> nn.Sequential:
@@ -56,8 +63,10 @@ class Denoiser(nn.Module):
         self.x_embed = _embed(cfg.x_dim, w, e)
         self.c_embed = _embed(cfg.c_dim, w, e) if cfg.c_dim else None
         n_tokens = 3 if cfg.c_dim else 2
-        layer = nn.TransformerEncoderLayer(e, cfg.n_heads, dim_feedforward=4 * e, dropout=cfg.dropout, batch_first=True)
-        self.encoder = nn.TransformerEncoder(layer, cfg.transformer_layers, enable_nested_tensor=False)
+        self.encoder = None
+        if cfg.self_attention:
+            layer = nn.TransformerEncoderLayer(e, cfg.n_heads, dim_feedforward=4 * e, dropout=cfg.dropout, batch_first=True)
+            self.encoder = nn.TransformerEncoder(layer, cfg.transformer_layers, enable_nested_tensor=False)
         self.tokens_out = nn.Linear(n_tokens * e, w)
         self.init = nn.Linear(cfg.x_dim, w)
         side = e * (n_tokens - 1)  # time (and condition) embeddings beside every layer's input
@@ -73,12 +82,30 @@ class Denoiser(nn.Module):
             cemb = self.c_embed(torch.zeros(len(x_t), self.cfg.c_dim, dtype=x_t.dtype, device=x_t.device) if cond is None else cond)
             tokens.insert(1, cemb)
             side.append(cemb)
-        h = self.tokens_out(self.encoder(torch.stack(tokens, dim=1)).flatten(1))
+        stacked = torch.stack(tokens, dim=1)
+        h = self.tokens_out((self.encoder(stacked) if self.encoder is not None else stacked).flatten(1))
         init = self.init(x_t)
         for i, layer in enumerate(self.layers):
             parts = [h, init, *side] if i in self.cfg.skips else [h, *side]
             h = torch.relu(layer(torch.cat(parts, dim=1)))
         return self.head(h)
+
+
+class SeparateDenoisers(nn.Module):
+    """The cascade without a shared network: `cond=None` asks the anchor's network, any condition (zeros too) the second's."""
+
+    def __init__(self, cfg: DenoiserConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.anchor = Denoiser(replace(cfg, c_dim=0, shared=True))
+        self.add = Denoiser(replace(cfg, shared=True))
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        return self.anchor(x_t, t) if cond is None else self.add(x_t, t, cond)
+
+
+def build_denoiser(cfg: DenoiserConfig) -> nn.Module:
+    return Denoiser(cfg) if cfg.shared else SeparateDenoisers(cfg)
 
 
 def n_parameters(model: nn.Module) -> int:

@@ -54,6 +54,8 @@ CLAIMS = [
     Claim("apg_lowers_penetration", "anti-penetration guidance lowers the penetration volume", "penetration_volume_cm3", "full", "no_apg"),
     Claim("cascade_beats_joint", "the cascaded model (w/o APG) has a lower FHID than the joint one", "fhid", "no_apg", "joint"),
     Claim("cfg_lowers_fhid", "classifier-free guidance lowers FHID", "fhid", "full", "no_cfg"),
+    Claim("shared_network_helps", "one shared network for both hands lowers FHID (vs separate networks)", "fhid", "full", "no_shared"),
+    Claim("self_attention_helps", "self-attention over the tokens lowers FHID", "fhid", "full", "no_selfatt"),
 ]
 
 

@@ -23,7 +23,7 @@ from handflow.papers.interhandgen.diffusion import CascadeSampler, Guidance, Joi
 from handflow.papers.interhandgen.features import decode_pairs
 from handflow.papers.interhandgen.representation import DIM, TwoHandDecoder
 from handflow.papers.interhandgen.train import load_denoiser
-from handflow.papers.interhandgen.variants import Variant
+from handflow.papers.interhandgen.variants import MODELS, Variant
 from handflow.storage.atomic import atomic_path
 
 SCHEMA_VERSION = 1
@@ -57,7 +57,7 @@ def make_sampler(variant: Variant, model_path: Path, decoder: TwoHandDecoder, sa
     """The sampler of a variant; `sampling_steps` may differ from the steps the model was trained with in mind."""
     model, normalizer, schedule = load_denoiser(model_path, variant.model)
     schedule = dataclasses.replace(schedule, sampling_steps=sampling_steps)
-    if variant.model == "joint":
+    if not MODELS[variant.model].cascade:
         return JointSampler(model, normalizer, schedule)
     return CascadeSampler(model, normalizer, decoder, schedule, guidance)
 
@@ -79,7 +79,7 @@ def sample_variant(variant: Variant, model_path: Path, decoder: TwoHandDecoder, 
                 **provenance,
                 "schema_version": SCHEMA_VERSION,
                 "variant": variant.name,
-                "guidance": json.dumps({} if variant.model == "joint" else dataclasses.asdict(guidance)),
+                "guidance": json.dumps(dataclasses.asdict(guidance) if MODELS[variant.model].cascade else {}),
                 "vertices": "left (anchor) first, metres, anchor frame",
                 "joints": "InterHand2.6M order",
             }

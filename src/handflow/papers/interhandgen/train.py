@@ -1,4 +1,4 @@
-"""Stage 2: train the denoiser, the cascade (one shared network, two roles) or the joint baseline.
+"""Stage 2: train a denoiser: the cascade (one shared network, two roles), its two architecture ablations, or the joint one.
 
 The seed's settings at the paper scale: Adam 1e-3, batch 256, gradient-norm clip 4,
 learning rate x0.9 every 20 epochs, 80 epochs. Batches are drawn with replacement
@@ -18,8 +18,9 @@ from handflow.config import Section
 from handflow.errors import InputError
 from handflow.papers.interhandgen.dataset import read_pairs
 from handflow.papers.interhandgen.diffusion import ScheduleConfig, cascade_loss, joint_loss
-from handflow.papers.interhandgen.model import Denoiser, DenoiserConfig, n_parameters
+from handflow.papers.interhandgen.model import DenoiserConfig, build_denoiser, n_parameters
 from handflow.papers.interhandgen.representation import DIM, HAND_DIMS, Normalizer
+from handflow.papers.interhandgen.variants import MODELS
 from handflow.training import LoopSettings, Trainer, TrainState, file_digest, load_model
 
 
@@ -38,9 +39,12 @@ class TrainConfig(Section):
     log_every: int
 
 
-def network_dims(model: str) -> dict[str, int]:
-    """Input and condition sizes of a trained model: the cascade's one hand given the anchor, or both hands at once."""
-    return {"cascade": {"x_dim": DIM, "c_dim": HAND_DIMS}, "joint": {"x_dim": HAND_DIMS + DIM, "c_dim": 0}}[model]
+def architecture(model: str) -> dict:
+    """What the model trained fixes beyond params `interhandgen.model`: input and condition sizes (the cascade's one hand
+    given the anchor, or both hands at once) and the architecture ablations (variants.MODELS)."""
+    m = MODELS[model]
+    dims = {"x_dim": DIM, "c_dim": HAND_DIMS} if m.cascade else {"x_dim": HAND_DIMS + DIM, "c_dim": 0}
+    return {**dims, "shared": m.shared, "self_attention": m.self_attention}
 
 
 class DenoiserTrainer(Trainer):
@@ -67,7 +71,7 @@ class DenoiserTrainer(Trainer):
 
     def build(self, device: torch.device) -> TrainState:
         self.views = self.views.to(device)
-        net = Denoiser(self.network).to(device)
+        net = build_denoiser(self.network).to(device)
         opt = torch.optim.Adam(net.parameters(), lr=self.cfg.lr, betas=(0.9, 0.999), eps=1e-8)
         lr_schedule = torch.optim.lr_scheduler.StepLR(opt, step_size=self.cfg.lr_decay_every, gamma=self.cfg.lr_decay)
         return TrainState(net, opt, lr_schedule, torch.Generator().manual_seed(self.seed))
@@ -78,7 +82,7 @@ class DenoiserTrainer(Trainer):
         idx = torch.randint(0, n, (batch,), generator=gen)
         view = torch.randint(0, n_views, (batch,), generator=gen)
         x = self.views[view, idx]
-        if self.model == "cascade":
+        if MODELS[self.model].cascade:
             return cascade_loss(state.model, self.sched, x[:, 0], x[:, 1], self.cfg.p_uncond, gen)
         return joint_loss(state.model, self.sched, x[:, 0], x[:, 1], gen)
 
@@ -107,9 +111,9 @@ class DenoiserTrainer(Trainer):
         return {"n_pairs": float(self.views.shape[1]), "n_parameters": float(n_parameters(state.model))}
 
 
-def load_denoiser(path: Path, model: str | None = None) -> tuple[Denoiser, Normalizer, ScheduleConfig]:
-    """A trained denoiser with its normalisation and schedule; `model`: the kind it must be (cascade or joint)."""
-    net, ckpt = load_model(path, DenoiserConfig, Denoiser, ("model", "schedule", "normalizer"))
+def load_denoiser(path: Path, model: str | None = None) -> tuple[torch.nn.Module, Normalizer, ScheduleConfig]:
+    """A trained denoiser with its normalisation and schedule; `model`: the one it must be (variants.MODELS)."""
+    net, ckpt = load_model(path, DenoiserConfig, build_denoiser, ("model", "schedule", "normalizer"))
     if model is not None and ckpt["model"] != model:
         raise InputError(path, "model", f"{ckpt['model']!r}, expected {model!r}")
     normalizer = Normalizer(np.asarray(ckpt["normalizer"]["mean"]), np.asarray(ckpt["normalizer"]["std"]))

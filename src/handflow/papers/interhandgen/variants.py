@@ -9,7 +9,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-MODELS = ("cascade", "joint")
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    cascade: bool  # the anchor, then the second hand given it; False: both hands at once (the paper's w/o Decomposition)
+    shared: bool = True  # one network for both roles of the cascade
+    self_attention: bool = True  # the transformer over the time, condition and input tokens
+
+
+MODELS = {
+    m.name: m
+    for m in (
+        Model("cascade", cascade=True),
+        Model("cascade_separate", cascade=True, shared=False),
+        Model("cascade_noattn", cascade=True, self_attention=False),
+        Model("joint", cascade=False),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -25,6 +42,8 @@ VARIANTS = {
     v.name: v
     for v in (
         Variant("joint", "joint", "Ours w/o Decomposition (one network over both hands)", cfg=False, apg=False),
+        Variant("no_shared", "cascade_separate", "Ours w/o Shared Network", cfg=True, apg=True),
+        Variant("no_selfatt", "cascade_noattn", "Ours w/o SelfAtt", cfg=True, apg=True),
         Variant("no_cfg", "cascade", "Ours w/o CFG", cfg=False, apg=True),
         Variant("no_apg", "cascade", "Ours w/o APG", cfg=True, apg=False),
         Variant("full", "cascade", "Ours (InterHandGen)", cfg=True, apg=True),
