@@ -1,6 +1,7 @@
 """SLURM through the project's profile, on a real single-node cluster (see tests/slurm_cluster.py).
 
-The InterHandGen smoke target is submitted with `--workflow-profile workflow/profiles/slurm`;
+Part of the InterHandGen smoke pipeline (every kind of its GPU rules and a CPU rule) is
+submitted with `--workflow-profile workflow/profiles/slurm`;
 only two settings are changed on the command line, because this cluster has no accounting
 database: job status comes from `squeue`, polled early. Every job must appear in the
 cluster's own job-completion log, the results must equal the local run's byte for byte,
@@ -22,8 +23,9 @@ from conftest import PIPELINE_ENV, SNAKEMAKE, copy_project, digests, run_ok
 
 pytestmark = pytest.mark.slow
 
-TARGET = "results/interhandgen_metrics.json"
-# The data stages run locally first; the cluster runs every InterHandGen job.
+TARGETS = ["results/interhandgen/eval_full.json", "results/interhandgen/apg_sweep.json"]
+# The data stages run locally first; the cluster runs the InterHandGen jobs those targets need (the rest of the
+# pipeline goes through the same profile and rules: test_pipeline.py builds it all locally).
 PREPARED = [f"data/processed/interhandgen/{f}" for f in ("pairs_train.h5", "pairs_test.h5", "stats.json")]
 GPU_RULES = {"interhandgen_train", "interhandgen_features", "interhandgen_sample", "interhandgen_sweep"}
 # `timeout -s INT`: SIGTERM only makes the plugin wait for jobs; SIGINT cancels them and exits.
@@ -54,7 +56,7 @@ def _submitted(log: str) -> dict[str, str]:
 def submitted(smoke_build, cluster, tmp_path_factory) -> tuple[Path, dict[str, str], LocalSlurm]:
     project = copy_project(tmp_path_factory.mktemp("slurm") / "p")
     run_ok([*SNAKEMAKE, "--cores", "2", *PREPARED], project)
-    proc = subprocess.run([*SUBMIT, TARGET], cwd=project, env=PIPELINE_ENV, capture_output=True, text=True, check=False)
+    proc = subprocess.run([*SUBMIT, *TARGETS], cwd=project, env=PIPELINE_ENV, capture_output=True, text=True, check=False)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"snakemake under SLURM failed (rc {proc.returncode}):\n{log[-4000:]}"
     return project, _submitted(log), cluster
@@ -62,8 +64,8 @@ def submitted(smoke_build, cluster, tmp_path_factory) -> tuple[Path, dict[str, s
 
 def test_every_job_went_through_sbatch(submitted):
     _, jobs, cluster = submitted
-    expected = {"interhandgen_train": 4, "interhandgen_features": 1, "interhandgen_sample": 6, "interhandgen_evaluate": 6,
-                "interhandgen_evaluate_gt": 1, "interhandgen_sweep": 1, "interhandgen_report": 1}  # fmt: skip
+    expected = {"interhandgen_train": 1, "interhandgen_features": 1, "interhandgen_sample": 1, "interhandgen_evaluate": 1,
+                "interhandgen_sweep": 1}  # fmt: skip
     assert {rule: list(jobs.values()).count(rule) for rule in set(jobs.values())} == expected
     records = {r["JobId"]: r for r in cluster.job_records()}
     assert set(jobs) <= set(records), "jobs snakemake submitted are missing from the cluster's job log"
@@ -82,7 +84,7 @@ def test_results_equal_a_local_run(submitted, smoke_build):
     local, _ = smoke_build
     ours, theirs = digests(project), digests(local)
     ihg = {k for k in ours if "interhandgen" in k}
-    assert TARGET in ihg and "models/interhandgen/cascade.pt" in ihg
+    assert set(TARGETS) <= ihg and "models/interhandgen/cascade.pt" in ihg
     assert {k: ours[k] for k in ihg} == {k: theirs[k] for k in ihg}
 
 
@@ -100,14 +102,15 @@ def test_mlflow_runs_name_their_slurm_jobs(submitted):
 
 def test_a_failing_job_fails_the_run(submitted):
     project, _, _ = submitted
-    (project / TARGET).unlink()
-    (project / "results/interhandgen/eval_full.json").write_text("{not json")
-    proc = subprocess.run([*SUBMIT, TARGET], cwd=project, env=PIPELINE_ENV, capture_output=True, text=True, check=False)
+    target = TARGETS[0]
+    (project / target).unlink()
+    (project / "data/samples/interhandgen/full.h5").write_bytes(b"not an HDF5 file")
+    proc = subprocess.run([*SUBMIT, target], cwd=project, env=PIPELINE_ENV, capture_output=True, text=True, check=False)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 1, f"expected a failed run, got rc {proc.returncode}:\n{log[-3000:]}"  # 124 would be the timeout
-    assert "FAILED" in log and "interhandgen_report" in log
+    assert "FAILED" in log and "interhandgen_evaluate" in log
     # the plugin keeps the batch log of a failed job (successful ones are cleaned up)
-    batch_logs = list(Path(project, "logs/slurm/rule_interhandgen_report").rglob("*.log"))
-    assert batch_logs and any("eval_full.json" in p.read_text() for p in batch_logs)
-    assert not (project / TARGET).exists()
-    assert json.loads((project / "results/interhandgen/eval_gt.json").read_text())  # the rest is untouched
+    batch_logs = list(Path(project, "logs/slurm/rule_interhandgen_evaluate").rglob("*.log"))
+    assert batch_logs and any("full.h5" in p.read_text() for p in batch_logs)
+    assert not (project / target).exists()
+    assert json.loads((project / TARGETS[1]).read_text())  # the rest is untouched
