@@ -101,26 +101,27 @@ def test_wrong_joint_count_names_the_file_and_field(smoke_dataset, tmp_path):
 
 
 def _joint_labels(sample) -> list[tuple[int, int]]:
-    """(hand block, mask label) at each valid wrist and finger root, read from the 128x128 mask."""
+    """(hand block, mask label) at each valid wrist and finger root, read from the mask (half the input size)."""
     out = []
     joints, valid, mask = sample["joints"].numpy(), sample["joint_valid"].numpy(), sample["mask"].numpy()
+    side = len(mask)
     for j in (20, 3, 7, 11, 15, 19, 41, 24, 28, 32, 36, 40):
         if valid[j]:
-            u, v = (joints[j, :2] * 2).astype(int)  # heatmap (64) -> mask (128)
-            out.append((0 if j < 21 else 1, int(mask[min(v, 127), min(u, 127)])))
+            u, v = (joints[j, :2] * side / 64).astype(int)  # heatmap units (64 per crop) -> mask pixels
+            out.append((0 if j < 21 else 1, int(mask[min(v, side - 1), min(u, side - 1)])))
     return out
 
 
-@pytest.mark.parametrize("flip", [False, True])
-def test_samples_keep_joints_on_their_own_hands_mask(digit_stores, flip):
+@pytest.mark.parametrize("flip,size", [(False, 256), (True, 256), (False, 128)])
+def test_samples_keep_joints_on_their_own_hands_mask(digit_stores, flip, size):
     from handflow.papers.digit.dataset import Augment, DigitSamples
 
     augment = Augment(shift=0.0, scale=0.0, rotation_p=0.0, flip_p=1.0, colour=0.0) if flip else None
-    data = DigitSamples(*digit_stores, augment=augment)
+    data = DigitSamples(*digit_stores, augment=augment, input_size=size)
     own = total = 0
     for i in range(len(data)):
         s = data[i]
-        assert s["image"].shape == (3, 256, 256) and s["mask"].shape == (128, 128)
+        assert s["image"].shape == (3, size, size) and s["mask"].shape == (size // 2, size // 2)
         if not s["segm_valid"]:
             continue
         for block, label in _joint_labels(s):
@@ -162,6 +163,26 @@ def test_model_shapes_loss_and_ablation(digit_stores):
         loss, parts = digit_loss(out, batch)
         loss.backward()
         assert ("segm" in parts) == use_segmentation and all(np.isfinite(v) for v in parts.values())
+
+
+def test_targets_and_predictions_are_in_the_same_units_at_any_input_size(digit_stores):
+    """A smaller crop changes pixels, not units: targets agree across sizes, and a model's joints span 0..64 at both."""
+    import torch
+
+    from handflow.papers.digit.dataset import DigitSamples
+    from handflow.papers.digit.model import Digit, DigitConfig
+
+    big, small = DigitSamples(*digit_stores, augment=None), DigitSamples(*digit_stores, augment=None, input_size=128)
+    # up to half a pixel apart (0.25 units at 128 px): the crop map puts pixel centres at integers, at each size's own grid
+    np.testing.assert_allclose(big[0]["joints"].numpy(), small[0]["joints"].numpy(), atol=0.26)
+    cfg = {"width": 4, "modules": (1, 1, 1), "blocks": 1, "seg_fusion_channels": 4, "unet_channels": (4, 4, 4, 4), "head_channels": 4}
+    for size in (256, 128):
+        model = Digit(DigitConfig(input_size=size, **cfg)).eval()
+        with torch.no_grad():
+            model.heatmap.weight.zero_()
+            model.heatmap.bias.zero_()  # flat heatmaps: the expected position is the crop's centre
+            xy = model(torch.zeros(1, 3, size, size))["joints"][0, :, :2]
+        torch.testing.assert_close(xy, torch.full_like(xy, 32.0))
 
 
 def test_soft_argmax_finds_a_peak():

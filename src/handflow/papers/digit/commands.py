@@ -122,7 +122,8 @@ def evaluate(stage: Stage, args: Namespace) -> dict:
     from handflow.storage.atomic import atomic_write_text
 
     stores = _stores(args)
-    result = evaluate(load_digit(Path(args.model)), stores.samples(augment=None), stores.annotations)
+    model = load_digit(Path(args.model))
+    result = evaluate(model, stores.samples(None, model.cfg.input_size), stores.annotations)
     atomic_write_text(args.out, json.dumps({"variant": args.variant, **stage.provenance, **result}, indent=2, allow_nan=False))
     return {k: v["mean"] for k, v in result["metrics"].items() if v["mean"] is not None}
 
@@ -161,7 +162,8 @@ def report(stage: Stage, args: Namespace) -> dict:
 
     evals = gather(args.evals, "variant", [REFERENCE, *VARIANTS])
     outputs = [Path(p) for p in (args.json, args.table, args.html, args.figure)]
-    data = write_report(evals, stage.provenance, load_digit(Path(args.model)), _stores(args).samples(augment=None), *outputs)
+    model = load_digit(Path(args.model))
+    data = write_report(evals, stage.provenance, model, _stores(args).samples(None, model.cfg.input_size), *outputs)
     for path in outputs:
         stage.log_artifact(path)
     return {f"{row}.{m}": v["mean"] for row, r in data["rows"].items() for m, v in r["metrics"].items() if v is not None}

@@ -5,8 +5,8 @@ box) with, in training, InterNet's augmentation: centre shift U(-0.15, 0.15) of 
 box, scale 1 + 0.25 clip(N, -1, 1), rotation clip(N, -2, 2) x 45 deg with p 0.6,
 horizontal flip p 0.5 (left and right swap: joints, validity, hand type, mask labels
 1-16 <-> 17-32) and a per-channel colour scale U(0.8, 1.2). The image is warped to
-256x256 (bilinear), the part mask to 128x128 (nearest) by the same map. Targets: x, y in
-heatmap units (64 per 256 px), z = ((z - z_own_wrist) / 200 mm + 1) / 2 x 64; joints
+`input_size` (256 in the seed; bilinear), the part mask to half that (nearest) by the same
+map. Targets: x, y in heatmap units (64 per crop width, whatever the input size), z = ((z - z_own_wrist) / 200 mm + 1) / 2 x 64; joints
 outside [0, 64) become invalid; the relative root depth ((z_left_wrist - z_right_wrist)
 / 200 + 1) / 2 x 64, valid when both wrists are; hand type [right, left].
 
@@ -28,7 +28,7 @@ import torch
 from handflow.errors import InputError
 from handflow.storage.lmdb_store import PackedFiles
 
-INPUT, HEATMAP, MASK = 256, 64, 128
+INPUT, HEATMAP = 256, 64  # the seed's input size; target units per crop width
 BBOX_3D_MM = 400.0
 LEFT = slice(21, 42)
 RIGHT = slice(0, 21)
@@ -63,7 +63,17 @@ def _swap_hands(a: np.ndarray) -> np.ndarray:
 
 
 class DigitSamples(torch.utils.data.Dataset):
-    def __init__(self, annotations: Path, images: Path, masks: Path, masks_meta: Path, augment: Augment | None, seed: int = 0) -> None:
+    def __init__(
+        self,
+        annotations: Path,
+        images: Path,
+        masks: Path,
+        masks_meta: Path,
+        augment: Augment | None,
+        seed: int = 0,
+        input_size: int = INPUT,
+    ) -> None:
+        self.input_size, self.mask_size = input_size, input_size // 2
         with h5py.File(annotations, "r") as h5:
             try:
                 fields = ("key", "crop_box", "joints_img", "joint_valid", "hand_type", "hand_type_valid", "imsize")
@@ -105,14 +115,15 @@ class DigitSamples(torch.utils.data.Dataset):
             flip = bool(rng.uniform() < a.flip_p)
             colour = rng.uniform(1 - a.colour, 1 + a.colour, 3)
         image = cv2.cvtColor(self._decode(self.images, key, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-        m_img = _affine(box, INPUT, scale, rot, flip)
-        crop = cv2.warpAffine(image, m_img, (INPUT, INPUT), flags=cv2.INTER_LINEAR)
+        size, mask_size = self.input_size, self.mask_size
+        m_img = _affine(box, size, scale, rot, flip)
+        crop = cv2.warpAffine(image, m_img, (size, size), flags=cv2.INTER_LINEAR)
         crop = np.clip(crop.astype(np.float32) * colour.astype(np.float32), 0, 255) / np.float32(255.0)
         mask = self._decode(self.masks, key, cv2.IMREAD_UNCHANGED)
         # the same crop in the mask's own pixels: pixel centres scale as (u + 0.5) s - 0.5
         s = self.mask_scale
         m_box = np.r_[(box[:2] + 0.5) * s - 0.5, box[2:] * s]
-        mask = cv2.warpAffine(mask, _affine(m_box, MASK, scale, rot, flip), (MASK, MASK), flags=cv2.INTER_NEAREST)
+        mask = cv2.warpAffine(mask, _affine(m_box, mask_size, scale, rot, flip), (mask_size, mask_size), flags=cv2.INTER_NEAREST)
         joints = self.ann["joints_img"][i].astype(np.float64)
         valid = self.ann["joint_valid"][i].astype(bool).copy()
         uv = np.c_[joints[:, :2], np.ones(42)] @ m_img.T
@@ -124,7 +135,7 @@ class DigitSamples(torch.utils.data.Dataset):
             types = types[::-1].copy()
             mask = np.where(mask > 16, mask - 16, np.where(mask > 0, mask + 16, 0)).astype(np.uint8)
         wrist_z = np.r_[np.full(21, z[WRISTS[0]]), np.full(21, z[WRISTS[1]])]
-        target = np.c_[uv * HEATMAP / INPUT, ((z - wrist_z) / (BBOX_3D_MM / 2) + 1) / 2 * HEATMAP]
+        target = np.c_[uv * HEATMAP / size, ((z - wrist_z) / (BBOX_3D_MM / 2) + 1) / 2 * HEATMAP]
         valid &= ((target >= 0) & (target < HEATMAP)).all(1)
         roots_ok = valid[WRISTS[0]] and valid[WRISTS[1]]
         rel_root = ((z[WRISTS[1]] - z[WRISTS[0]]) / (BBOX_3D_MM / 2) + 1) / 2 * HEATMAP

@@ -7,7 +7,8 @@ pose-estimation HRNet module for module, with the official module names (`conv1`
 `layer1`, `transition1`, `stage2.0.branches...`, `fuse_layers`), so the official ImageNet
 checkpoint `hrnet_w32-36af842e.pth` loads into it by name, non-strictly as in the seed
 (its classification head and stage 4's lower outputs are not used). Only the top
-branch's fused output is used: 32x64x64 for a 256 input. With `use_segmentation=False`
+branch's fused output is used: 32x64x64 for a 256 input (`input_size`, smaller at the `cpu`
+scale; the joints are rescaled to 64 units per crop width whatever the feature size). With `use_segmentation=False`
 (the ablation) the pose head sees the backbone features alone, through the same U-Net.
 """
 
@@ -27,6 +28,7 @@ from handflow.errors import InputError
 log = logging.getLogger(__name__)
 
 N_CLASSES, N_JOINTS, DEPTH_BINS = 33, 42, 64
+HEATMAP = 64  # joint targets' units per crop width (dataset.HEATMAP; not imported: the model needs no data code)
 BN_MOMENTUM = 0.1
 
 
@@ -34,6 +36,7 @@ BN_MOMENTUM = 0.1
 class DigitConfig(Section):
     """params `digit.model`, plus whether the segmentation branch is on (the model trained: seg or noseg)."""
 
+    input_size: int = 256  # square crop side in pixels (the seed: 256); features at 1/4, masks at 1/2 of it
     width: int = 32  # HRNet top-branch channels (W32)
     modules: tuple[int, int, int] = (1, 4, 3)  # HR modules in stages 2, 3, 4
     blocks: int = 4  # bottlenecks in layer1, basic blocks per branch and module
@@ -271,6 +274,7 @@ class Digit(nn.Module):
             feats = torch.cat([feats, self.seg_embed(out["segm_logits"])], 1)
         feats = self.unet(feats)
         prob, xy = soft_argmax_2d(self.heatmap(feats))
+        xy = xy * (HEATMAP / feats.shape[-1])  # heatmap units, 64 per crop width at any input size
         z = (prob.flatten(2) * self.depth(feats).flatten(2)).sum(-1)  # depth maps weighted by the normalised heatmap
         out["joints"] = torch.cat([xy, z[..., None]], -1)  # (B, 42, 3) in heatmap units (0..64)
         pooled = self.conv_head(feats).mean((2, 3))

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import torch
 
-from handflow.papers.digit.dataset import HEATMAP, INPUT, DigitSamples
+from handflow.papers.digit.dataset import HEATMAP, DigitSamples
 from handflow.papers.digit.model import Digit
 from handflow.papers.digit.variants import REFERENCE, REFERENCE_LABEL, VARIANTS
 from handflow.render.figure import save_image_grid
@@ -84,18 +84,19 @@ def prediction_figure(model: Digit, data: DigitSamples, out: Path, n: int = 4) -
         s = data[int(i)]
         pred = model(s["image"][None])
         img = (s["image"].numpy().transpose(1, 2, 0) * 255).astype(np.uint8)
-        seg = pred["segm_logits"][0].argmax(0).numpy().astype(np.uint8) if "segm_logits" in pred else np.zeros((128, 128), np.uint8)
+        size = data.input_size
+        seg = pred["segm_logits"][0].argmax(0).numpy().astype(np.uint8) if "segm_logits" in pred else np.zeros((size, size), np.uint8)
         colour = cv2.applyColorMap(seg * 7, cv2.COLORMAP_JET)[..., ::-1] * (seg[..., None] > 0)
-        seg_img = cv2.resize(colour.astype(np.uint8), (INPUT, INPUT), interpolation=cv2.INTER_NEAREST)
+        seg_img = cv2.resize(colour.astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST)
         joints = img.copy()
-        for j, (u, v, _) in enumerate(pred["joints"][0].numpy() * INPUT / HEATMAP):
+        for j, (u, v, _) in enumerate(pred["joints"][0].numpy() * size / HEATMAP):
             cv2.circle(joints, (int(u), int(v)), 3, (255, 0, 0) if j < 21 else (0, 0, 255), -1)
         tiles.append([img, seg_img, joints])
     save_image_grid(
         out,
         tiles,
         "DIGIT: predictions on test images",
-        ["input crop (256 px)", "predicted part segmentation", "predicted 2D joints"],
+        [f"input crop ({data.input_size} px)", "predicted part segmentation", "predicted 2D joints"],
         [f"test image {int(i)}" for i in np.linspace(0, len(data) - 1, n).round().astype(int)],
         "Segmentation: 33 classes (16 parts per hand and background, black). Joints: right hand red, left hand blue.",
     )

@@ -29,8 +29,8 @@ class SplitStores:
     def digest(self) -> list[str]:
         return [file_digest(self.annotations), file_digest(self.images / "data.mdb"), file_digest(self.masks / "data.mdb")]
 
-    def samples(self, augment: Augment | None, seed: int = 0) -> DigitSamples:
-        return DigitSamples(self.annotations, self.images, self.masks, self.masks_meta, augment, seed=seed)
+    def samples(self, augment: Augment | None, input_size: int, seed: int = 0) -> DigitSamples:
+        return DigitSamples(self.annotations, self.images, self.masks, self.masks_meta, augment, seed=seed, input_size=input_size)
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class DigitTrainer(Trainer):
     def __init__(self, stores: SplitStores, network: DigitConfig, cfg: TrainConfig, seed: int, pretrained: Path | None = None) -> None:
         self.stores, self.network, self.cfg, self.seed, self.pretrained = stores, network, cfg, seed, pretrained
         self.loop = LoopSettings(cfg.steps, cfg.checkpoint_every, cfg.log_every)
-        self.data = stores.samples(Augment(), seed=seed)
+        self.data = stores.samples(Augment(), network.input_size, seed=seed)
         self.n_pretrained = 0
 
     def build(self, device: torch.device) -> TrainState:
