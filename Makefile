@@ -7,7 +7,7 @@ STAMP := $(VENV)/.handflow-installed
 # Rules call `python -m handflow ...`: the venv's python must come first on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test lint dag bench bench-apg bench-noop system-deps clean-results
+.PHONY: demo test fuzz lint dag bench bench-apg bench-noop system-deps clean-results
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ demo: $(STAMP) system-deps
 test: $(STAMP)
 	@bash scripts/system_deps.sh --test
 	$(BIN)/python -m pytest
+
+# The fuzz suite at 1000 inputs per target (make test runs 25); figures in README, Reliability.
+fuzz: $(STAMP)
+	HANDFLOW_FUZZ_EXAMPLES=1000 $(BIN)/python -m pytest -q tests/test_fuzz.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -10,55 +10,17 @@ import types
 
 import numpy as np
 import pytest
-import scipy.sparse
 import torch
 
 from handflow.errors import InputError
 from handflow.hand.model import create
 from handflow.hand.model_files import fix_left_shapedirs, load_mano_pickle, read_model_npz
 from handflow.hand.prepare import open_model_dir, prepare
+from mano_layout import fake_chumpy, write_mano_layout
 
 
 def _fake_chumpy(monkeypatch) -> tuple[type, type]:
-    """Classes that pickle under chumpy's names, so the file has the official globals."""
-    ch_mod, re_mod = types.ModuleType("chumpy.ch"), types.ModuleType("chumpy.reordering")
-
-    class Ch:
-        def __init__(self, x):
-            self.x = x
-            self._dirty_vars = set()  # chumpy pickles bookkeeping beside the value
-
-    class Select:
-        def __init__(self, a, idxs, preferred_shape):
-            self.a, self.idxs, self.preferred_shape = a, idxs, preferred_shape
-
-    for cls, mod in ((Ch, ch_mod), (Select, re_mod)):
-        cls.__module__, cls.__qualname__ = mod.__name__, cls.__name__
-        setattr(mod, cls.__name__, cls)
-        monkeypatch.setitem(sys.modules, mod.__name__, mod)
-    monkeypatch.setitem(sys.modules, "chumpy", types.ModuleType("chumpy"))
-    return Ch, Select
-
-
-def _write_mano_layout(path, arrays: dict[str, np.ndarray], Ch, Select) -> None:
-    """The key set and value types of MANO v1.2's pkl: chumpy shapedirs, sparse J_regressor."""
-    shapedirs = arrays["shapedirs"].astype(np.float64)
-    obj = {
-        "v_template": arrays["v_template"].astype(np.float64),
-        "f": arrays["f"].astype(np.uint32),
-        "shapedirs": Select(Ch(shapedirs.ravel()), np.arange(shapedirs.size), shapedirs.shape),
-        "posedirs": arrays["posedirs"].astype(np.float64),
-        "J_regressor": scipy.sparse.csc_matrix(arrays["J_regressor"].astype(np.float64)),
-        "weights": arrays["weights"].astype(np.float64),
-        "kintree_table": arrays["kintree_table"].astype(np.int64),
-        "hands_components": arrays["hands_components"].astype(np.float64),
-        "hands_mean": arrays["hands_mean"].astype(np.float64),
-        "hands_coeffs": arrays["hands_coeffs"].astype(np.float64),
-        "J": arrays["J"].astype(np.float64),
-        "bs_type": "lrotmin",
-        "bs_style": "lbs",
-    }
-    path.write_bytes(pickle.dumps(obj, protocol=2))
+    return fake_chumpy(lambda name, mod: monkeypatch.setitem(sys.modules, name, mod))
 
 
 @pytest.fixture
@@ -70,8 +32,8 @@ def mano_dir(tmp_path, monkeypatch):
     left = read_model_npz(open_model_dir() / "MANO_LEFT.npz")
     left["shapedirs"] = left["shapedirs"].copy()
     left["shapedirs"][:, 0] = right["shapedirs"][:, 0]  # the upstream bug
-    _write_mano_layout(tmp_path / "MANO_RIGHT.pkl", right, Ch, Select)
-    _write_mano_layout(tmp_path / "MANO_LEFT.pkl", left, Ch, Select)
+    write_mano_layout(tmp_path / "MANO_RIGHT.pkl", right, Ch, Select)
+    write_mano_layout(tmp_path / "MANO_LEFT.pkl", left, Ch, Select)
     return tmp_path
 
 
@@ -160,7 +122,7 @@ def test_missing_key_is_named(tmp_path, monkeypatch):
     Ch, Select = _fake_chumpy(monkeypatch)
     arrays = read_model_npz(open_model_dir() / "MANO_RIGHT.npz")
     path = tmp_path / "MANO_RIGHT.pkl"
-    _write_mano_layout(path, arrays, Ch, Select)
+    write_mano_layout(path, arrays, Ch, Select)
     obj = load_mano_pickle(path)
     assert obj["posedirs"].shape[-1] == 135
     data = pickle.loads(path.read_bytes())

@@ -79,6 +79,21 @@ def _dvc_changed(root: Path) -> dict[str, dict]:
     return {stage: next(e["changed deps"] for e in entries if "changed deps" in e) for stage, entries in status.items()}
 
 
+def _reject_constant(name: str):
+    raise ValueError(f"{name} in a results file")
+
+
+def test_no_results_file_holds_nan_or_infinity(smoke_build):
+    """Every JSON a stage wrote (both builds): a value that cannot be computed is null or an error, never NaN or inf."""
+    files = [p for root in smoke_build for p in sorted((root / "results").rglob("*.json"))]
+    assert len(files) > 10
+    for path in files:
+        try:
+            json.loads(path.read_text(), parse_constant=_reject_constant)
+        except ValueError as exc:
+            raise AssertionError(f"{path}: {exc}") from None
+
+
 def test_param_change_reruns_only_its_readers(smoke_build):
     a, b = smoke_build
     with _edited((a, b), "params/data.yaml", lambda d: d["preprocess"].update(batch_size=128)):

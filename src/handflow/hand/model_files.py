@@ -80,15 +80,74 @@ class RestrictedUnpickler(pickle.Unpickler):
         return target
 
 
-def _resolve(value: Any) -> Any:
+MAX_ELEMENTS = 50_000_000  # a MANO array has ~3M entries (posedirs); far more is a crafted file, refused before allocation
+MAX_DEPTH = 16  # chumpy nesting in official files is 2-3 deep
+
+
+def _array(value: Any, source: Path, key: str) -> np.ndarray:
+    """A numeric ndarray, or one line naming the key (object arrays could hold anything the unpickler built)."""
+    arr = np.asarray(value) if isinstance(value, np.ndarray | list | tuple | int | float) else None
+    if arr is None or arr.dtype.kind not in "biuf":
+        raise InputError(source, key, f"expected a numeric array, got {type(value).__name__}")
+    return arr
+
+
+def _sparse_to_dense(value: Any, source: Path, key: str) -> np.ndarray:
+    """Densify a pickled CSC matrix only after checking every index array.
+
+    The unpickler sets a matrix's fields straight from the file, without scipy's
+    constructor checks; scipy's densifying code then trusts the indices and writes out
+    of bounds (a segfault) on a crafted file. We read the raw fields, check them, and
+    build a fresh matrix through the checking constructor.
+    """
+    fields = getattr(value, "__dict__", {})
+    try:
+        data, indices, indptr = (np.asarray(fields[f]) for f in ("data", "indices", "indptr"))
+        shape = fields.get("_shape", fields.get("shape"))
+        n_rows, n_cols = (int(v) for v in shape)
+    except (KeyError, TypeError, ValueError):
+        raise InputError(source, key, "sparse matrix without data, indices, indptr and a 2-D shape") from None
+    if n_rows < 0 or n_cols < 0 or n_rows * n_cols > MAX_ELEMENTS:
+        raise InputError(source, key, f"sparse matrix of shape ({n_rows}, {n_cols}) is not a MANO array")
+    if data.ndim != 1 or indices.ndim != 1 or indptr.ndim != 1 or data.dtype.kind not in "biuf":
+        raise InputError(source, key, "sparse matrix fields are not 1-D numeric arrays")
+    if indices.dtype.kind not in "iu" or indptr.dtype.kind not in "iu":
+        raise InputError(source, key, "sparse matrix index arrays are not integers")
+    if len(indptr) != n_cols + 1 or len(indices) != len(data) or (len(indptr) and (indptr[0] != 0 or indptr[-1] != len(data))):
+        raise InputError(source, key, "sparse matrix index pointer does not match its data")
+    if (np.diff(indptr.astype(np.int64)) < 0).any():
+        raise InputError(source, key, "sparse matrix index pointer decreases")
+    if len(indices) and (indices.min() < 0 or indices.max() >= n_rows):
+        raise InputError(source, key, f"sparse matrix row index out of range [0, {n_rows})")
+    checked = scipy.sparse.csc_matrix((data, indices.astype(np.int64), indptr.astype(np.int64)), shape=(n_rows, n_cols))
+    checked.check_format(full_check=True)
+    return np.asarray(checked.toarray())
+
+
+def _resolve(value: Any, source: Path, key: str, depth: int = 0) -> Any:
+    """Arrays from chumpy records and sparse matrices, each checked before use (a crafted file gives InputError)."""
+    if depth > MAX_DEPTH:
+        raise InputError(source, key, f"chumpy records nested deeper than {MAX_DEPTH}")
     if isinstance(value, _ChumpySelect):
-        base = np.asarray(_resolve(value.state["a"]))
-        idxs = np.asarray(value.state["idxs"])
-        return base.ravel()[idxs].reshape(value.state["preferred_shape"])
+        state = value.state
+        if not {"a", "idxs", "preferred_shape"} <= state.keys():
+            raise InputError(source, key, "chumpy Select without a, idxs and preferred_shape")
+        base = _array(_resolve(state["a"], source, key, depth + 1), source, key).ravel()
+        idxs = _array(state["idxs"], source, key)
+        if idxs.dtype.kind not in "iu" or (idxs.size and (idxs.min() < 0 or idxs.max() >= base.size)):
+            raise InputError(source, key, f"chumpy Select indices outside its base of {base.size} values")
+        try:
+            return base[idxs].reshape(tuple(int(v) for v in state["preferred_shape"]))
+        except (TypeError, ValueError):
+            raise InputError(source, key, "chumpy Select's preferred_shape does not fit its indices") from None
     if isinstance(value, _ChumpyRecord):
-        return np.asarray(_resolve(value.state["x"]))
-    if scipy.sparse.issparse(value):
-        return np.asarray(value.toarray())
+        if "x" not in value.state:
+            raise InputError(source, key, "chumpy Ch without its value x")
+        return _array(_resolve(value.state["x"], source, key, depth + 1), source, key)
+    if isinstance(value, scipy.sparse.csc_matrix):
+        return _sparse_to_dense(value, source, key)
+    if isinstance(value, np.ndarray) and value.dtype.kind not in "biuf":
+        raise InputError(source, key, f"array of dtype {value.dtype}, expected numbers")
     return value
 
 
@@ -99,13 +158,17 @@ def load_mano_pickle(path: Path) -> dict[str, np.ndarray]:
             raw = RestrictedUnpickler(fh, encoding="latin1").load()
     except FileNotFoundError:
         raise InputError(path, None, "file not found") from None
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as exc:
-        raise InputError(path, None, f"not a readable MANO pickle: {exc}") from None
+    except InputError:
+        raise
+    except Exception as exc:  # a crafted stream can make pickle raise nearly anything; all mean "not a MANO file"
+        raise InputError(path, None, f"not a readable MANO pickle: {type(exc).__name__}: {exc}") from None
     if not isinstance(raw, dict):
         raise InputError(path, None, f"expected a dict, got {type(raw).__name__}")
     out = {}
     for key, raw_value in raw.items():
-        value = _resolve(raw_value)
+        if key not in REQUIRED_KEYS:
+            continue  # other entries (bs_style, bs_type, J, ...) are not used; never resolved
+        value = _resolve(raw_value, path, str(key))
         if isinstance(value, np.ndarray):
             out[key] = value
     check_model_arrays(out, path)
@@ -130,6 +193,12 @@ def check_model_arrays(arrays: dict[str, np.ndarray], source: Path | str) -> Non
         got = arrays[key].shape
         if len(got) != len(shape) or any(s is not None and s != g for s, g in zip(shape, got, strict=False)):
             raise InputError(source, key, f"shape {got}, expected {shape}")
+    faces, tree = arrays["f"], arrays["kintree_table"]
+    in_range = faces.size == 0 or (faces.dtype.kind in "iu" and faces.min() >= 0 and faces.max() < n_verts)
+    if faces.ndim != 2 or faces.shape[1] != 3 or not in_range:
+        raise InputError(source, "f", f"expected (F, 3) vertex indices in [0, {n_verts})")
+    if tree.shape != (2, 16) or tree.dtype.kind not in "iu" or not ((tree[0, 1:] >= 0) & (tree[0, 1:] < 16)).all():
+        raise InputError(source, "kintree_table", "expected (2, 16) with parent indices in [0, 16)")
     if arrays["shapedirs"].shape[2] < 10:
         raise InputError(source, "shapedirs", "fewer than 10 shape directions")
     for key in ("v_template", "shapedirs", "posedirs", "weights", "J_regressor"):

@@ -14,45 +14,90 @@ import numpy as np
 from scipy import linalg
 from scipy.spatial.distance import cdist
 
+from handflow.errors import ComputationError
+
+
+def check_sets(metric: str, min_size: int, **sets: np.ndarray) -> None:
+    """Every set a finite (N, D) matrix with N >= min_size, all of one D; else one line naming the metric and the set."""
+    dims = set()
+    for name, x in sets.items():
+        if not isinstance(x, np.ndarray) or x.ndim != 2:
+            raise ComputationError(f"{metric}: set {name!r} is not an (N, D) feature matrix (shape {np.shape(x)})")
+        if len(x) < min_size:
+            raise ComputationError(f"{metric}: set {name!r} has {len(x)} samples, needs at least {min_size}")
+        if not np.isfinite(x).all():
+            raise ComputationError(f"{metric}: set {name!r} has {int((~np.isfinite(x)).any(1).sum())} samples with NaN or inf features")
+        dims.add(x.shape[1])
+    if len(dims) > 1 or 0 in dims:
+        raise ComputationError(
+            f"{metric}: feature dimensions differ or are zero ({', '.join(f'{k} {v.shape[1]}' for k, v in sets.items())})"
+        )
+
+
+def _finite(metric: str, value: float) -> float:
+    if not np.isfinite(value):
+        raise ComputationError(f"{metric}: the result is {value} (overflow or a degenerate set)")
+    return float(value)
+
 
 def frechet_distance(a: np.ndarray, b: np.ndarray, eps: float = 1e-6) -> float:
-    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^1/2) of two (N, D) feature sets."""
-    mu_a, mu_b = a.mean(0), b.mean(0)
-    s_a, s_b = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
-    covmean = linalg.sqrtm(s_a @ s_b)
-    if not np.isfinite(covmean).all():  # singular product: regularise, as the seed (and pytorch-fid) do
-        offset = np.eye(len(s_a)) * eps
-        covmean = linalg.sqrtm((s_a + offset) @ (s_b + offset))
+    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^1/2) of two (N, D) feature sets, N >= 2 (a covariance)."""
+    check_sets("Frechet distance", 2, a=a, b=b)
+    with np.errstate(all="ignore"):  # overflow shows as a non-finite covariance, refused below
+        mu_a, mu_b = a.mean(0), b.mean(0)
+        s_a, s_b = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
+    if not (np.isfinite(s_a).all() and np.isfinite(s_b).all()):
+        raise ComputationError("Frechet distance: the covariance overflows (features too large)")
+    try:
+        covmean = linalg.sqrtm(s_a @ s_b)
+        if not np.isfinite(covmean).all():  # singular product: regularise, as the seed (and pytorch-fid) do
+            offset = np.eye(len(s_a)) * eps
+            covmean = linalg.sqrtm((s_a + offset) @ (s_b + offset))
+    except (linalg.LinAlgError, ValueError) as exc:
+        raise ComputationError(f"Frechet distance: no matrix square root of the covariance product ({exc})") from None
     covmean = np.real(covmean)
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a) + np.trace(s_b) - 2.0 * np.trace(covmean))
+    return _finite("Frechet distance", ((mu_a - mu_b) ** 2).sum() + np.trace(s_a) + np.trace(s_b) - 2.0 * np.trace(covmean))
+
+
+def _mmd2(a: np.ndarray, b: np.ndarray, degree: int) -> float:
+    dim = a.shape[1]
+    with np.errstate(all="ignore"):  # overflow gives inf/NaN, refused by the caller
+        k_aa = (a @ a.T / dim + 1.0) ** degree
+        k_bb = (b @ b.T / dim + 1.0) ** degree
+        k_ab = (a @ b.T / dim + 1.0) ** degree
+        m, n = len(a), len(b)
+        return float((k_aa.sum() - np.trace(k_aa)) / (m * (m - 1)) + (k_bb.sum() - np.trace(k_bb)) / (n * (n - 1)) - 2.0 * k_ab.mean())
 
 
 def polynomial_mmd2(a: np.ndarray, b: np.ndarray, degree: int = 3) -> float:
-    """Unbiased MMD^2 with k(x, y) = (x.y / D + 1)^degree."""
-    dim = a.shape[1]
-    k_aa = (a @ a.T / dim + 1.0) ** degree
-    k_bb = (b @ b.T / dim + 1.0) ** degree
-    k_ab = (a @ b.T / dim + 1.0) ** degree
-    m, n = len(a), len(b)
-    return float((k_aa.sum() - np.trace(k_aa)) / (m * (m - 1)) + (k_bb.sum() - np.trace(k_bb)) / (n * (n - 1)) - 2.0 * k_ab.mean())
+    """Unbiased MMD^2 with k(x, y) = (x.y / D + 1)^degree; N >= 2 per set (the unbiased estimate leaves the diagonal out)."""
+    check_sets("MMD", 2, a=a, b=b)
+    return _finite("MMD", _mmd2(a, b, degree))
 
 
 def kernel_distance(
     a: np.ndarray, b: np.ndarray, n_subsets: int, subset_size: int, degree: int, rng: np.random.Generator
 ) -> tuple[float, float]:
-    """KID: mean and std of the unbiased MMD^2 over random subsets (drawn with replacement when a set is smaller)."""
+    """KID: mean and std of the unbiased MMD^2 over `n_subsets` random subsets of min(subset_size, N_a, N_b) samples
+    each, drawn without replacement from each set (the released evaluator's protocol: a smaller set caps the size)."""
+    check_sets("KID", 2, a=a, b=b)
+    if n_subsets < 1 or subset_size < 2:
+        raise ComputationError(f"KID: {n_subsets} subsets of {subset_size} samples give no estimate (at least 1 of 2)")
     size = min(subset_size, len(a), len(b))
     values = [
-        polynomial_mmd2(a[rng.choice(len(a), size, replace=size > len(a))], b[rng.choice(len(b), size, replace=size > len(b))], degree)
-        for _ in range(n_subsets)
+        _mmd2(a[rng.choice(len(a), size, replace=False)], b[rng.choice(len(b), size, replace=False)], degree) for _ in range(n_subsets)
     ]
-    return float(np.mean(values)), float(np.std(values))
+    return _finite("KID", np.mean(values)), _finite("KID", np.std(values))
 
 
 def diversity(a: np.ndarray, n_pairs: int, rng: np.random.Generator) -> float:
-    """Mean distance between the features of random pairs of the set."""
+    """Mean distance between the features of `n_pairs` random pairs of the set (N >= 2, n_pairs >= 1)."""
+    check_sets("diversity", 2, a=a)
+    if n_pairs < 1:
+        raise ComputationError(f"diversity: {n_pairs} pairs give no estimate")
     i, j = rng.integers(0, len(a), n_pairs), rng.integers(0, len(a), n_pairs)
-    return float(np.linalg.norm(a[i] - a[j], axis=1).mean())
+    with np.errstate(all="ignore"):
+        return _finite("diversity", np.linalg.norm(a[i] - a[j], axis=1).mean())
 
 
 def _radii(x: np.ndarray, k: int) -> np.ndarray:
@@ -61,8 +106,14 @@ def _radii(x: np.ndarray, k: int) -> np.ndarray:
 
 
 def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 5) -> tuple[float, float]:
-    """Share of fake inside the real k-NN manifold, and of real inside the fake one."""
-    d = cdist(fake, real)
+    """Share of fake inside the real k-NN manifold, and of real inside the fake one (each set needs k + 1 samples)."""
+    if k < 1:
+        raise ComputationError(f"precision/recall: k = {k}, needs at least 1 neighbour")
+    check_sets("precision/recall", k + 1, real=real, fake=fake)
+    with np.errstate(all="ignore"):
+        d = cdist(fake, real)
+    if not np.isfinite(d).all():
+        raise ComputationError("precision/recall: feature distances overflow (features too large)")
     precision = float((d <= _radii(real, k)[None, :]).any(axis=1).mean())
     recall = float((d.T <= _radii(fake, k)[None, :]).any(axis=1).mean())
     return precision, recall

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from handflow.errors import ComputationError
+
 WRISTS = (20, 41)
 
 
@@ -26,10 +28,34 @@ def _root_aligned(joints: np.ndarray) -> np.ndarray:
     return out
 
 
+def bucket_rows(hand_type: np.ndarray) -> dict[str, np.ndarray]:
+    """Frames of each MPJPE bucket: all, single (hand type 0 right or 1 left), interacting (2)."""
+    return {"all": np.ones(len(hand_type), bool), "single": np.isin(hand_type, (0, 1)), "interacting": hand_type == 2}
+
+
+def _check_pose_inputs(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, hand_type: np.ndarray) -> None:
+    n = len(gt)
+    if n == 0:
+        raise ComputationError("MPJPE: no frames to measure")
+    if pred.shape != (n, 42, 3) or gt.shape != (n, 42, 3) or valid.shape != (n, 42) or hand_type.shape != (n,):
+        raise ComputationError(f"MPJPE: shapes pred {pred.shape}, gt {gt.shape}, valid {valid.shape}, hand_type {hand_type.shape} disagree")
+    if not (np.isfinite(pred[valid]).all() and np.isfinite(gt[valid]).all()):
+        raise ComputationError("MPJPE: NaN or inf in a valid joint's coordinates")
+    if not np.isin(hand_type, (0, 1, 2)).all():
+        raise ComputationError("MPJPE: hand types must be 0 (right), 1 (left) or 2 (interacting)")
+
+
 def mpjpe(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, hand_type: np.ndarray, include_wrists: bool = True) -> dict[str, float]:
-    """{"all", "single", "interacting"}: mm, from (N, 42, 3) camera-space joints in mm."""
-    err = np.linalg.norm(_root_aligned(pred) - _root_aligned(gt), axis=-1)
-    buckets = {"all": np.ones(len(err), bool), "single": np.isin(hand_type, (0, 1)), "interacting": hand_type == 2}
+    """{"all", "single", "interacting"}: mm, from (N, 42, 3) camera-space joints in mm.
+
+    A bucket with no valid joint is NaN (no frame to measure: the evaluation writes null); bad
+    input (no frames, disagreeing shapes, NaN in a valid joint) raises ComputationError.
+    """
+    _check_pose_inputs(pred, gt, valid, hand_type)
+    with np.errstate(invalid="ignore"):  # invalid joints may hold NaN; they are masked below
+        err = np.linalg.norm(_root_aligned(pred) - _root_aligned(gt), axis=-1)
+    err = np.where(valid, err, 0.0)
+    buckets = bucket_rows(hand_type)
     joints = np.arange(42) if include_wrists else np.setdiff1d(np.arange(42), WRISTS)
     out = {}
     for name, rows in buckets.items():

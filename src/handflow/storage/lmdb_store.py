@@ -176,6 +176,12 @@ def _reader(path: Path) -> lmdb.Environment:
         env = lmdb.open(str(path), readonly=True, lock=False, readahead=False, meminit=False, max_dbs=MAX_DBS)
     except lmdb.Error as exc:
         raise InputError(path, None, f"cannot open LMDB store: {exc}") from None
+    # LMDB maps the file and trusts its meta page: pages past a truncated file's end are a
+    # bus error (SIGBUS) on first touch, so the file must hold every page the meta names.
+    needed = (env.info()["last_pgno"] + 1) * env.stat()["psize"]
+    if needed > st.st_size:
+        env.close()
+        raise InputError(path / "data.mdb", None, f"truncated: {st.st_size} bytes, its pages need {needed}")
     _READERS[key] = (signature, env)
     return env
 
@@ -191,11 +197,18 @@ class PackedFiles:
         try:
             with env.begin(db=env.open_db(b"meta", create=False)) as txn:
                 raw = txn.get(b"__meta__")
+            with env.begin() as txn:
+                entries = txn.stat(env.open_db(b"files", txn=txn, create=False))["entries"]
             self.meta = json.loads(bytes(raw)) if raw else None
-        except (lmdb.Error, json.JSONDecodeError, TypeError) as exc:
+        except (lmdb.Error, ValueError, TypeError) as exc:  # ValueError: JSON and text decoding
             raise InputError(self.path, "__meta__", f"unreadable ({type(exc).__name__}); the store is corrupted or unfinished") from None
         if not self.meta:
             raise InputError(self.path, "__meta__", "missing; the store is unfinished")
+        count = self.meta.get("count") if isinstance(self.meta, dict) else None
+        if not isinstance(count, int) or count < 0 or not isinstance(self.meta.get("keys_sha256"), str):
+            raise InputError(self.path, "__meta__", "not a store record (count, keys_sha256); the store is damaged")
+        if entries != count:
+            raise InputError(self.path, "count", f"{entries} entries, its record says {count}; the store is damaged")
 
     def _partial(self) -> bool:
         return self.path.with_name(self.path.name + ".partial").exists()
@@ -204,17 +217,25 @@ class PackedFiles:
         return int(self.meta["count"])
 
     def get(self, key: str) -> bytes:
+        """The bytes packed under `key`, checked against their CRC-32 (a damaged page is an error, not wrong pixels)."""
         env = _reader(self.path)  # per process: forked data-loader workers open their own
         try:
-            with env.begin(db=env.open_db(b"files", create=False)) as txn:
-                data = txn.get(key.encode())
+            with env.begin() as txn:
+                data = txn.get(key.encode(), db=env.open_db(b"files", txn=txn, create=False))
+                digest = txn.get(key.encode(), db=env.open_db(b"crc32", txn=txn, create=False))
+                data, digest = (None if v is None else bytes(v) for v in (data, digest))
         except lmdb.Error as exc:
             raise InputError(self.path, key, f"read failed: {exc}") from None
         if data is None:
             raise InputError(self.path, key, "no such key")
-        return bytes(data)
+        if digest is None or _crc(data) != digest:
+            raise InputError(self.path, key, "checksum mismatch: the store is damaged")
+        return data
 
     def keys(self) -> list[str]:
         env = _reader(self.path)
-        with env.begin(db=env.open_db(b"files", create=False)) as txn:
-            return [bytes(k).decode() for k, _ in txn.cursor()]
+        try:
+            with env.begin(db=env.open_db(b"files", create=False)) as txn:
+                return [bytes(k).decode() for k, _ in txn.cursor()]
+        except (lmdb.Error, UnicodeDecodeError) as exc:
+            raise InputError(self.path, None, f"key list unreadable ({type(exc).__name__}); the store is damaged") from None

@@ -153,15 +153,22 @@ class InterHandSplit:
                 raise InputError(path, None, "expected an object keyed by capture id")
         steps = {}
         for cap, frames in joints.items():
-            if not isinstance(frames, dict):
-                raise InputError(jpath, cap, "expected an object keyed by frame index")
+            if not isinstance(frames, dict) or not cap.isdigit():
+                raise InputError(jpath, cap, "expected a numeric capture id keying an object of frames")
+            cap_fits = mano.get(cap, {})
+            if not isinstance(cap_fits, dict):
+                raise InputError(mpath, cap, "expected an object keyed by frame index")
             for frame, entry in frames.items():
                 field = f"{cap}.{frame}"
+                if not frame.isdigit():
+                    raise InputError(jpath, field, "frame index is not a number")
+                fits = cap_fits.get(frame) or {}
+                if not isinstance(fits, dict):
+                    raise InputError(mpath, field, "expected an object with right and left fits")
                 wf, vf = f"{field}.world_coord", f"{field}.joint_valid"
                 world = _array(_require(entry, "world_coord", list, jpath, wf), (N_JOINTS, 3), jpath, wf)
                 valid = _array(_require(entry, "joint_valid", list, jpath, vf), (N_JOINTS,), jpath, vf)
                 hand_type = entry.get("hand_type")
-                fits = mano.get(cap, {}).get(frame) or {}
                 steps[(int(cap), int(frame))] = TimeStep(
                     capture=int(cap),
                     frame_idx=int(frame),
@@ -197,6 +204,8 @@ class InterHandSplit:
             for key, kind in (("id", int), ("file_name", str), ("width", int), ("height", int), ("capture", int),
                               ("seq_name", str), ("camera", str), ("frame_idx", int)):  # fmt: skip
                 _require(img, key, kind, path, f"images[{i}].{key}")
+            if not isinstance(img.get("subject", -1), int):
+                raise InputError(path, f"images[{i}].subject", f"expected int, got {type(img['subject']).__name__}")
             for key, kind in (("image_id", int), ("bbox", list), ("joint_valid", list)):
                 _require(ann, key, kind, path, f"annotations[{i}].{key}")
             if ann["image_id"] != img["id"]:

@@ -21,6 +21,7 @@ import h5py
 import numpy as np
 import torch
 
+from handflow.errors import ComputationError
 from handflow.metrics.pose import confusion, handedness_accuracy, miou_of_confusion, mpjpe, mrrpe
 from handflow.metrics.uncertainty import bootstrap_se
 from handflow.papers.digit.dataset import BBOX_3D_MM, HEATMAP, INPUT, WRISTS, DigitSamples, _affine
@@ -55,6 +56,8 @@ def read_annotations(path: Path) -> dict[str, np.ndarray]:
 
 
 def _summary(scores: Callable[[np.ndarray], dict[str, float]], n: int, n_boot: int) -> dict:
+    if n < 2:
+        raise ComputationError(f"DIGIT evaluation: {n} test image(s); at least 2 are needed for a value with its standard error")
     whole = scores(np.arange(n))
     se = bootstrap_se(scores, n, n_boot)
     # no value (no frame to measure) is null in the JSON, never NaN
@@ -70,6 +73,8 @@ def evaluate(model: Digit, data: DigitSamples, annotations: Path, n_boot: int = 
     at that depth plus the predicted relative root depth, both back-projected from the
     predicted 2D roots.
     """
+    if len(data) < 2:
+        raise ComputationError(f"DIGIT evaluation: {len(data)} test image(s) in {annotations}; at least 2 are needed")
     pred = predict(model, data)
     ann = read_annotations(annotations)
     n = len(pred["joints"])

@@ -71,8 +71,10 @@ def read_pairs(path: Path, key: str = "pairs") -> np.ndarray:
         with h5py.File(path, "r") as h5:
             if h5.attrs.get("schema_version") != SCHEMA_VERSION:
                 raise InputError(path, "schema_version", f"{h5.attrs.get('schema_version')!r}, expected {SCHEMA_VERSION}")
-            if key not in h5:
+            if key not in h5 or not isinstance(h5[key], h5py.Dataset):
                 raise InputError(path, key, "missing")
+            if h5[key].dtype.kind not in "biuf":
+                raise InputError(path, key, f"dtype {h5[key].dtype}, expected numbers")
             pairs = np.asarray(h5[key][...], np.float64)
     except OSError as exc:
         raise InputError(path, None, f"not a readable HDF5 file: {exc}") from None

@@ -1,0 +1,315 @@
+"""Property-based fuzzing of every input boundary: a bad input is one line naming the file and field (or the
+metric and the set), never a crash, a library's traceback or a NaN.
+
+Budget: HANDFLOW_FUZZ_EXAMPLES inputs per target (25 in `make test`; `make fuzz` runs 1000),
+seeded (`derandomize`), so a run is repeatable. Crash-prone native code (the MANO pickle
+loader's scipy, LMDB's C library) is fuzzed in a child process, so a signal is a failure
+of its test, not the end of the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from handflow.datasets.interhand.reader import InterHandSplit, split_files
+from handflow.errors import ComputationError, InputError
+from handflow.metrics import generative, pose
+
+EXAMPLES = int(os.environ.get("HANDFLOW_FUZZ_EXAMPLES", "25"))
+TESTS = Path(__file__).parent
+fuzz = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+
+
+def _one_line(exc: Exception, *names: str) -> None:
+    text = str(exc)
+    assert "\n" not in text and text, text
+    for name in names:
+        assert name in text, (name, text)
+
+
+def _child(script: str, *args: str) -> str:
+    proc = subprocess.run([sys.executable, str(TESTS / script), *args], check=False, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, (
+        f"{script} exited {proc.returncode} (negative: killed by a signal)\n{proc.stdout[-2000:]}{proc.stderr[-4000:]}"
+    )
+    return proc.stdout.strip().splitlines()[-1]
+
+
+# -- MANO pickles (child process) --------------------------------------------------------
+
+
+def test_crafted_sparse_pickle_is_an_input_error_not_a_crash(tmp_path):
+    """The reported crash: a J_regressor whose row index is out of range made scipy write out of bounds (SIGSEGV)."""
+    code = (
+        "import pickle, sys; sys.path.insert(0, sys.argv[1])\n"
+        "from mano_layout import fake_chumpy, mano_layout\n"
+        "from handflow.errors import InputError\n"
+        "from handflow.hand.model_files import load_mano_pickle, read_model_npz\n"
+        "from handflow.hand.prepare import open_model_dir\n"
+        "Ch, Select = fake_chumpy()\n"
+        "obj = mano_layout(read_model_npz(open_model_dir() / 'MANO_RIGHT.npz'), Ch, Select)\n"
+        "m = obj['J_regressor']; idx = m.indices.copy(); idx[0] = 10**8; m.indices = idx\n"
+        "open(sys.argv[2], 'wb').write(pickle.dumps(obj, protocol=2))\n"
+        "try:\n    load_mano_pickle(sys.argv[2])\nexcept InputError as e:\n    print(e)\n"
+    )
+    path = tmp_path / "MANO_RIGHT.pkl"
+    proc = subprocess.run([sys.executable, "-c", code, str(TESTS), str(path)], check=False, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == f"{path}: J_regressor: sparse matrix row index out of range [0, 16)"
+
+
+def test_mutated_mano_pickles_load_or_fail_cleanly():
+    assert _child("fuzz_mano_child.py", str(EXAMPLES)).endswith("0 crashes")
+
+
+# -- LMDB stores (child process) ---------------------------------------------------------
+
+
+def test_corrupted_lmdb_stores_fail_cleanly():
+    assert _child("fuzz_lmdb_child.py", str(EXAMPLES)).endswith("0 crashes")
+
+
+# -- InterHand2.6M annotation JSON -------------------------------------------------------
+
+JUNK = st.sampled_from([None, "x", -1, 10**12, 0.5, float("nan"), float("inf"), [], {}, [1, 2], {"a": 1}, True])
+
+
+@st.composite
+def json_mutation(draw, doc):
+    """A copy of `doc` with one value replaced, one key or item removed, or one list shortened, at a random depth."""
+    doc = json.loads(json.dumps(doc))
+    node, depth = doc, 0
+    while depth < 7:
+        keys = list(node) if isinstance(node, dict) else list(range(len(node))) if isinstance(node, list) else []
+        if not keys:
+            break
+        key = keys[draw(st.integers(0, min(len(keys), 50) - 1))]
+        child = node[key]
+        if not isinstance(child, dict | list) or not child or draw(st.integers(0, 3)) == 0:
+            how = draw(st.sampled_from(["replace", "delete", "shorten"]))
+            if how == "delete":
+                del node[key]
+            elif how == "shorten" and isinstance(child, list) and child:
+                node[key] = child[: draw(st.integers(0, len(child) - 1))]
+            else:
+                node[key] = draw(JUNK)
+            return doc
+        node, depth = child, depth + 1
+    return draw(JUNK)
+
+
+@pytest.fixture(scope="module")
+def annotation_docs(smoke_dataset):
+    return {name: json.loads(path.read_text()) for name, path in split_files(smoke_dataset, "test").items()}
+
+
+@pytest.mark.parametrize("name", ["data", "camera", "joint_3d", "MANO_NeuralAnnot"])
+def test_interhand_reader_rejects_mutated_annotations(smoke_dataset, annotation_docs, name):
+    @fuzz
+    @given(data=st.data())
+    def check(data):
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            shutil.copytree(smoke_dataset / "annotations", root / "annotations")
+            path = split_files(root, "test")[name]
+            if data.draw(st.integers(0, 4)) == 0:
+                text = path.read_text()
+                path.write_text(text[: data.draw(st.integers(0, len(text) - 1))])
+            else:
+                path.write_text(json.dumps(data.draw(json_mutation(annotation_docs[name]))))
+            try:
+                records = [r for r in InterHandSplit(root, "test") if r is not None]
+                for r in records:
+                    assert np.isfinite(r.joints_cam).all() and np.isfinite(r.joints_img).all()
+            except InputError as exc:
+                _one_line(exc, str(root))
+
+    check()
+
+
+# -- HDF5 files between stages -----------------------------------------------------------
+
+
+def test_pairs_reader_rejects_bad_hdf5(tmp_path, smoke_pairs):
+    from handflow.papers.interhandgen.dataset import read_pairs
+
+    @fuzz
+    @given(how=st.sampled_from(["drop", "shape", "nan", "dtype", "version", "truncate", "garbage"]), cut=st.floats(0, 1))
+    def check(how, cut):
+        path = tmp_path / "pairs.h5"
+        shutil.copy(smoke_pairs / "pairs.h5", path)
+        if how in ("truncate", "garbage"):
+            raw = path.read_bytes()
+            path.write_bytes(raw[: int(len(raw) * cut)] if how == "truncate" else os.urandom(int(1 + 4096 * cut)))
+        else:
+            with h5py.File(path, "r+") as h5:
+                pairs = h5["pairs"][...]
+                del h5["pairs"]
+                if how == "shape":
+                    h5["pairs"] = pairs.reshape(len(pairs), -1)[:, : max(1, int(pairs[0].size * cut))]
+                elif how == "nan":
+                    pairs.flat[int((pairs.size - 1) * cut)] = np.nan
+                    h5["pairs"] = pairs
+                elif how == "dtype":
+                    h5["pairs"] = np.array([b"x"] * len(pairs))
+                elif how == "version":
+                    h5["pairs"] = pairs
+                    h5.attrs["schema_version"] = "other"
+        try:
+            read_pairs(path)
+        except InputError as exc:
+            _one_line(exc, str(path))
+        else:
+            raise AssertionError(f"{how}: accepted")
+
+    check()
+
+
+# -- params files ------------------------------------------------------------------------
+
+
+def test_params_loader_rejects_mutated_files(tmp_path, smoke_params):
+    from conftest import copy_project
+    from handflow.params import load_params
+
+    project = copy_project(tmp_path / "p", "smoke")
+    files = sorted((project / "params").glob("*.yaml"))
+    originals = {p: p.read_text() for p in files}
+
+    @fuzz
+    @given(data=st.data())
+    def check(data):
+        path = data.draw(st.sampled_from(files))
+        for p, text in originals.items():
+            p.write_text(text)
+        if data.draw(st.integers(0, 3)) == 0:
+            text = originals[path]
+            path.write_text(text[: data.draw(st.integers(0, len(text)))] + data.draw(st.sampled_from(["", ":", "\t- [", "{"])))
+        else:
+            path.write_text(yaml.safe_dump(data.draw(json_mutation(yaml.safe_load(originals[path])))))
+        try:
+            load_params(project)
+        except InputError as exc:
+            _one_line(exc, "params")
+
+    check()
+
+
+# -- checkpoints -------------------------------------------------------------------------
+
+
+def test_model_files_reject_truncated_or_foreign_content(tmp_path):
+    from handflow.papers.interhandgen.features import FeatureNetConfig, PointNetRegressor
+    from handflow.training import load_model, save_torch
+
+    cfg = FeatureNetConfig(n_left=4, n_right=4, width=8, feature_dim=4)
+    good = {"config": cfg.to_dict(), "state_dict": PointNetRegressor(cfg).state_dict(), "vertex_ids": torch.arange(8)}
+    path = tmp_path / "features.pt"
+    save_torch(good, path)
+    raw = path.read_bytes()
+
+    @fuzz
+    @given(how=st.sampled_from(["truncate", "flip", "config", "weights", "missing"]), cut=st.floats(0, 1), junk=JUNK)
+    def check(how, cut, junk):
+        if how == "truncate":
+            path.write_bytes(raw[: int(len(raw) * cut)])
+        elif how == "flip":
+            buf = bytearray(raw)
+            buf[int((len(buf) - 1) * cut)] ^= 0xFF
+            path.write_bytes(bytes(buf))
+        else:
+            ckpt = {**good, "config": dict(good["config"]), "state_dict": dict(good["state_dict"])}
+            if how == "config":
+                ckpt["config"][sorted(ckpt["config"])[int(3 * cut)]] = junk
+            elif how == "weights":
+                key = sorted(ckpt["state_dict"])[int((len(ckpt["state_dict"]) - 1) * cut)]
+                ckpt["state_dict"][key] = torch.zeros(3)
+            else:
+                del ckpt[["config", "state_dict", "vertex_ids"][int(2 * cut)]]
+            save_torch(ckpt, path)
+        try:
+            load_model(path, FeatureNetConfig, PointNetRegressor, ("vertex_ids",))
+        except InputError as exc:
+            _one_line(exc, str(path))
+
+    check()
+
+
+# -- metrics -----------------------------------------------------------------------------
+
+FEATURES = st.sampled_from([0, 1, 2, 3, 7]).flatmap(
+    lambda n: st.tuples(st.just(n), st.sampled_from([1, 4]), st.sampled_from(["normal", "nan", "inf", "constant", "huge"]))
+)
+
+
+def _features(spec, seed):
+    n, d, kind = spec
+    x = np.random.default_rng(seed).normal(size=(n, d))
+    if n and kind == "nan":
+        x[0, 0] = np.nan
+    elif n and kind == "inf":
+        x[-1, -1] = np.inf
+    elif kind == "constant":
+        x[:] = 1.0
+    elif kind == "huge":
+        x *= 1e300
+    return x
+
+
+@fuzz
+@given(a=FEATURES, b=FEATURES, seed=st.integers(0, 2**16), k=st.integers(0, 4), mismatch=st.booleans())
+def test_generative_metrics_are_numbers_or_computation_errors(a, b, seed, k, mismatch):
+    x, y = _features(a, seed), _features(b, seed + 1)
+    if mismatch:
+        y = np.c_[y, y]
+    rng = np.random.default_rng(seed)
+    calls = {
+        "Frechet distance": lambda: generative.frechet_distance(x, y),
+        "MMD": lambda: generative.polynomial_mmd2(x, y),
+        "KID": lambda: generative.kernel_distance(x, y, 3, 5, 1, rng)[0],
+        "diversity": lambda: generative.diversity(x, k, rng),
+        "precision/recall": lambda: generative.precision_recall(x, y, k)[0],
+    }
+    for name, call in calls.items():
+        try:
+            value = call()
+        except ComputationError as exc:
+            _one_line(exc, name)
+        else:
+            assert np.isfinite(value), (name, value)
+
+
+@fuzz
+@given(n=st.integers(0, 4), bad=st.sampled_from(["none", "nan", "shape", "types"]), seed=st.integers(0, 2**16))
+def test_pose_metrics_are_numbers_no_frame_nan_or_computation_errors(n, bad, seed):
+    """Pose metrics return NaN only for a bucket with no frame (the evaluation writes it as null); bad input raises."""
+    rng = np.random.default_rng(seed)
+    pred, gt = rng.normal(size=(n, 42, 3)), rng.normal(size=(n, 42, 3))
+    valid, hand_type = rng.random((n, 42)) > 0.3, rng.integers(0, 3, n)
+    if bad == "nan" and n:
+        pred[0, 0, 0] = np.nan
+    elif bad == "shape":
+        gt = gt[:, :21]
+    elif bad == "types":
+        hand_type = hand_type + 5
+    try:
+        out = pose.mpjpe(pred, gt, valid, hand_type)
+    except ComputationError as exc:
+        _one_line(exc, "MPJPE")
+    else:
+        for bucket, value in out.items():
+            assert np.isfinite(value) or not valid[pose.bucket_rows(hand_type)[bucket]].any(), (bucket, value)
