@@ -213,11 +213,11 @@ def test_params_loader_rejects_mutated_files(tmp_path, smoke_params):
 
 
 def test_model_files_reject_truncated_or_foreign_content(tmp_path):
-    from handflow.papers.interhandgen.features import FeatureNetConfig, PointNetRegressor
+    from handflow.papers.interhandgen.features import FeatureNetConfig, SetAbstractionRegressor
     from handflow.training import load_model, save_torch
 
-    cfg = FeatureNetConfig(n_left=4, n_right=4, width=8, feature_dim=4)
-    good = {"config": cfg.to_dict(), "state_dict": PointNetRegressor(cfg).state_dict(), "vertex_ids": torch.arange(8)}
+    cfg = FeatureNetConfig(n_left=4, n_right=4, width=8, feature_dim=4, centres=2, group_size=3)
+    good = {"config": cfg.to_dict(), "state_dict": SetAbstractionRegressor(cfg, np.random.default_rng(0).normal(size=(8, 3))).state_dict(), "vertex_ids": torch.arange(8)}
     path = tmp_path / "features.pt"
     save_torch(good, path)
     raw = path.read_bytes()
@@ -242,7 +242,7 @@ def test_model_files_reject_truncated_or_foreign_content(tmp_path):
                 del ckpt[["config", "state_dict", "vertex_ids"][int(2 * cut)]]
             save_torch(ckpt, path)
         try:
-            load_model(path, FeatureNetConfig, PointNetRegressor, ("vertex_ids",))
+            load_model(path, FeatureNetConfig, SetAbstractionRegressor, ("vertex_ids",))
         except InputError as exc:
             _one_line(exc, str(path))
 

@@ -245,6 +245,8 @@ def load_model(path: Path, config_cls: type[Section], build: Callable[[Any], tor
     try:
         model = build(cfg)
         model.load_state_dict(ckpt["state_dict"])
+    except (MemoryError, OverflowError, ValueError) as exc:  # a config of absurd sizes (a crafted or damaged file)
+        raise InputError(path, "config", f"describes a network that cannot be built ({type(exc).__name__})") from None
     except (TypeError, KeyError, RuntimeError) as exc:
         raise InputError(path, "state_dict", f"does not match the model it describes ({str(exc).splitlines()[0][:120]})") from None
     return model.eval(), ckpt
