@@ -217,7 +217,8 @@ def test_model_files_reject_truncated_or_foreign_content(tmp_path):
     from handflow.training import load_model, save_torch
 
     cfg = FeatureNetConfig(n_left=4, n_right=4, width=8, feature_dim=4, centres=2, group_size=3)
-    good = {"config": cfg.to_dict(), "state_dict": SetAbstractionRegressor(cfg, np.random.default_rng(0).normal(size=(8, 3))).state_dict(), "vertex_ids": torch.arange(8)}
+    net = SetAbstractionRegressor(cfg, np.random.default_rng(0).normal(size=(8, 3)))
+    good = {"config": cfg.to_dict(), "state_dict": net.state_dict(), "vertex_ids": torch.arange(8)}
     path = tmp_path / "features.pt"
     save_torch(good, path)
     raw = path.read_bytes()

@@ -38,7 +38,8 @@ def _ihg_features(fx: dict) -> Trainer:
     from handflow.papers.interhandgen.features import FeaturesConfig, FeatureTrainer
     from handflow.papers.interhandgen.representation import TwoHandDecoder
 
-    cfg = FeaturesConfig(feature_dim=8, width=8, points_per_hand=32, centres=8, group_size=4, mix_prob=0.5, steps=40, batch_size=8, lr=1e-3)  # logs and checkpoints every 2
+    # logs and checkpoints every 2
+    cfg = FeaturesConfig(feature_dim=8, width=8, points_per_hand=32, centres=8, group_size=4, mix_prob=0.5, steps=40, batch_size=8, lr=1e-3)
     return FeatureTrainer(fx["smoke_pairs"] / "pairs.h5", TwoHandDecoder(fx["hands32"]), cfg, True, 0)
 
 

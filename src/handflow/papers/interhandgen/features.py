@@ -29,6 +29,7 @@ without changing what is learned.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,7 +87,7 @@ def farthest_points(points: np.ndarray, m: int) -> np.ndarray:
 
 def _mlp(dims: list[int]) -> nn.Sequential:
     layers: list[nn.Module] = []
-    for a, b in zip(dims[:-1], dims[1:], strict=False):
+    for a, b in itertools.pairwise(dims):
         layers += [nn.Linear(a, b), nn.LayerNorm(b), nn.ReLU()]
     return nn.Sequential(*layers)
 
