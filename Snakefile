@@ -2,7 +2,8 @@
 # Rules are thin: each calls `python -m handflow <group> <stage>` (commands in each group's own
 # commands.py), writes atomically, logs to logs/ and declares the params/ keys it reads, so a
 # changed value reruns exactly the stages that read it. dvc.yaml is generated from this DAG:
-# `python -m handflow pipeline dvc-yaml`. One paper: `snakemake interhandgen`, `snakemake digit`.
+# `python -m handflow pipeline dvc-yaml`. One paper: `snakemake interhandgen`, `snakemake digit`,
+# `snakemake affordance`.
 from snakemake.utils import min_version
 
 min_version("9.20")
@@ -16,6 +17,7 @@ include: "workflow/rules/hand_model.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/interhandgen.smk"
 include: "workflow/rules/digit.smk"
+include: "workflow/rules/affordance.smk"
 
 
 rule all:
@@ -24,6 +26,7 @@ rule all:
         rules.data.input,
         rules.interhandgen.input,
         rules.digit.input,
+        rules.affordance.input,
 
 
 onsuccess:

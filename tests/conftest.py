@@ -176,3 +176,30 @@ def digit_stores(smoke_dataset, model_dir, tmp_path_factory) -> tuple[Path, Path
     pack_split_images(smoke_dataset, "train", out / "images.lmdb", batch_mb=1)
     render_split(smoke_dataset, "train", create_pair(model_dir), out / "segm.lmdb", out / "meta.json", 0.5, 10.0, backend="numpy")
     return out / "ann.h5", out / "images.lmdb", out / "segm.lmdb", out / "meta.json"
+
+
+@pytest.fixture(scope="session")
+def hoi4d_tree(tmp_path_factory, model_dir) -> Path:
+    """A tiny embedded HOI4D tree: two categories, one instance per split, two short videos each."""
+    from handflow.hand.model import create
+    from handflow.papers.affordance.generator import EmbeddedHOI4DConfig, HOI4DGenerator, SplitSize
+
+    root = tmp_path_factory.mktemp("hoi4d") / "HOI4D"
+    cfg = EmbeddedHOI4DConfig(("mug", "knife"), {"train": SplitSize(1, 2), "test": SplitSize(1, 2)}, 6, 128, 96, 0)
+    HOI4DGenerator(create(model_dir, "right"), cfg, backend="numpy").write(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def hoi4d_pairs(tmp_path_factory, hoi4d_tree) -> dict[str, Path]:
+    """Pairs and frames files of both splits of `hoi4d_tree`, crops at 64 px."""
+    from handflow.papers.affordance.pairs import InpaintConfig, build_frames, build_pairs
+
+    out = tmp_path_factory.mktemp("pairs")
+    files = {}
+    for split in ("train", "test"):
+        files[split] = out / f"pairs_{split}.h5"
+        build_pairs(hoi4d_tree, hoi4d_tree / "Sets" / f"{split}.csv", files[split], 64, InpaintConfig(None, 5, 7, 0.05), 0, {})
+        files[f"frames_{split}"] = out / f"frames_{split}.h5"
+        build_frames(hoi4d_tree, hoi4d_tree / "Sets" / f"{split}_frames.csv", files[f"frames_{split}"], 64, {})
+    return files

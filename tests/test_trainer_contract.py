@@ -56,6 +56,24 @@ def _digit(use_segmentation: bool) -> Callable[[dict], Trainer]:
     return make
 
 
+def _affordance(kind: str) -> Callable[[dict], Trainer]:
+    def make(fx: dict) -> Trainer:
+        from handflow.papers.affordance import networks as nets
+        from handflow.papers.affordance import train as tr
+
+        cfg = tr.TrainConfig(lr=1e-3, batch_size=4, steps=6, checkpoint_every=2, log_every=1, grad_clip=1.0)
+        pairs = fx["hoi4d_pairs"]
+        if kind == "layout":
+            return tr.LayoutTrainer(pairs["train"], nets.LayoutNetConfig(32, (8, 16), 2, 1), cfg, 0.1, 0)
+        if kind == "content":
+            return tr.ContentTrainer(pairs["train"], nets.ContentNetConfig(32, (8, 16), 1, (False, True)), cfg, True, 0)
+        if kind == "upsampler":
+            return tr.UpsamplerTrainer(pairs["train"], nets.UpsamplerConfig(8, 1, 2), 32, cfg, 0)
+        return tr.EvaluatorTrainer(pairs["frames_train"], nets.EvaluatorConfig(32, (8, 16), 8, 2), cfg, 0)
+
+    return make
+
+
 TRAINERS = {
     "interhandgen-cascade": _ihg_denoiser("cascade"),
     "interhandgen-joint": _ihg_denoiser("joint"),
@@ -64,8 +82,12 @@ TRAINERS = {
     "interhandgen-features": _ihg_features,
     "digit-seg": _digit(True),
     "digit-noseg": _digit(False),
+    "affordance-layout": _affordance("layout"),
+    "affordance-content": _affordance("content"),
+    "affordance-upsampler": _affordance("upsampler"),
+    "affordance-evaluator": _affordance("evaluator"),
 }
-FIXTURES = {"interhandgen": ("smoke_pairs", "hands32"), "digit": ("digit_stores",)}
+FIXTURES = {"interhandgen": ("smoke_pairs", "hands32"), "digit": ("digit_stores",), "affordance": ("hoi4d_pairs",)}
 
 
 @pytest.fixture(scope="session")

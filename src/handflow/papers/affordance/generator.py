@@ -250,7 +250,7 @@ class HOI4DGenerator:
                             stats["videos"] += 1
                             stats["frames"] += len(truth)
                             stats["contact_frames"] += sum(t["contact"] for t in truth)
-                            stats["min_clearance_mm"] = min(stats["min_clearance_mm"], min(t["clearance_mm"] for t in truth))
+                            stats["min_clearance_mm"] = min(stats["min_clearance_mm"], *(t["clearance_mm"] for t in truth))
                 for name, rows in ((f"{split}.csv", contact_rows), (f"{split}_frames.csv", all_rows)):
                     buf = io.StringIO()
                     w = csv.writer(buf, lineterminator="\n")

@@ -106,9 +106,14 @@ def _posed(model: HandModel, frame: HandFrame, rot: np.ndarray, transl: np.ndarr
     n = len(arts)
     mean = model.layer.hand_mean.detach().double().numpy()
     orient = torch.as_tensor(matrix_to_axis_angle_np(rot)[None].repeat(n, 0), dtype=torch.float32)
+    betas = torch.as_tensor(frame.betas[None].repeat(n, 0), dtype=torch.float32)
     with torch.no_grad():
-        out = model(orient, torch.as_tensor(arts - mean, dtype=torch.float32), torch.as_tensor(frame.betas[None].repeat(n, 0), dtype=torch.float32),
-                    torch.as_tensor(transl[None].repeat(n, 0), dtype=torch.float32))  # fmt: skip
+        out = model(
+            orient,
+            torch.as_tensor(arts - mean, dtype=torch.float32),
+            betas,
+            torch.as_tensor(transl[None].repeat(n, 0), dtype=torch.float32),
+        )
     return out.vertices.double().numpy()
 
 

@@ -42,7 +42,9 @@ def layout_from_hand(box_xyxy: np.ndarray, hand_mask: np.ndarray, source: str = 
         raise InputError(source, "hand_mask", f"{len(xs)} hand pixels, at least {MIN_HAND_PIXELS} needed")
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
     r = max(x2 - x1, y2 - y1) / 2
-    theta = np.arctan2(ys.mean() - cy, xs.mean() - cx)
+    # pixel centres (index + 0.5) in the box's edge coordinates: the seed mixes indices with edges, a half-pixel bias
+    # that makes a flipped image's direction differ from the flipped direction
+    theta = np.arctan2(ys.mean() + 0.5 - cy, xs.mean() + 0.5 - cx)
     return np.array([cx / side * 2 - 1, cy / side * 2 - 1, np.sqrt(4 * r / side), np.cos(theta), np.sin(theta)])
 
 

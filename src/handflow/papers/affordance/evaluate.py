@@ -1,0 +1,143 @@
+"""Sampling the table's variants and scoring every row: FID / KID on the evaluator's features, contact recall.
+
+The held-out pairs are split in two by video (alternating within each category; by frame
+when a category has a single video): synthesis runs on the object images of the first
+half, and every row's images are compared with the real HOI crops of the second half, so
+the ground-truth row (the first half's real crops) is a floor that is not zero by
+construction. Each generated variant is sampled `n_seeds` times; a row's value is the mean
+over seeds with its standard error (sampling noise only: one trained model per network).
+
+Contact recall is the share of images the evaluator calls "hand touching the object"
+(100DOH's "portable object" state in the seed); the share with any hand is reported
+beside it. FID and KID use the evaluator's penultimate features.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+
+from handflow.errors import InputError
+from handflow.metrics.generative import frechet_distance, kernel_distance
+from handflow.papers.affordance.pairs import CONTACT, NO_HAND
+from handflow.papers.affordance.sample import keep_masks, sample_content, sample_layouts, to_uint8
+from handflow.papers.affordance.train import FrameSet, PairSet, _resize_all, _to_tensor, load_network
+from handflow.papers.affordance.variants import VARIANTS
+from handflow.storage.atomic import atomic_path
+
+
+def halves(vids: list[str], categories: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the synthesis inputs and of the reference set (see the module docstring)."""
+    a, b = [], []
+    for c in np.unique(categories):
+        idx = np.flatnonzero(categories == c)
+        videos = list(dict.fromkeys(vids[i] for i in idx))
+        if len(videos) >= 2:
+            for i in idx:
+                (a if videos.index(vids[i]) % 2 == 0 else b).append(i)
+        else:
+            a += list(idx[0::2])
+            b += list(idx[1::2])
+    return np.array(sorted(a)), np.array(sorted(b))
+
+
+def test_pairs(path: Path, size: int) -> tuple[PairSet, np.ndarray, np.ndarray]:
+    data = PairSet.load(path, size)
+    with h5py.File(path, "r") as h5:
+        vids = [v.decode() if isinstance(v, bytes) else str(v) for v in h5["vid"][()]]
+    kept = data.kept
+    a, b = halves([vids[i] for i in kept], data.category.numpy())
+    if len(a) < 2 or len(b) < 2:
+        raise InputError(path, None, f"{len(a)} synthesis inputs and {len(b)} reference images; at least 2 of each needed")
+    return data, a, b
+
+
+def mean_layout(train_pairs: Path, size: int) -> torch.Tensor:
+    """The trivial layout: the training layouts' mean, its direction renormalised."""
+    lay = PairSet.load(train_pairs, size).layout[0].mean(0)
+    lay[3:5] = lay[3:5] / lay[3:5].norm().clamp_min(1e-6)
+    return lay
+
+
+def sample_variant(variant: str, test: Path, models: dict[str, Path], train_pairs: Path, n_seeds: int, sampler: str, steps: int,
+                   batch: int, seed: int, out: Path, provenance: dict) -> dict[str, float]:  # fmt: skip
+    """`n_seeds` samples of the variant for every synthesis input, to HDF5 (images uint8, layouts)."""
+    v = VARIANTS[variant]
+    content, cfg = load_network(models[v.content], "content")
+    size = cfg["config"]["image_size"]
+    data, a, _ = test_pairs(test, size)
+    layout_net = load_network(models[v.layout], "layout")[0] if v.layout in ("layout", "layout_nomask") else None
+    fixed = mean_layout(train_pairs, size) if v.layout == "mean" else None
+    images, layouts = [], []
+    for s in range(n_seeds):
+        g = torch.Generator().manual_seed(seed * 1000 + s)
+        img_s, lay_s = [], []
+        for start in range(0, len(a), batch):
+            obj = data.obj[a[start : start + batch]]
+            if layout_net is not None:
+                lay = sample_layouts(layout_net, obj, sampler, steps, g)
+            elif fixed is not None:
+                lay = fixed[None].repeat(len(obj), 1)
+            else:
+                lay = None
+            img_s.append(to_uint8(sample_content(content, obj, keep_masks(lay, len(obj), size), sampler, steps, g)))
+            lay_s.append(lay.numpy() if lay is not None else np.full((len(obj), 5), np.nan, np.float32))
+        images.append(np.concatenate(img_s))
+        layouts.append(np.concatenate(lay_s))
+    with atomic_path(out) as tmp, h5py.File(tmp, "w") as h5:
+        h5.create_dataset("images", data=np.stack(images))
+        h5.create_dataset("layouts", data=np.stack(layouts).astype(np.float32))
+        h5.create_dataset("inputs", data=a)
+        h5.attrs.update({"variant": variant, "sampler": sampler, "steps": steps, "provenance": json.dumps(provenance)})
+    return {"images": float(len(a) * n_seeds)}
+
+
+@torch.no_grad()
+def _score(evaluator, images: torch.Tensor, batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    feats, states = [], []
+    for start in range(0, len(images), batch):
+        x = images[start : start + batch]
+        feats.append(evaluator.features(x).numpy())
+        states.append(evaluator(x)[0].argmax(1).numpy())
+    return np.concatenate(feats).astype(np.float64), np.concatenate(states)
+
+
+def _metrics(feats: np.ndarray, states: np.ndarray, reference: np.ndarray, kid_subsets: int, rng: np.random.Generator) -> dict:
+    kid = kernel_distance(feats, reference, kid_subsets, 1000, 3, rng)[0]  # cubic kernel, as clean-fid's KID
+    return {"fid": frechet_distance(feats, reference), "kid": kid, "contact_recall": float(np.mean(states == CONTACT)),
+            "hand_present": float(np.mean(states != NO_HAND))}  # fmt: skip
+
+
+@torch.no_grad()
+def evaluator_checks(evaluator, frames: Path, size: int) -> dict[str, float]:
+    """Held-out accuracy of the evaluator's two heads, beside the majority-class baseline: it must beat it to be a judge."""
+    data = FrameSet.load(frames, size)
+    contact = np.concatenate([evaluator(data.image[i : i + 64])[0].argmax(1).numpy() for i in range(0, len(data.image), 64)])
+    category = np.concatenate([evaluator(data.image[i : i + 64])[1].argmax(1).numpy() for i in range(0, len(data.image), 64)])
+    truth = data.state.numpy()
+    majority = np.bincount(truth).max() / len(truth)
+    return {"contact_accuracy": float(np.mean(contact == truth)), "contact_majority_baseline": float(majority),
+            "contact_recall_on_true_contacts": float(np.mean(contact[truth == CONTACT] == CONTACT)) if (truth == CONTACT).any() else None,
+            "category_accuracy": float(np.mean(category == data.category.numpy())), "n_frames": len(truth)}  # fmt: skip
+
+
+def evaluate_row(row: str, test: Path, evaluator_path: Path, samples: Path | None, kid_subsets: int, seed: int) -> dict:
+    """Per-seed metrics of one row (a variant's samples, or a reference row)."""
+    evaluator, ckpt = load_network(evaluator_path, "evaluator")
+    size = ckpt["config"]["image_size"]
+    data, a, b = test_pairs(test, size)
+    reference, _ = _score(evaluator, data.hoi[b])
+    rng = np.random.default_rng(seed)
+    if samples is None:
+        sets = [data.hoi[a] if row == "gt" else data.obj[a]]
+    else:
+        with h5py.File(samples, "r") as h5:
+            if not np.array_equal(h5["inputs"][()], a):
+                raise InputError(samples, "inputs", "made from other test pairs than these: resample")
+            sets = [_to_tensor(_resize_all(img, size)) for img in h5["images"][()]]
+    per_seed = [_metrics(*_score(evaluator, imgs), reference, kid_subsets, rng) for imgs in sets]
+    return {"row": row, "per_seed": per_seed, "n_inputs": len(a), "n_reference": len(b)}

@@ -1,0 +1,178 @@
+"""The networks: LayoutNet, ContentNet, the upsampler, and the evaluation classifier.
+
+- **LayoutNet** (seed reference section 2): an image encoder sees `[object image with the
+  noisy layout's soft splat painted white, object image, 1 - splat]` (7 channels, the
+  seed's input), its 8x8 feature map becomes tokens, and one query token (the noisy 5-D
+  layout plus the timestep embedding) cross-attends to them; a linear head gives the
+  noise. The seed's encoder is GLIDE's pretrained 64 px UNet encoder (192 channels, text
+  transformer unused with an empty prompt); ours is a small convolutional encoder with
+  the timestep added per block, trained from scratch (no GLIDE weights here).
+- **ContentNet** (section 3): diffusers' `UNet2DModel` on `[x_t, object image, keep-mask]`
+  (7 channels), predicting the noise of the HOI image, the seed's GLIDE-64 inpainting
+  input layout. Its no-layout baseline is the same network trained with the mask channel
+  all ones (keep everywhere).
+- **Upsampler**: the seed super-resolves the 64 px output x4 with EDSR (pretrained). Here an
+  EDSR-style residual network (no batch norm, residual scaling, pixel shuffle) trained on
+  the HOI crops, x2 to the pairs' size; bicubic is its baseline.
+- **Evaluator**: a small classifier of HOI crops with two heads, the contact state (no
+  hand / hand not touching / touching: 100DOH's states -1, 0 and 3, the detector's role in
+  the seed's contact recall) and the object category; its penultimate features are the
+  FID features (Inception's role).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from diffusers import UNet2DModel
+from diffusers.models.embeddings import TimestepEmbedding, Timesteps
+from torch import nn
+
+from handflow.config import Section
+from handflow.papers.affordance.layout import render_soft
+
+
+def _block(c_in: int, c_out: int, stride: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1), nn.GroupNorm(min(8, c_out), c_out), nn.SiLU())
+
+
+@dataclass(frozen=True)
+class LayoutNetConfig(Section):
+    """params `affordance.layout.network`."""
+
+    image_size: int  # the object image's side (the seed: 64)
+    channels: tuple[int, ...]  # encoder widths; each stage halves the side
+    heads: int
+    attention_layers: int
+
+
+class LayoutNet(nn.Module):
+    def __init__(self, cfg: LayoutNetConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        width = cfg.channels[-1]
+        self.time = Timesteps(width, flip_sin_to_cos=True, downscale_freq_shift=0)
+        self.time_mlp = TimestepEmbedding(width, width)
+        stages, c_in = [], 7
+        for c in cfg.channels:
+            stages.append(nn.ModuleList([_block(c_in, c, 2), _block(c, c, 1)]))
+            c_in = c
+        self.stages = nn.ModuleList(stages)
+        self.time_proj = nn.ModuleList(nn.Linear(width, c) for c in cfg.channels)
+        side = cfg.image_size // 2 ** len(cfg.channels)
+        self.pos = nn.Parameter(torch.randn(side * side, width) * 0.02)
+        self.query = nn.Linear(5, width)
+        self.attn = nn.ModuleList(nn.MultiheadAttention(width, cfg.heads, batch_first=True) for _ in range(cfg.attention_layers))
+        self.norms = nn.ModuleList(nn.LayerNorm(width) for _ in range(2 * cfg.attention_layers))
+        self.mlps = nn.ModuleList(nn.Sequential(nn.Linear(width, 2 * width), nn.SiLU(), nn.Linear(2 * width, width))
+                                  for _ in range(cfg.attention_layers))  # fmt: skip
+        self.out = nn.Linear(width, 5)
+
+    def splat_input(self, x_t: torch.Tensor, obj: torch.Tensor) -> torch.Tensor:
+        """The seed's 7 channels: object image with the noisy layout's splat painted white, object image, 1 - splat."""
+        m = render_soft(x_t, obj.shape[-1])[:, None]
+        return torch.cat([obj * (1 - m) + m, obj, 1 - m], dim=1)
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, obj: torch.Tensor) -> torch.Tensor:
+        emb = self.time_mlp(self.time(t.expand(len(x_t))).to(x_t.dtype))
+        h = self.splat_input(x_t, obj)
+        for (down, conv), proj in zip(self.stages, self.time_proj, strict=True):
+            h = down(h)
+            h = conv(h + proj(emb)[:, :, None, None])
+        tokens = h.flatten(2).transpose(1, 2) + self.pos
+        q = (self.query(x_t) + emb)[:, None]
+        for i, (attn, mlp) in enumerate(zip(self.attn, self.mlps, strict=True)):
+            q = q + attn(self.norms[2 * i](q), tokens, tokens, need_weights=False)[0]
+            q = q + mlp(self.norms[2 * i + 1](q))
+        return self.out(q[:, 0])
+
+
+@dataclass(frozen=True)
+class ContentNetConfig(Section):
+    """params `affordance.content.network`: a diffusers UNet2DModel (the seed: GLIDE-64, 192 channels, mult 1-2-3-4, 3 blocks)."""
+
+    image_size: int
+    channels: tuple[int, ...]
+    layers_per_block: int
+    attention: tuple[bool, ...]  # per level: a self-attention block (the seed: at downsampling 2, 4, 8)
+
+
+def content_net(cfg: ContentNetConfig) -> UNet2DModel:
+    down = tuple("AttnDownBlock2D" if a else "DownBlock2D" for a in cfg.attention)
+    up = tuple("AttnUpBlock2D" if a else "UpBlock2D" for a in reversed(cfg.attention))
+    return UNet2DModel(sample_size=cfg.image_size, in_channels=7, out_channels=3, block_out_channels=cfg.channels,
+                       layers_per_block=cfg.layers_per_block, down_block_types=down, up_block_types=up,
+                       norm_num_groups=min(8, *cfg.channels), attention_head_dim=min(32, cfg.channels[-1]))  # fmt: skip
+
+
+class ContentNet(nn.Module):
+    """ε of the HOI image given `[x_t, object image, keep-mask]`."""
+
+    def __init__(self, cfg: ContentNetConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.unet = content_net(cfg)
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, obj: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        return self.unet(torch.cat([x_t, obj, keep], dim=1), t.expand(len(x_t))).sample
+
+
+@dataclass(frozen=True)
+class UpsamplerConfig(Section):
+    """params `affordance.upsampler.network` (EDSR's baseline: 16 blocks of 64 channels, residual scale 0.1)."""
+
+    channels: int
+    blocks: int
+    scale: int
+
+
+class Upsampler(nn.Module):
+    def __init__(self, cfg: UpsamplerConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        c = cfg.channels
+        self.head = nn.Conv2d(3, c, 3, 1, 1)
+        self.body = nn.ModuleList(nn.Sequential(nn.Conv2d(c, c, 3, 1, 1), nn.ReLU(), nn.Conv2d(c, c, 3, 1, 1)) for _ in range(cfg.blocks))
+        self.tail = nn.Sequential(nn.Conv2d(c, 3 * cfg.scale**2, 3, 1, 1), nn.PixelShuffle(cfg.scale))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x in [-1, 1] at the small size; the residual is added to the bicubic upsampling, so an untrained net is bicubic."""
+        base = nn.functional.interpolate(x, scale_factor=self.cfg.scale, mode="bicubic", align_corners=False)
+        h = self.head(x)
+        r = h
+        for block in self.body:
+            r = r + 0.1 * block(r)
+        return base + self.tail(r + h)
+
+
+@dataclass(frozen=True)
+class EvaluatorConfig(Section):
+    """params `affordance.evaluator.network`."""
+
+    image_size: int
+    channels: tuple[int, ...]
+    feature_dim: int
+    n_categories: int
+
+
+class Evaluator(nn.Module):
+    """Contact state and category of a HOI crop; `features` are the FID features."""
+
+    def __init__(self, cfg: EvaluatorConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        layers, c_in = [], 3
+        for c in cfg.channels:
+            layers += [_block(c_in, c, 2), _block(c, c, 1)]
+            c_in = c
+        self.trunk = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c_in, cfg.feature_dim))
+        self.contact = nn.Linear(cfg.feature_dim, 3)
+        self.category = nn.Linear(cfg.feature_dim, cfg.n_categories)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.trunk(x)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        f = torch.relu(self.features(x))
+        return self.contact(f), self.category(f)

@@ -1,0 +1,72 @@
+"""Affordance Diffusion's networks and samplers: the schedulers' wiring (an exact noise oracle recovers x0), hijack
+guidance pins what it is given, the flip rule for layouts, and the LayoutNet mask loss reaching the network."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from handflow.papers.affordance.layout import layout_from_hand
+from handflow.papers.affordance.networks import ContentNet, ContentNetConfig, LayoutNet, LayoutNetConfig
+from handflow.papers.affordance.sample import run_sampler, sample_content, sample_layouts
+from handflow.papers.affordance.train import LayoutTrainer, PairSet, TrainConfig, noise_schedule
+
+SMALL_LAYOUT = LayoutNetConfig(32, (8, 16), 2, 1)
+
+
+@pytest.mark.parametrize("name", ["ddim", "plms"])
+def test_sampler_with_the_exact_noise_recovers_the_data(name):
+    """With eps(x_t, t) = (x_t - sqrt(abar) x0) / sqrt(1 - abar) for a known x0, the sampler must end at x0."""
+    abar = noise_schedule().alphas_cumprod.double()
+    x0 = torch.tensor([[0.3, -0.5, 0.7, 0.6, 0.8]], dtype=torch.float64)
+
+    def oracle(x, t):
+        a = abar[int(t)]
+        return (x - a.sqrt() * x0) / (1 - a).sqrt()
+
+    out = run_sampler(oracle, (1, 5), name, 20, torch.Generator().manual_seed(0), torch.device("cpu"))
+    assert torch.allclose(out.double(), x0, atol=2e-3), out
+
+
+def test_hijack_guidance_pins_the_given_position_and_fills_the_rest():
+    torch.manual_seed(0)
+    net = LayoutNet(SMALL_LAYOUT).eval()
+    obj = torch.rand(3, 3, 32, 32) * 2 - 1
+    xy = torch.tensor([[0.1, -0.2], [0.5, 0.4], [-0.7, 0.0]])
+    lay = sample_layouts(net, obj, "ddim", 6, torch.Generator().manual_seed(1), fixed_xy=xy)
+    assert torch.equal(lay[:, :2], xy)
+    assert torch.allclose(lay[:, 3:].norm(dim=1), torch.ones(3), atol=1e-5)
+    free = sample_layouts(net, obj, "ddim", 6, torch.Generator().manual_seed(1))
+    assert not torch.allclose(free[:, :2], xy)
+
+
+def test_flipped_layout_is_the_layout_of_the_flipped_image():
+    mask = np.zeros((64, 64), bool)
+    mask[20:40, 10:50] = True
+    mask[30:34, 50:64] = True
+    box = np.array([12.0, 18.0, 44.0, 41.0])
+    lay = layout_from_hand(box, mask)
+    flipped = layout_from_hand(np.array([64 - box[2], box[1], 64 - box[0], box[3]]), mask[:, ::-1])
+    assert np.allclose(flipped, lay * np.array([-1, 1, 1, -1, 1]), atol=1e-9), (lay, flipped)
+
+
+def test_mask_loss_reaches_layoutnet(hoi4d_pairs):
+    cfg = TrainConfig(lr=1e-3, batch_size=4, steps=1, checkpoint_every=1, log_every=1)
+    grads = {}
+    for weight in (0.0, 10.0):
+        trainer = LayoutTrainer(hoi4d_pairs["train"], SMALL_LAYOUT, cfg, weight, 0)
+        torch.manual_seed(0)
+        state = trainer.build(torch.device("cpu"))
+        trainer.loss(state).backward()
+        grads[weight] = torch.cat([p.grad.flatten() for p in state.model.parameters() if p.grad is not None])
+    assert not torch.allclose(grads[0.0], grads[10.0])
+
+
+def test_pairs_load_with_both_flips_and_contentnet_samples_images(hoi4d_pairs):
+    data = PairSet.load(hoi4d_pairs["test"], 32)
+    assert data.layout.shape == (2, len(data), 5) and data.keep.shape == (2, len(data), 1, 32, 32)
+    assert torch.allclose(data.layout[1], data.layout[0] * torch.tensor([-1.0, 1, 1, -1, 1]))
+    net = ContentNet(ContentNetConfig(32, (8, 16), 1, (False, True))).eval()
+    out = sample_content(net, data.obj[:2], data.keep[0, :2], "plms", 4, torch.Generator().manual_seed(0))
+    assert out.shape == (2, 3, 32, 32) and out.abs().max() <= 1
