@@ -314,3 +314,81 @@ def test_pose_metrics_are_numbers_no_frame_nan_or_computation_errors(n, bad, see
     else:
         for bucket, value in out.items():
             assert np.isfinite(value) or not valid[pose.bucket_rows(hand_type)[bucket]].any(), (bucket, value)
+
+
+# ---- Affordance Diffusion's readers: palette masks, videos, split CSVs, pairs files -----------------------------------
+_PALETTE = [(0, 0, 0), (128, 0, 0), (0, 128, 0), (128, 128, 0), (0, 0, 128), (128, 0, 128), (0, 128, 128)]
+
+
+@fuzz
+@given(st.integers(1, 12), st.integers(1, 12), st.lists(st.one_of(st.sampled_from(_PALETTE), st.tuples(*[st.integers(0, 255)] * 3)),
+       min_size=1, max_size=144))  # fmt: skip
+def test_palette_masks_read_or_fail_in_one_line(h, w, colours):
+    from handflow.papers.affordance.ho3pair import labels_of_palette
+
+    image = np.array([colours[i % len(colours)] for i in range(h * w)], np.uint8).reshape(h, w, 3)
+    try:
+        labels = labels_of_palette(image, "mask.png")
+    except InputError as exc:
+        _one_line(exc, "mask.png", "palette")
+        return
+    assert labels.shape == (h, w) and labels.max() <= 6
+
+
+@fuzz
+@given(st.binary(max_size=2048), st.integers(0, 4096))
+def test_damaged_videos_decode_or_fail_in_one_line(hoi4d_tree, data, cut):
+    from handflow.papers.affordance import hoi4d
+    from handflow.papers.affordance.pairs import decode_video
+
+    vid = hoi4d.read_split(hoi4d_tree / "Sets" / "test.csv", hoi4d_tree)[0].vid
+    original = hoi4d.video_path(hoi4d_tree, vid).read_bytes()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "image.mp4"
+        path.write_bytes(original[: cut * 8] + data)
+        try:
+            frames = decode_video(path)
+        except InputError as exc:
+            _one_line(exc, "image.mp4")
+            return
+        assert frames and all(f.ndim == 3 and f.shape[2] == 3 for f in frames)
+
+
+@fuzz
+@given(st.text(max_size=400))
+def test_split_csvs_read_or_fail_in_one_line(hoi4d_tree, text):
+    from handflow.papers.affordance import hoi4d
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "split.csv"
+        path.write_text("vid_index,frame_number,obj\n" + text)
+        try:
+            rows = hoi4d.read_split(path, hoi4d_tree)
+        except InputError as exc:
+            _one_line(exc, "split.csv")
+            return
+    assert all(r.frame >= 0 and r.prompt for r in rows)
+
+
+@fuzz
+@given(st.sampled_from(["hoi", "obj", "obj_sdedit", "keep", "hand_box", "category"]), st.sampled_from(["drop", "short", "group", "text"]),
+       st.integers(0, 100))  # fmt: skip
+def test_pairs_files_load_or_fail_in_one_line(hoi4d_pairs, key, how, cut):
+    from handflow.papers.affordance.train import read_pairs_file
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "pairs.h5"
+        shutil.copy(hoi4d_pairs["train"], path)
+        with h5py.File(path, "a") as h5:
+            data = h5[key][()]
+            del h5[key]
+            if how == "short":
+                h5.create_dataset(key, data=data[: cut % max(len(data) - 1, 1)])
+            elif how == "group":
+                h5.create_group(key)
+            elif how == "text":
+                h5.create_dataset(key, data=np.array(["x"] * len(data), dtype=h5py.string_dtype()))
+        with pytest.raises(InputError) as err:
+            read_pairs_file(path)
+        # a dropped or replaced dataset is named; a shortened one may be reported as its neighbours' disagreement with it
+        _one_line(err.value, "pairs.h5", key if how in ("drop", "group", "text") else "")

@@ -43,6 +43,7 @@ def test_dvc_repro_equals_snakemake(smoke_build):
     assert "results/data_summary.json" in da and any(k.endswith(".jpg") for k in da)
     assert "results/interhandgen_metrics.json" in da and "results/tables/interhandgen_table.md" in da
     assert "results/digit_metrics.json" in da and "results/figures/digit_predictions.png" in da
+    assert "results/affordance_metrics.json" in da and "results/figures/affordance_interpolation.gif" in da
     assert da == db
     # two clean runs, byte for byte: every paper's metrics file, each recording the seed that made it
     for metrics_file in sorted(a.glob("results/*_metrics.json")):
@@ -57,6 +58,11 @@ def test_dvc_repro_equals_snakemake(smoke_build):
     assert reported["values"]["fhid"] == 1.0 and reported["source"] == "paper Table 1a, row Ours"
     assert {c["verdict"] for c in metrics["claims"].values()} <= {"holds", "not shown at this scale", "contradicted"}
     assert "dvc.lock" in os.listdir(b)
+    aff = json.loads((a / "results/affordance_metrics.json").read_text())
+    assert (aff["data_source"], aff["scale"]) == ("embedded", "smoke")
+    assert {"full", "nomask", "mean_layout", "nolayout", "gt", "copy", "evaluator", "majority"} == set(aff["rows"])
+    assert aff["rows"]["full"]["metrics"]["fid"]["n"] == 2  # the smoke scale's two sampling seeds
+    assert {c["verdict"] for c in aff["claims"].values()} <= {"holds", "not shown at this scale", "contradicted"}
 
 
 @contextmanager
@@ -115,3 +121,15 @@ def test_guidance_weight_reruns_sampling_and_evaluation_only(smoke_build):
         samplers = {f"interhandgen_sample_{v}" for v in ("full", "no_shared", "no_selfatt", "no_cfg", "no_apg", "joint")}
         assert set(changed) == samplers | {"interhandgen_sweep"}  # what snakemake reruns first; the rest follows from their outputs
         assert all(c == {"params/interhandgen.yaml": {"sample": "modified"}} for c in changed.values())  # DVC tracks the `sample` block
+
+
+def test_affordance_sampling_change_stays_inside_its_paper(smoke_build):
+    """Editing one paper's params reruns that paper's readers only: no other paper's stage goes stale."""
+    a, b = smoke_build
+    with _edited((a, b), "params/affordance.yaml", lambda d: d["sample"].update(steps=4)):
+        dry = run_ok([*SNAKEMAKE, "-n", "--cores", "1", "--quiet", "rules"], a)
+        assert _job_counts(dry) == {"affordance_sample": 4, "affordance_evaluate": 4, "affordance_edit": 1, "affordance_infer": 1,
+                                    "affordance_report": 1}  # fmt: skip
+        changed = _dvc_changed(b)
+        assert set(changed) == {*(f"affordance_sample_{v}" for v in ("full", "nomask", "mean_layout", "nolayout")), "affordance_edit",
+                                "affordance_infer", "affordance_report"}  # fmt: skip

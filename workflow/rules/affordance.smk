@@ -103,8 +103,10 @@ rule affordance_sample:
     wildcard_constraints:
         variant="|".join(af.VARIANTS),
     params:
-        p=par(*af.PROVENANCE_KEYS, "global.threads", "affordance.sample"),
+        p=par(*af.PROVENANCE_KEYS, "global.threads", "global.device", "affordance.sample"),
     threads: P.get("global.threads")
+    resources:
+        gpu=1,
     log:
         "logs/affordance/sample_{variant}.log",
     benchmark:

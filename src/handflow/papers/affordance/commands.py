@@ -105,7 +105,7 @@ def train(stage: Stage, args: Namespace) -> dict:
 
 @group.command("sample", "sample a variant n_seeds times on the held-out object images", Arg("--variant", choices=list(VARIANTS)),
                *paths("test", "train", "layout", "layout-nomask", "content", "content-nolayout", "out"),
-               run="affordance_sample_{variant}")  # fmt: skip
+               run="affordance_sample_{variant}", device=True)  # fmt: skip
 def sample(stage: Stage, args: Namespace) -> dict:
     from handflow.papers.affordance.evaluate import sample_variant
 
@@ -113,7 +113,7 @@ def sample(stage: Stage, args: Namespace) -> dict:
     models = {"layout": Path(args.layout), "layout_nomask": Path(args.layout_nomask), "content": Path(args.content),
               "content_nolayout": Path(args.content_nolayout)}  # fmt: skip
     return sample_variant(args.variant, Path(args.test), models, Path(args.train), s["n_seeds"], s["sampler"], s["steps"],
-                          s["batch_size"], stage.seed, Path(args.out), provenance(stage))  # fmt: skip
+                          s["batch_size"], stage.seed, Path(args.out), provenance(stage), stage.device)  # fmt: skip
 
 
 @group.command("evaluate", "FID, KID and contact recall of one row, per seed", Arg("--row", choices=list(ROWS)),

@@ -64,13 +64,14 @@ def mean_layout(train_pairs: Path, size: int) -> torch.Tensor:
 
 
 def sample_variant(variant: str, test: Path, models: dict[str, Path], train_pairs: Path, n_seeds: int, sampler: str, steps: int,
-                   batch: int, seed: int, out: Path, provenance: dict) -> dict[str, float]:  # fmt: skip
+                   batch: int, seed: int, out: Path, provenance: dict, device: torch.device) -> dict[str, float]:  # fmt: skip
     """`n_seeds` samples of the variant for every synthesis input, to HDF5 (images uint8, layouts)."""
     v = VARIANTS[variant]
     content, cfg = load_network(models[v.content], "content")
+    content.to(device)
     size = cfg["config"]["image_size"]
     data, a, _ = test_pairs(test, size)
-    layout_net = load_network(models[v.layout], "layout")[0] if v.layout in ("layout", "layout_nomask") else None
+    layout_net = load_network(models[v.layout], "layout")[0].to(device) if v.layout in ("layout", "layout_nomask") else None
     fixed = mean_layout(train_pairs, size) if v.layout == "mean" else None
     images, layouts = [], []
     for s in range(n_seeds):

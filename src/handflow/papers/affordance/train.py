@@ -76,12 +76,17 @@ def read_pairs_file(path: Path) -> dict[str, np.ndarray]:
             if not isinstance(h5[key], h5py.Dataset):
                 raise InputError(path, key, "is not a dataset")
             out[key] = h5[key][()]
-        n = len(out["hoi"])
-        for key, value in out.items():
-            if len(value) != n:
-                raise InputError(path, key, f"{len(value)} entries, {n} pairs")
-        if out["hoi"].ndim != 4 or out["hoi"].shape[1] != out["hoi"].shape[2] or out["hoi"].shape[3] != 3:
-            raise InputError(path, "hoi", f"shape {out['hoi'].shape}, expected (N, S, S, 3)")
+        hoi = out["hoi"]
+        if hoi.ndim != 4 or hoi.shape[1] != hoi.shape[2] or hoi.shape[3] != 3 or hoi.dtype != np.uint8:
+            raise InputError(path, "hoi", f"{hoi.dtype} of shape {hoi.shape}, expected uint8 (N, S, S, 3)")
+        n, side = hoi.shape[:2]
+        expected = {"obj": ((n, side, side, 3), "u"), "obj_sdedit": ((n, side, side, 3), "u"), "obj_true": ((n, side, side, 3), "u"),
+                    "keep": ((n, side, side), "u"), "hand_box": ((n, 4), "f"), "category": ((n,), "iu")}  # fmt: skip
+        for key, (shape, kinds) in expected.items():
+            if key in out and (out[key].shape != shape or out[key].dtype.kind not in kinds):
+                raise InputError(path, key, f"{out[key].dtype} of shape {out[key].shape}, expected shape {shape}")
+        if not np.isfinite(out["hand_box"]).all():
+            raise InputError(path, "hand_box", "contains NaN or inf")
         out["categories"] = np.array(json.loads(h5.attrs.get("categories", "[]")))
     return out
 
