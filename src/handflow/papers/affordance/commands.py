@@ -37,8 +37,7 @@ def _root(stage: Stage, given: str) -> Path:
 
 
 def _sampling(stage: Stage) -> tuple[str, int]:
-    s = stage.get(f"{KEY}.sample")
-    return s["sampler"], s["steps"]
+    return stage.get(f"{KEY}.sample.sampler"), stage.get(f"{KEY}.sample.steps")
 
 
 @group.command("embedded", "render the embedded HOI4D tree (videos, masks, hand poses, splits)", Arg("--hand-model"), Arg("--out"))

@@ -24,15 +24,25 @@ from handflow.papers.affordance.layout import render_hard
 from handflow.papers.affordance.train import noise_schedule
 
 SAMPLERS = ("plms", "ddim")
+LAYOUT_CLIP = 1.5  # |x|, |y|, |u| <= 1 and sqrt(4 r / W) <= 1.5 (a hand box up to 1.1 image widths)
 
 
-def sampler(name: str, steps: int):
+def sampler(name: str, steps: int, clip: float | None = None):
+    """A diffusers sampler sharing the training schedule; `clip` bounds the predicted x0 (DDIM only).
+
+    The cosine schedule's last step has beta 0.999, so alpha-bar at t = 999 is 2.4e-9 and any
+    error in the predicted noise there is amplified 20,000-fold in x0: the first update must not
+    be at 999 (the seed's PLMS also skips the first and last respaced index). "leading" spacing
+    with offset 1 starts at 1000 - 1000 / steps + 1 and ends at t = 1; the last update lands on
+    alpha-bar 1 (clean data). DDIM clips the predicted x0 to the data's range, as GLIDE's
+    `clip_denoised` does in its ancestral sampler; diffusers' PLMS has no such option.
+    """
     base = noise_schedule().config
-    # "trailing" starts at t = 999, the level the N(0, I) start is at; the last update lands on alpha-bar 1 (clean data)
+    common = {"timestep_spacing": "leading", "steps_offset": 1, "set_alpha_to_one": True}
     if name == "plms":
-        s = PNDMScheduler.from_config(base, skip_prk_steps=True, timestep_spacing="trailing", set_alpha_to_one=True)
+        s = PNDMScheduler.from_config(base, skip_prk_steps=True, **common)
     elif name == "ddim":
-        s = DDIMScheduler.from_config(base, clip_sample=False, timestep_spacing="trailing", set_alpha_to_one=True)
+        s = DDIMScheduler.from_config(base, clip_sample=clip is not None, clip_sample_range=clip or 1.0, **common)
     else:
         raise ValueError(f"sampler {name!r}: one of {SAMPLERS}")
     s.set_timesteps(steps)
@@ -48,9 +58,10 @@ def run_sampler(
     g: torch.Generator,
     device: torch.device,
     fixed: tuple[torch.Tensor, torch.Tensor] | None = None,
+    clip: float | None = None,
 ) -> torch.Tensor:
     """x_0 from N(0, I) noise of `shape`; `fixed` = (values, boolean mask over the last dimension) for hijack guidance."""
-    s = sampler(name, steps)
+    s = sampler(name, steps, clip)
     x = torch.randn(shape, generator=g).to(device)
     timesteps = list(s.timesteps)
     for i, t in enumerate(timesteps):
@@ -76,7 +87,7 @@ def sample_layouts(net, obj: torch.Tensor, name: str, steps: int, g: torch.Gener
         values[:, :2] = fixed_xy.to(device)
         mask = torch.tensor([True, True, False, False, False], device=device)
         fixed = (values, mask)
-    out = run_sampler(lambda x, t: net(x, t, obj), (len(obj), 5), name, steps, g, device, fixed)
+    out = run_sampler(lambda x, t: net(x, t, obj), (len(obj), 5), name, steps, g, device, fixed, LAYOUT_CLIP)
     u = out[:, 3:5] / out[:, 3:5].norm(dim=1, keepdim=True).clamp_min(1e-6)  # the direction is a unit vector by definition
     return torch.cat([out[:, :3], u], dim=1).cpu()
 
@@ -92,7 +103,7 @@ def sample_content(net, obj: torch.Tensor, keep: torch.Tensor, name: str, steps:
     """(B, 3, S, S) HOI images in [-1, 1] from object images and keep-masks."""
     device = next(net.parameters()).device
     obj, keep = obj.to(device), keep.to(device)
-    out = run_sampler(lambda x, t: net(x, t, obj, keep), tuple(obj.shape), name, steps, g, device)
+    out = run_sampler(lambda x, t: net(x, t, obj, keep), tuple(obj.shape), name, steps, g, device, clip=1.0)
     return out.clamp(-1, 1).cpu()
 
 
