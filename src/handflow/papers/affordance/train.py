@@ -280,7 +280,7 @@ class FrameSet:
 
 
 class EvaluatorTrainer(Trainer):
-    """The contact-state and category classifier on every embedded frame's crop (flip augmentation)."""
+    """The contact-state and category classifier on every embedded frame's crop (flip, channel and brightness augmentation)."""
 
     def __init__(self, frames: Path, network: EvaluatorConfig, cfg: TrainConfig, seed: int) -> None:
         self.frames_path, self.network_cfg, self.cfg, self.seed = frames, network, cfg, seed
@@ -298,6 +298,11 @@ class EvaluatorTrainer(Trainer):
         idx = torch.randint(0, len(self.data.image), (n,), generator=g)
         flip = torch.rand(n, generator=g) < 0.5
         x = torch.where(flip[:, None, None, None], self.data.image[idx].flip(-1), self.data.image[idx])
+        # colours are an instance's, not its category's or its contact state's: shuffle the channels and the brightness so
+        # the judge learns shape and the hand's position (held-out instances have colours never seen)
+        order = torch.argsort(torch.rand(n, 3, generator=g), dim=1)
+        x = torch.gather(x, 1, order[:, :, None, None].expand_as(x))
+        x = (x + 1) * torch.empty(n, 1, 1, 1).uniform_(0.7, 1.3, generator=g) - 1
         x = x + 0.05 * torch.randn(x.shape, generator=g) * (torch.rand(n, 1, 1, 1, generator=g) < 0.5)
         contact, category = state.model(x.to(self.device))
         ce = torch.nn.functional.cross_entropy
