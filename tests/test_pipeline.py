@@ -126,7 +126,7 @@ def test_guidance_weight_reruns_sampling_and_evaluation_only(smoke_build):
 def test_affordance_sampling_change_stays_inside_its_paper(smoke_build):
     """Editing one paper's params reruns that paper's readers only: no other paper's stage goes stale."""
     a, b = smoke_build
-    with _edited((a, b), "params/affordance.yaml", lambda d: d["sample"].update(steps=4)):
+    with _edited((a, b), "params/affordance.yaml", lambda d: d["sample"].update(batch_size=16)):  # not a smoke-scale key
         dry = run_ok([*SNAKEMAKE, "-n", "--cores", "1", "--quiet", "rules"], a)
         assert _job_counts(dry) == {"affordance_sample": 4, "affordance_evaluate": 4, "affordance_edit": 1, "affordance_infer": 1,
                                     "affordance_report": 1}  # fmt: skip

@@ -69,6 +69,10 @@ def _affordance(kind: str) -> Callable[[dict], Trainer]:
             return tr.ContentTrainer(pairs["train"], nets.ContentNetConfig(32, (8, 16), 1, (False, True)), cfg, True, 0)
         if kind == "upsampler":
             return tr.UpsamplerTrainer(pairs["train"], nets.UpsamplerConfig(8, 1, 2), 32, cfg, 0)
+        if kind == "handpose":
+            from handflow.papers.affordance.handpose import HandPoseConfig, HandPoseTrainer
+
+            return HandPoseTrainer(pairs["train"], fx["model_dir"], HandPoseConfig(32, (8, 16)), cfg, 0)
         return tr.EvaluatorTrainer(pairs["frames_train"], nets.EvaluatorConfig(32, (8, 16), 8, 2), cfg, 0)
 
     return make
@@ -86,8 +90,9 @@ TRAINERS = {
     "affordance-content": _affordance("content"),
     "affordance-upsampler": _affordance("upsampler"),
     "affordance-evaluator": _affordance("evaluator"),
+    "affordance-handpose": _affordance("handpose"),
 }
-FIXTURES = {"interhandgen": ("smoke_pairs", "hands32"), "digit": ("digit_stores",), "affordance": ("hoi4d_pairs",)}
+FIXTURES = {"interhandgen": ("smoke_pairs", "hands32"), "digit": ("digit_stores",), "affordance": ("hoi4d_pairs", "model_dir")}
 
 
 @pytest.fixture(scope="session")

@@ -6,10 +6,10 @@ AFF = "data/processed/affordance"
 AFF_CMD = "handflow.papers.affordance.commands"
 AFF_ROOT = af.source_root(*(P.get(k) for k in af.SOURCE_KEYS))
 AFF_TRAIN = {"layout": "pairs_train", "layout_nomask": "pairs_train", "content": "pairs_train", "content_nolayout": "pairs_train",
-             "upsampler": "pairs_train", "evaluator": "frames_train"}  # fmt: skip
+             "upsampler": "pairs_train", "evaluator": "frames_train", "handpose": "pairs_train"}  # fmt: skip
 AFF_TRAIN_KEYS = {"layout": ("layout", "content.network.image_size"), "layout_nomask": ("layout", "content.network.image_size"),
                   "content": ("content",), "content_nolayout": ("content",), "upsampler": ("upsampler", "content.network.image_size"),
-                  "evaluator": ("evaluator",)}  # fmt: skip
+                  "evaluator": ("evaluator",), "handpose": ("handpose",)}  # fmt: skip
 
 
 rule embedded_hoi4d:
@@ -37,8 +37,7 @@ rule affordance_pairs:
     wildcard_constraints:
         split="|".join(af.SPLITS),
     params:
-        p=par(*af.PROVENANCE_KEYS, *af.SOURCE_KEYS, "global.threads", "affordance.data.train_csv", "affordance.data.test_csv",
-              "affordance.pairs"),
+        p=lambda w: par(*af.PROVENANCE_KEYS, *af.SOURCE_KEYS, "global.threads", f"affordance.data.{w.split}_csv", "affordance.pairs"),
     log:
         "logs/affordance/pairs_{split}.log",
     benchmark:
@@ -68,6 +67,7 @@ rule affordance_frames:
 rule affordance_train:
     input:
         data=lambda w: f"{AFF}/{AFF_TRAIN[w.model]}.h5",
+        hand=lambda w: "data/hand_model" if w.model == "handpose" else [],
         code=code_of(f"{AFF_CMD}:train"),
     output:
         model="models/affordance/{model}.pt",
@@ -77,6 +77,7 @@ rule affordance_train:
     params:
         p=lambda w: par("global.seed", "global.threads", "global.device", *(f"affordance.{k}" for k in AFF_TRAIN_KEYS[w.model])),
         checkpoints="checkpoints/affordance/{model}",
+        hand=lambda w, input: f"--hand-model {input.hand}" if w.model == "handpose" else "",
     threads: P.get("global.threads")
     resources:
         gpu=1,
@@ -86,7 +87,7 @@ rule affordance_train:
         "logs/bench/affordance_train_{model}.tsv"
     shell:
         "python -m handflow affordance train --model {wildcards.model} --data {input.data} --checkpoints {params.checkpoints}"
-        " --out {output.model} --curve {output.curve} --log {log}"
+        " --out {output.model} --curve {output.curve} {params.hand} --log {log}"
 
 
 AFF_NETS = {f"net_{m}": f"models/affordance/{m}.pt" for m in ("layout", "layout_nomask", "content", "content_nolayout")}
@@ -194,6 +195,8 @@ rule affordance_report:
         frames=f"{AFF}/frames_test.h5",
         evaluator="models/affordance/evaluator.pt",
         upsampler="models/affordance/upsampler.pt",
+        handpose="models/affordance/handpose.pt",
+        hand="data/hand_model",
         code=code_of(f"{AFF_CMD}:report"),
     output:
         json=af.METRICS_JSON,
@@ -209,7 +212,8 @@ rule affordance_report:
         "logs/bench/affordance_report.tsv"
     shell:
         "python -m handflow affordance report --evals {input.evals} --samples {input.samples} --test {input.test}"
-        " --evaluator {input.evaluator} --frames {input.frames} --upsampler {input.upsampler} --json {output.json}"
+        " --evaluator {input.evaluator} --frames {input.frames} --upsampler {input.upsampler} --handpose {input.handpose}"
+        " --hand-model {input.hand} --json {output.json}"
         " --table {output.table} --html {output.html} --figure {output.figure} --log {log}"
 
 

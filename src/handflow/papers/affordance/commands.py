@@ -70,7 +70,8 @@ def frames(stage: Stage, args: Namespace) -> dict:
 
 
 @group.command("train", "train one network: LayoutNet (two), ContentNet (two), the upsampler, the evaluator",
-               Arg("--model", choices=MODELS), *paths("data", "checkpoints", "out", "curve"), run="affordance_train_{model}",
+               Arg("--model", choices=MODELS), *paths("data", "checkpoints", "out", "curve"), Arg("--hand-model", required=False),
+               run="affordance_train_{model}",
                device=True)  # fmt: skip
 def train(stage: Stage, args: Namespace) -> dict:
     import h5py
@@ -92,6 +93,13 @@ def train(stage: Stage, args: Namespace) -> dict:
         network = stage.section(nets.UpsamplerConfig, f"{KEY}.upsampler.network")
         small = stage.get(f"{KEY}.content.network")["image_size"]
         trainer = tr.UpsamplerTrainer(data, network, small, stage.section(tr.TrainConfig, f"{KEY}.upsampler.train"), stage.seed)
+    elif m == "handpose":
+        from handflow.papers.affordance.handpose import HandPoseConfig, HandPoseTrainer
+
+        if not args.hand_model:
+            raise InputError("--hand-model", None, "the hand-pose network needs the prepared hand model folder")
+        network = stage.section(HandPoseConfig, f"{KEY}.handpose.network")
+        trainer = HandPoseTrainer(data, Path(args.hand_model), network, stage.section(tr.TrainConfig, f"{KEY}.handpose.train"), stage.seed)
     else:
         with h5py.File(data, "r") as h5:
             n_categories = len(json.loads(h5.attrs["categories"]))
@@ -156,7 +164,8 @@ def infer(stage: Stage, args: Namespace) -> dict:
 
 
 @group.command("report", "metrics JSON, table and figure", Arg("--evals", nargs="+"), Arg("--samples", nargs="+"),
-               *paths("test", "evaluator", "frames", "upsampler", "json", "table", "html", "figure"), run="affordance_report")  # fmt: skip
+               *paths("test", "evaluator", "frames", "upsampler", "handpose", "hand-model", "json", "table", "html", "figure"),
+               run="affordance_report")  # fmt: skip
 def report(stage: Stage, args: Namespace) -> dict:
     from handflow.papers.affordance.evaluate import evaluator_checks
     from handflow.papers.affordance.report import build_table, pairs_notes, write_figure
@@ -168,6 +177,16 @@ def report(stage: Stage, args: Namespace) -> dict:
     evaluator, ckpt = load_network(Path(args.evaluator), "evaluator")
     checks = evaluator_checks(evaluator, Path(args.frames), ckpt["config"]["image_size"])
     extra, notes = pairs_notes(Path(args.test))
+    from handflow.papers.affordance.handpose import held_out_accuracy
+
+    net, hp_ckpt = load_network(Path(args.handpose), "handpose")
+    hand_pose = held_out_accuracy(net, hp_ckpt, Path(args.test), Path(args.hand_model))
+    notes.append(
+        f"Hand-pose network (FrankMocap's role; joints, not a MANO fit) on held-out real crops: wrist-relative MPJPE "
+        f"{hand_pose['mpjpe_mm']:.1f} mm vs {hand_pose['mean_pose_mpjpe_mm']:.1f} mm for the training mean pose; 2D joints "
+        f"{hand_pose['kps_error_pct']:.1f} % of the crop vs {hand_pose['mean_kps_error_pct']:.1f} %. The figure overlays its "
+        "joints on the synthesised hands."
+    )
     notes.append(
         f"Evaluator (contact state and category, trained on the embedded training frames) on held-out frames: contact-state "
         f"accuracy {checks['contact_accuracy']:.3f} vs {checks['contact_majority_baseline']:.3f} for the majority class; "
@@ -175,10 +194,10 @@ def report(stage: Stage, args: Namespace) -> dict:
     )
     s = stage.get(f"{KEY}.sample")
     extra = {**extra, "evaluator": checks, "sampler": s["sampler"], "sampling_steps": s["steps"], "n_seeds": s["n_seeds"],
-             "references": REFERENCES}  # fmt: skip
+             "references": REFERENCES, "hand_pose": hand_pose}  # fmt: skip
     table = build_table(evals, provenance(stage), extra, notes)
     data = table.write(Path(args.json), Path(args.table), Path(args.html))
-    write_figure(Path(args.figure), Path(args.test), samples, Path(args.upsampler))
+    write_figure(Path(args.figure), Path(args.test), samples, Path(args.upsampler), net)
     for p in (args.json, args.table, args.html, args.figure):
         stage.log_artifact(p)
     return {f"{row}.{m}": v["mean"] for row, r in data["rows"].items() for m, v in r["metrics"].items() if v is not None}

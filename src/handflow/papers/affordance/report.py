@@ -10,13 +10,16 @@ comparisons between rows carry over, not the absolute values.
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
+import cv2
 import h5py
 import numpy as np
 import torch
 
+from handflow.papers.affordance.handpose import predict_kps
 from handflow.papers.affordance.layout import render_hard
 from handflow.papers.affordance.sample import to_uint8
 from handflow.papers.affordance.train import PairSet, _resize_all, _to_tensor, load_network
@@ -85,8 +88,9 @@ def _upsample(upsampler, images: np.ndarray) -> np.ndarray:
         return to_uint8(upsampler(_to_tensor(images)))
 
 
-def write_figure(out: Path, test_pairs: Path, samples: dict[str, Path], upsampler_path: Path, n: int = 4) -> None:
-    """Input object, the sampled layout over it, the output (upsampled), the no-layout output, the real HOI crop."""
+def write_figure(out: Path, test_pairs: Path, samples: dict[str, Path], upsampler_path: Path, hand_net, n: int = 4) -> None:
+    """Input object, the sampled layout over it, the output (upsampled), its hand's predicted joints, the no-layout output,
+    the real HOI crop."""
     upsampler = load_network(upsampler_path, "upsampler")[0]
     with h5py.File(samples["full"], "r") as h5:
         inputs, full, layouts = h5["inputs"][()], h5["images"][0], h5["layouts"][0]
@@ -105,9 +109,23 @@ def write_figure(out: Path, test_pairs: Path, samples: dict[str, Path], upsample
             over = obj.copy()
             over[hand] = (0.5 * over[hand] + 0.5 * np.array([40, 90, 255])).astype(np.uint8)
             big = _upsample(upsampler, np.stack([full[i], nolayout[i]]))
-            tiles.append([obj, over, big[0], big[1], hoi_all[src]])
+            skeleton = _skeleton(big[0], predict_kps(hand_net, big[:1])[0])
+            tiles.append([obj, over, big[0], skeleton, big[1], hoi_all[src]])
     save_image_grid(out, tiles, "Affordance Diffusion on held-out objects", ["object image", "sampled layout", "ours (upsampled)",
-                    "no-layout baseline", "real HOI crop"], caption="Seed 0 of each variant; layouts are LayoutNet samples.")  # fmt: skip
+                    "its hand's joints", "no-layout baseline", "real HOI crop"],
+                    caption="Seed 0 of each variant; layouts are LayoutNet samples; joints from the hand-pose network.")  # fmt: skip
+
+
+def _skeleton(image: np.ndarray, kps: np.ndarray) -> np.ndarray:
+    """The 21 joints (OpenPose order: wrist, then four per finger) drawn as bones over the image."""
+    out = np.ascontiguousarray(image.copy())
+    colours = [(255, 60, 60), (255, 180, 0), (60, 200, 60), (0, 160, 255), (200, 60, 255)]
+    for finger in range(5):
+        chain = [0, *range(1 + 4 * finger, 5 + 4 * finger)]
+        for a, b in itertools.pairwise(chain):
+            pa, pb = (tuple(round(float(v)) for v in kps[j]) for j in (a, b))
+            cv2.line(out, pa, pb, colours[finger], 1, cv2.LINE_AA)
+    return out
 
 
 def pairs_notes(test_pairs: Path) -> tuple[dict, list[str]]:

@@ -316,8 +316,12 @@ class EvaluatorTrainer(Trainer):
 
 
 def load_network(path: Path, kind: str) -> tuple[torch.nn.Module, dict]:
-    """A model file of one of the four networks, by kind: layout, content, upsampler, evaluator."""
+    """A model file of one of the networks, by kind: layout, content, upsampler, evaluator, handpose."""
     classes = {"layout": (LayoutNetConfig, LayoutNet), "content": (ContentNetConfig, ContentNet),
                "upsampler": (UpsamplerConfig, Upsampler), "evaluator": (EvaluatorConfig, Evaluator)}  # fmt: skip
+    if kind == "handpose":
+        from handflow.papers.affordance.handpose import HandPoseConfig, HandPoseNet  # it builds on this module
+
+        classes["handpose"] = (HandPoseConfig, HandPoseNet)
     cfg_cls, build = classes[kind]
     return load_model(path, cfg_cls, build)

@@ -32,7 +32,7 @@ REFERENCES = {"gt": "Ground-truth HOI crops (floor)", "copy": "Object image unch
 ROWS = (*VARIANTS, *REFERENCES)
 LAYOUT_MODELS = {"layout": 0.1, "layout_nomask": 0.0}  # LayoutNet -> its mask-loss weight (the seed: 0.1)
 CONTENT_MODELS = {"content": True, "content_nolayout": False}  # ContentNet -> uses the layout channel
-MODELS = (*LAYOUT_MODELS, *CONTENT_MODELS, "upsampler", "evaluator")
+MODELS = (*LAYOUT_MODELS, *CONTENT_MODELS, "upsampler", "evaluator", "handpose")
 SPLITS = ("train", "test")
 # What every affordance results file records: the HOI4D source (not InterHand's global.data_source), scale, seed, hand model.
 PROVENANCE_KEYS = ("affordance.data.source", "global.scale", "global.seed", "global.hand_model")
