@@ -83,7 +83,7 @@ def train(stage: Stage, args: Namespace) -> dict:
     data, m = Path(args.data), args.model
     if m in LAYOUT_MODELS:
         network = stage.section(nets.LayoutNetConfig, f"{KEY}.layout.network")
-        if network.image_size != stage.get(f"{KEY}.content.network")["image_size"]:
+        if network.image_size != stage.get(f"{KEY}.content.network.image_size"):
             raise InputError(stage.params.source_of(f"{KEY}.layout"), "layout.network.image_size", "must equal content.network.image_size")
         trainer = tr.LayoutTrainer(data, network, stage.section(tr.TrainConfig, f"{KEY}.layout.train"), LAYOUT_MODELS[m], stage.seed)
     elif m in CONTENT_MODELS:
@@ -91,7 +91,7 @@ def train(stage: Stage, args: Namespace) -> dict:
         trainer = tr.ContentTrainer(data, network, stage.section(tr.TrainConfig, f"{KEY}.content.train"), CONTENT_MODELS[m], stage.seed)
     elif m == "upsampler":
         network = stage.section(nets.UpsamplerConfig, f"{KEY}.upsampler.network")
-        small = stage.get(f"{KEY}.content.network")["image_size"]
+        small = stage.get(f"{KEY}.content.network.image_size")
         trainer = tr.UpsamplerTrainer(data, network, small, stage.section(tr.TrainConfig, f"{KEY}.upsampler.train"), stage.seed)
     elif m == "handpose":
         from handflow.papers.affordance.handpose import HandPoseConfig, HandPoseTrainer
