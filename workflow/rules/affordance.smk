@@ -12,7 +12,7 @@ AFF_TRAIN_KEYS = {"layout": ("layout", "content.network.image_size"), "layout_no
                   "evaluator": ("evaluator",), "handpose": ("handpose",)}  # fmt: skip
 
 
-rule embedded_hoi4d:
+rule affordance_embedded:
     input:
         hand="data/hand_model",
         code=code_of(f"{AFF_CMD}:embedded"),
