@@ -126,6 +126,8 @@ rule affordance_evaluate:
     input:
         test=f"{AFF}/pairs_test.h5",
         evaluator="models/affordance/evaluator.pt",
+        handpose="models/affordance/handpose.pt",
+        hand="data/hand_model",
         samples=affordance_samples,
         code=code_of(f"{AFF_CMD}:evaluate"),
     output:
@@ -141,7 +143,7 @@ rule affordance_evaluate:
         "logs/bench/affordance_evaluate_{row}.tsv"
     shell:
         "python -m handflow affordance evaluate --row {wildcards.row} --test {input.test} --evaluator {input.evaluator}"
-        " --samples {input.samples} --out {output} --log {log}"
+        " --handpose {input.handpose} --hand-model {input.hand} --samples {input.samples} --out {output} --log {log}"
 
 
 AFF_EDIT_MODELS = {"layout": "models/affordance/layout.pt", "content": "models/affordance/content.pt",

@@ -123,8 +123,8 @@ def sample(stage: Stage, args: Namespace) -> dict:
                           s["batch_size"], stage.seed, Path(args.out), provenance(stage), stage.device)  # fmt: skip
 
 
-@group.command("evaluate", "FID, KID and contact recall of one row, per seed", Arg("--row", choices=list(ROWS)),
-               *paths("test", "evaluator", "out"), Arg("--samples", nargs="*", required=False, default=[]),
+@group.command("evaluate", "FID, KID, contact recall and 3D hand contact of one row, per seed", Arg("--row", choices=list(ROWS)),
+               *paths("test", "evaluator", "handpose", "hand-model", "out"), Arg("--samples", nargs="*", required=False, default=[]),
                run="affordance_evaluate_{row}")  # fmt: skip
 def evaluate(stage: Stage, args: Namespace) -> dict:
     from handflow.papers.affordance.evaluate import evaluate_row
@@ -133,7 +133,9 @@ def evaluate(stage: Stage, args: Namespace) -> dict:
     if args.row in VARIANTS and len(args.samples) != 1:
         raise InputError("--samples", None, f"the {args.row} row needs exactly one samples file")
     samples = Path(args.samples[0]) if args.row in VARIANTS else None
-    result = evaluate_row(args.row, Path(args.test), Path(args.evaluator), samples, stage.get(f"{KEY}.evaluate.kid_subsets"), stage.seed)
+    e = stage.get(f"{KEY}.evaluate")
+    result = evaluate_row(args.row, Path(args.test), Path(args.evaluator), samples, e["kid_subsets"], stage.seed, Path(args.handpose),
+                          Path(args.hand_model), e["contact_mm"])  # fmt: skip
     atomic_write_text(args.out, json.dumps({**provenance(stage), **result}, indent=2, allow_nan=False))
     keys = result["per_seed"][0]
     return {k: sum(s[k] for s in result["per_seed"]) / len(result["per_seed"]) for k in keys}

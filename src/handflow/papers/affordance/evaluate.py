@@ -9,12 +9,16 @@ over seeds with its standard error (sampling noise only: one trained model per n
 
 Contact recall is the share of images the evaluator calls "hand touching the object"
 (100DOH's "portable object" state in the seed); the share with any hand is reported
-beside it. FID and KID use the evaluator's penultimate features.
+beside it. FID and KID use the evaluator's penultimate features. Where the pairs carry the
+object's depth (embedded data), every image the evaluator sees a hand in is also lifted to
+3D by the hand-pose network and scored against it (`hand_contact`): penetration depth and
+the share in 3D contact; the ground-truth row adds the same numbers for the true hands.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
@@ -23,9 +27,10 @@ import torch
 
 from handflow.errors import InputError
 from handflow.metrics.generative import frechet_distance, kernel_distance
+from handflow.papers.affordance.hand_contact import hand_contact_metrics, place_hand
 from handflow.papers.affordance.pairs import CONTACT, NO_HAND
 from handflow.papers.affordance.sample import keep_masks, sample_content, sample_layouts, to_uint8
-from handflow.papers.affordance.train import FrameSet, PairSet, _resize_all, _to_tensor, load_network
+from handflow.papers.affordance.train import FrameSet, PairSet, _resize_all, _to_tensor, load_network, read_pairs_file
 from handflow.papers.affordance.variants import VARIANTS
 from handflow.storage.atomic import atomic_path
 
@@ -126,13 +131,56 @@ def evaluator_checks(evaluator, frames: Path, size: int) -> dict[str, float]:
             "category_accuracy": float(np.mean(category == data.category.numpy())), "n_frames": len(truth)}  # fmt: skip
 
 
-def evaluate_row(row: str, test: Path, evaluator_path: Path, samples: Path | None, kid_subsets: int, seed: int) -> dict:
+@dataclass(frozen=True)
+class Hand3D:
+    """What the 3D hand scores need: the hand-pose network and the synthesis inputs' object depth and crop cameras."""
+
+    net: torch.nn.Module
+    depth: np.ndarray  # (A, 2, S, S) mm
+    camera: np.ndarray  # (A, 4) fx, fy, cx, cy in pixels of the pairs' side
+    side: int
+    contact_mm: float
+
+    @torch.no_grad()
+    def joints(self, images: torch.Tensor) -> np.ndarray:
+        """(A, 21, 3) camera-frame joints (mm) of the hands in (A, 3, s, s) images in [-1, 1]."""
+        size = self.net.cfg.image_size
+        x = images if images.shape[-1] == size else torch.nn.functional.interpolate(images, (size, size), mode="area")
+        kps, rel = self.net(x)
+        return place_hand(((kps + 1) / 2 * self.side).double().numpy(), rel.double().numpy() * 100.0, self.camera)
+
+    def score(self, images: torch.Tensor, with_hand: np.ndarray) -> dict[str, float]:
+        if not with_hand.any():
+            return {}
+        joints = self.joints(images)
+        return hand_contact_metrics(joints[with_hand], self.depth[with_hand], self.camera[with_hand], self.contact_mm)
+
+
+def true_joints(raw: dict[str, np.ndarray], index: np.ndarray, model_dir: Path) -> np.ndarray:
+    """(A, 21, 3) camera-frame joints (mm) of the pairs' own hands, posed from their pickles' parameters."""
+    from handflow.hand.model import create
+
+    hand = create(model_dir, "right")
+    f = lambda a: torch.as_tensor(a[index], dtype=torch.float32)  # noqa: E731
+    with torch.no_grad():
+        out = hand(f(raw["pose"])[:, :3], f(raw["pose"])[:, 3:] - hand.layer.hand_mean, f(raw["beta"]), f(raw["trans"]))
+    return out.joints_openpose().double().numpy() * 1000.0
+
+
+def evaluate_row(row: str, test: Path, evaluator_path: Path, samples: Path | None, kid_subsets: int, seed: int,
+                 handpose_path: Path, model_dir: Path, contact_mm: float) -> dict:  # fmt: skip
     """Per-seed metrics of one row (a variant's samples, or a reference row)."""
     evaluator, ckpt = load_network(evaluator_path, "evaluator")
     size = ckpt["config"]["image_size"]
     data, a, b = test_pairs(test, size)
     reference, _ = _score(evaluator, data.hoi[b])
     rng = np.random.default_rng(seed)
+    raw = read_pairs_file(test)
+    index = data.kept[a]
+    hand3d = None
+    if "obj_depth" in raw:
+        net = load_network(handpose_path, "handpose")[0]
+        hand3d = Hand3D(net, raw["obj_depth"][index], raw["crop_camera"][index].astype(np.float64), raw["hoi"].shape[1], contact_mm)
     if samples is None:
         sets = [data.hoi[a] if row == "gt" else data.obj[a]]
     else:
@@ -140,5 +188,12 @@ def evaluate_row(row: str, test: Path, evaluator_path: Path, samples: Path | Non
             if not np.array_equal(h5["inputs"][()], a):
                 raise InputError(samples, "inputs", "made from other test pairs than these: resample")
             sets = [_to_tensor(_resize_all(img, size)) for img in h5["images"][()]]
-    per_seed = [_metrics(*_score(evaluator, imgs), reference, kid_subsets, rng) for imgs in sets]
-    return {"row": row, "per_seed": per_seed, "n_inputs": len(a), "n_reference": len(b)}
+    per_seed = []
+    for imgs in sets:
+        feats, states = _score(evaluator, imgs)
+        per_seed.append(_metrics(feats, states, reference, kid_subsets, rng) | (hand3d.score(imgs, states != NO_HAND) if hand3d else {}))
+    out = {"row": row, "per_seed": per_seed, "n_inputs": len(a), "n_reference": len(b)}
+    if hand3d is not None and row == "gt":
+        truth = true_joints(raw, index, model_dir)
+        out["true_hands"] = hand_contact_metrics(truth, hand3d.depth, hand3d.camera, contact_mm)
+    return out

@@ -17,7 +17,10 @@ then holds; the grasp is solved in `grasp` (contact, no interpenetration). What 
 dataset lacks is written beside it under `handflow_truth/<vid>/`: the object-only render
 of each frame (the ground truth the inpainting is judged against) and `truth.json` (per
 frame: the hand's clearance to the object in mm, contact, and whether the hand is in
-view), with `Sets/{split}_frames.csv` listing every frame for the contact classifier.
+view), `object_depth.npz` (per frame, the camera depth in mm of the object's nearest and
+farthest surface at each pixel, and the intrinsics: the object's 3D extent along each
+pixel's ray, which the evaluation's penetration and 3D contact are measured against), with
+`Sets/{split}_frames.csv` listing every frame for the contact classifier.
 
 Conventions of the pose pickles (HOI4D does not document its own): camera frame, metres,
 `poseCoeff` = 3 global axis-angle about the root joint + 45 full articulation (the flat
@@ -89,6 +92,23 @@ def vid_index(category: str, instance: int, video: int, split: str) -> str:
     cls = CATEGORY_IDS[category]
     room = 1 + (instance + (0 if split == "train" else 50)) % 9
     return f"ZY2021080000{1 + video % 4}/H{1 + video % 3}/C{cls}/N{instance + (1 if split == 'train' else 51):02d}/S{room}/s{video % 5}/T1"
+
+
+def object_depths(cam: Camera, verts: np.ndarray, faces: np.ndarray, size: tuple[int, int], backend: str = "auto") -> np.ndarray:
+    """(2, H, W) camera depth (mm) of a mesh's nearest and farthest surface per pixel (verts in world metres), 0 off it.
+
+    The far surface is the near surface of the mesh mirrored in depth about the plane z = (z_min + z_max) / 2 along
+    each vertex's own ray (x, y scaled so every vertex keeps its pixel): the rasterizer's z-buffer keeps the nearest,
+    which is then the farthest of the original. Exact at the vertices; inside a triangle the mirrored face is a
+    projective image of the original, off by well under a millimetre for faces of a few millimetres.
+    """
+    v = cam.world_to_cam(verts) * 1000.0
+    near = rasterize(v, faces, cam.focal, cam.princpt, size, backend=backend).depth
+    c = v[:, 2].min() + v[:, 2].max()
+    mirrored = np.concatenate([v[:, :2] * ((c - v[:, 2]) / v[:, 2])[:, None], (c - v[:, 2])[:, None]], axis=1)
+    far = c - rasterize(mirrored, faces, cam.focal, cam.princpt, size, backend=backend).depth
+    both = np.stack([near, far])
+    return np.where(np.isfinite(both), both, 0.0)
 
 
 class HOI4DGenerator:
@@ -189,7 +209,7 @@ class HOI4DGenerator:
         writer = cv2.VideoWriter(str(writer_path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, size)
         if not writer.isOpened():
             raise ComputationError("OpenCV cannot write mp4v video here (its FFmpeg backend is missing)")
-        truth = []
+        truth, depths = [], []
         root_joint = frame.root
         for f, (s, cam) in enumerate(zip(np.linspace(0.0, 1.0, self.cfg.n_frames), cams, strict=True)):
             orient, art, transl, sealed, joints = self._hand_at(grasp, betas, s)
@@ -201,6 +221,7 @@ class HOI4DGenerator:
                           (arm_v, np.asarray(arm.faces), hand_albedo[: len(arm_v)], 2)]  # fmt: skip
             image, labels = self._render(cam, [obj_part, *hand_parts], bg, light, noise)
             object_only, _ = self._render(cam, [obj_part], bg, light, noise)
+            depths.append(object_depths(cam, obj_part[0], obj_part[1], size, self.backend))
             writer.write(np.ascontiguousarray(image[..., ::-1]))
             palette = np.zeros((*labels.shape, 3), np.uint8)
             for label, colour in PALETTE.items():
@@ -220,6 +241,8 @@ class HOI4DGenerator:
             truth.append({"frame": f, "clearance_mm": clearance * 1000.0, "contact": bool(clearance * 1000.0 < CONTACT_MM and in_view),
                           "hand_in_view": in_view, "object_pixels": int((labels == 1).sum())})  # fmt: skip
         writer.release()
+        np.savez_compressed(root / "handflow_truth" / vid / "object_depth.npz", depth=np.stack(depths).astype(np.float16),
+                            focal=cams[0].focal, princpt=cams[0].princpt)  # fmt: skip
         (root / "handflow_truth" / vid / "truth.json").write_text(json.dumps({"category": category, "frames": truth}, indent=1))
         return truth
 

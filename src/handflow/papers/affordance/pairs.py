@@ -177,6 +177,26 @@ def _truth_image(root: Path, vid: str, frame: int, box: np.ndarray, size: int) -
     return _resize(bgr[y1:y2, x1:x2, ::-1], size)
 
 
+class DepthTruth:
+    """The embedded tree's per-video object depth (`object_depth.npz`), cropped like the pairs; None on real HOI4D."""
+
+    def __init__(self, root: Path) -> None:
+        self.root, self.vid, self.data = root, None, None
+
+    def __call__(self, vid: str, frame: int, box: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(2, S, S) near/far object depth in mm (0 off the object) and the crop's (fx, fy, cx, cy) in crop pixels."""
+        if vid != self.vid:
+            path = self.root / TRUTH_DIR / vid / "object_depth.npz"
+            self.vid, self.data = vid, (dict(np.load(path)) if path.is_file() else None)
+        if self.data is None:
+            return None
+        x1, y1, x2, y2 = (int(v) for v in box)
+        scale = size / (x2 - x1)
+        depth = np.stack([_resize(d[y1:y2, x1:x2].astype(np.float32), size, nearest=True) for d in self.data["depth"][frame]])
+        camera = np.concatenate([self.data["focal"] * scale, (self.data["princpt"] - box[:2]) * scale])
+        return depth.astype(np.float16), camera.astype(np.float32)
+
+
 def _rows_by_video(rows: list[hoi4d.SplitRow]) -> Iterator[hoi4d.SplitRow]:
     order = {vid: i for i, vid in enumerate(dict.fromkeys(r.vid for r in rows))}
     return iter(sorted(rows, key=lambda r: (order[r.vid], r.frame)))
@@ -189,8 +209,9 @@ def build_pairs(root: Path, split_csv: Path, out: Path, size: int, cfg: InpaintC
         raise InputError(split_csv, None, "no rows")
     inpaint, frames, rng = Inpainter(cfg, root), FrameSource(root), np.random.default_rng(seed)
     prompts = sorted({r.prompt for r in rows})
-    data: dict[str, list] = {k: [] for k in ("hoi", "obj", "obj_sdedit", "obj_true", "keep", "hand_box", "crop_box", "category",
-                                            "kps2d", "pose", "beta", "trans", "frame")}  # fmt: skip
+    data: dict[str, list] = {k: [] for k in ("hoi", "obj", "obj_sdedit", "obj_true", "obj_depth", "crop_camera", "keep", "hand_box",
+                                            "crop_box", "category", "kps2d", "pose", "beta", "trans", "frame")}  # fmt: skip
+    depth_truth = DepthTruth(root)
     vids, errors = [], {"inpainted": [], "unfilled": [], "mean_colour": []}
     for row in rows:
         mask_file = hoi4d.mask_path(root, row.vid, row.frame)
@@ -211,17 +232,22 @@ def build_pairs(root: Path, split_csv: Path, out: Path, size: int, cfg: InpaintC
                            ("pose", pose.pose), ("beta", pose.beta), ("trans", pose.trans), ("frame", row.frame)):  # fmt: skip
             data[key].append(value)
         data["obj_true"].append(truth if truth is not None else np.zeros_like(crop.hoi))
+        depth = depth_truth(row.vid, row.frame, crop.box, size)
+        if depth is not None:
+            data["obj_depth"].append(depth[0])
+            data["crop_camera"].append(depth[1])
         vids.append(row.vid)
     has_truth = len(errors["inpainted"]) == len(rows)
+    has_depth = len(data["obj_depth"]) == len(rows)
     stats = {"pairs": float(len(rows)), "videos": float(len(set(vids)))}
     if has_truth:
         stats |= {f"hole_mae_{k}": float(np.mean(v)) for k, v in errors.items()}
     with atomic_path(out) as tmp, h5py.File(tmp, "w") as h5:
         for key, values in data.items():
-            if key == "obj_true" and not has_truth:
+            if (key == "obj_true" and not has_truth) or (key in ("obj_depth", "crop_camera") and not has_depth):
                 continue
             array = np.stack(values) if key not in ("category", "frame") else np.asarray(values)
-            h5.create_dataset(key, data=array, **(IMAGE_COMPRESSION if array.dtype == np.uint8 and array.ndim >= 3 else {}))
+            h5.create_dataset(key, data=array, **(IMAGE_COMPRESSION if array.ndim >= 3 else {}))
         h5.create_dataset("vid", data=np.array(vids, dtype=h5py.string_dtype()))
         h5.attrs["categories"] = json.dumps(prompts)
         h5.attrs["size"] = size

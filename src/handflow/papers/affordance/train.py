@@ -39,6 +39,7 @@ from handflow.papers.affordance.networks import (
 from handflow.training import LoopSettings, Trainer, TrainState, file_digest, load_model
 
 PAIR_KEYS = ("hoi", "obj", "obj_sdedit", "keep", "hand_box", "category")
+OPTIONAL_PAIR_KEYS = ("obj_true", "obj_depth", "crop_camera", "kps2d", "pose", "beta", "trans")  # embedded truth; hand labels
 
 
 def noise_schedule(steps: int = 1000) -> DDPMScheduler:
@@ -68,9 +69,9 @@ def read_pairs_file(path: Path) -> dict[str, np.ndarray]:
         raise InputError(path, None, f"not a readable HDF5 file ({exc})") from None
     with h5:
         out = {}
-        for key in (*PAIR_KEYS, "obj_true"):
+        for key in (*PAIR_KEYS, *OPTIONAL_PAIR_KEYS):
             if key not in h5:
-                if key == "obj_true":
+                if key in OPTIONAL_PAIR_KEYS:
                     continue
                 raise InputError(path, key, "missing")
             if not isinstance(h5[key], h5py.Dataset):
@@ -81,12 +82,15 @@ def read_pairs_file(path: Path) -> dict[str, np.ndarray]:
             raise InputError(path, "hoi", f"{hoi.dtype} of shape {hoi.shape}, expected uint8 (N, S, S, 3)")
         n, side = hoi.shape[:2]
         expected = {"obj": ((n, side, side, 3), "u"), "obj_sdedit": ((n, side, side, 3), "u"), "obj_true": ((n, side, side, 3), "u"),
-                    "keep": ((n, side, side), "u"), "hand_box": ((n, 4), "f"), "category": ((n,), "iu")}  # fmt: skip
+                    "keep": ((n, side, side), "u"), "hand_box": ((n, 4), "f"), "category": ((n,), "iu"),
+                    "obj_depth": ((n, 2, side, side), "f"), "crop_camera": ((n, 4), "f"), "kps2d": ((n, 21, 2), "f"),
+                    "pose": ((n, 48), "f"), "beta": ((n, 10), "f"), "trans": ((n, 3), "f")}  # fmt: skip
         for key, (shape, kinds) in expected.items():
             if key in out and (out[key].shape != shape or out[key].dtype.kind not in kinds):
                 raise InputError(path, key, f"{out[key].dtype} of shape {out[key].shape}, expected shape {shape}")
-        if not np.isfinite(out["hand_box"]).all():
-            raise InputError(path, "hand_box", "contains NaN or inf")
+        for key in ("hand_box", "obj_depth", "crop_camera"):
+            if key in out and not np.isfinite(out[key]).all():
+                raise InputError(path, key, "contains NaN or inf")
         out["categories"] = np.array(json.loads(h5.attrs.get("categories", "[]")))
     return out
 
