@@ -203,3 +203,16 @@ def hoi4d_pairs(tmp_path_factory, hoi4d_tree) -> dict[str, Path]:
         files[f"frames_{split}"] = out / f"frames_{split}.h5"
         build_frames(hoi4d_tree, hoi4d_tree / "Sets" / f"{split}_frames.csv", files[f"frames_{split}"], 64, {})
     return files
+
+
+@pytest.fixture(scope="session")
+def s2h_characters():
+    """Three anny Mixamo characters with clearly different hands and rest poses."""
+    from handflow.papers.s2h.characters import CharacterSpec, build_character
+
+    specs = [
+        CharacterSpec("Plain", "train", {"gender": 0.0}, {}, 0.0, 0.0),
+        CharacterSpec("Long", "train", {"gender": 1.0, "age": 0.9}, {"fingers_length": 1.0, "fingers_diameter": -1.0}, 8.0, 4.0),
+        CharacterSpec("Broad", "test", {"weight": 1.0}, {"fingers_length": -1.0, "scale": 1.0, "fingers_diameter": 1.0}, 15.0, -3.0),
+    ]
+    return [build_character(s) for s in specs]

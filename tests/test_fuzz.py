@@ -392,3 +392,44 @@ def test_pairs_files_load_or_fail_in_one_line(hoi4d_pairs, key, how, cut):
             read_pairs_file(path)
         # a dropped or replaced dataset is named; a shortened one may be reported as its neighbours' disagreement with it
         _one_line(err.value, "pairs.h5", key if how in ("drop", "group", "text") else "")
+
+
+@fuzz
+@given(data=st.data(), edits=st.integers(1, 4))
+def test_mutated_bvh_files_read_or_fail_in_one_line(s2h_characters, data, edits):
+    """Random edits of a character's BVH (tokens replaced, deleted, duplicated, lines cut): a motion, or one line naming
+    the file; the hand reader on whatever parsed: the seed's hand, or one line."""
+    from handflow.papers.s2h import bvh, hand
+    from handflow.papers.s2h.characters import motion_of
+
+    rot = np.broadcast_to(np.eye(3), (3, 21, 3, 3)).copy()
+    tokens = bvh.bvh_text(motion_of(s2h_characters[0], rot, 1 / 60)).split("\n")
+    for _ in range(edits):
+        if not tokens:
+            break
+        i = data.draw(st.integers(0, len(tokens) - 1))
+        how = data.draw(st.sampled_from(["replace", "delete", "duplicate", "cut"]))
+        words = tokens[i].split()
+        if how == "replace" and words:
+            w = data.draw(st.integers(0, len(words) - 1))
+            words[w] = data.draw(st.sampled_from(["nan", "1e999", "x", "{", "}", "JOINT", "CHANNELS", "-3", "Wrotation", ""]))
+            tokens[i] = " ".join(words)
+        elif how == "delete":
+            tokens.pop(i)
+        elif how == "duplicate":
+            tokens.insert(i, tokens[i])
+        else:
+            tokens = tokens[:i]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "m.bvh"
+        path.write_text("\n".join(tokens))
+        try:
+            motion = bvh.read_bvh(path)
+        except InputError as exc:
+            _one_line(exc, "m.bvh")
+            return
+        assert np.isfinite(motion.values).all()
+        try:
+            hand.hand_of(motion, str(path))
+        except InputError as exc:
+            _one_line(exc, "m.bvh")
