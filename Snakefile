@@ -3,7 +3,7 @@
 # commands.py), writes atomically, logs to logs/ and declares the params/ keys it reads, so a
 # changed value reruns exactly the stages that read it. dvc.yaml is generated from this DAG:
 # `python -m handflow pipeline dvc-yaml`. One paper: `snakemake interhandgen`, `snakemake digit`,
-# `snakemake affordance`.
+# `snakemake affordance`, `snakemake s2h`.
 from snakemake.utils import min_version
 
 min_version("9.20")
@@ -18,6 +18,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/interhandgen.smk"
 include: "workflow/rules/digit.smk"
 include: "workflow/rules/affordance.smk"
+include: "workflow/rules/s2h.smk"
 
 
 rule all:
@@ -27,6 +28,7 @@ rule all:
         rules.interhandgen.input,
         rules.digit.input,
         rules.affordance.input,
+        rules.s2h.input,
 
 
 onsuccess:

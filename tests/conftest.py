@@ -216,3 +216,18 @@ def s2h_characters():
         CharacterSpec("Broad", "test", {"weight": 1.0}, {"fingers_length": -1.0, "scale": 1.0, "fingers_diameter": 1.0}, 15.0, -3.0),
     ]
     return [build_character(s) for s in specs]
+
+
+@pytest.fixture(scope="session")
+def s2h_mixhand(tmp_path_factory, smoke_h5, model_dir) -> Path:
+    """A tiny MixHand tree (three characters, the smoke InterHand2.6M splits' subjects) packed to HDF5."""
+    from handflow.papers.s2h.characters import CharacterSpec
+    from handflow.papers.s2h.dataset import MotionConfig, build_tree, pack
+
+    root = tmp_path_factory.mktemp("s2h")
+    specs = (CharacterSpec("Ada", "train", {"gender": 0.0}, {}, 2.0, 0.0),
+             CharacterSpec("Eve", "val", {"gender": 0.3}, {"scale": -0.5}, 10.0, 2.0),
+             CharacterSpec("Fay", "test", {"weight": 0.7}, {"fingers_length": 1.0}, 15.0, -4.0))  # fmt: skip
+    build_tree(root / "tree", specs, MotionConfig(3, 4, 2, True), model_dir, smoke_h5, 0)
+    pack(root / "tree", root / "mixhand.h5", model_dir)
+    return root / "mixhand.h5"

@@ -1,6 +1,6 @@
 """The pipeline spine: dvc.yaml is the Snakemake DAG, and `dvc repro` builds what `snakemake` builds.
 
-Runs the whole pipeline (data, InterHandGen) twice at the smoke scale.
+Runs the whole pipeline (data and every paper) twice at the smoke scale.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ def test_dvc_yaml_is_in_sync_with_the_snakefile():
 
 IHG_JOBS = {"interhandgen_dataset": 1, "interhandgen_train": 4, "interhandgen_features": 1, "interhandgen_sample": 6,
             "interhandgen_evaluate": 6, "interhandgen_evaluate_gt": 1, "interhandgen_sweep": 1, "interhandgen_report": 1}  # fmt: skip
+# Semantics2Hands' MANO side reads the preprocessed InterHand2.6M splits too
+S2H_JOBS = {"s2h_tree": 1, "s2h_pack": 1, "s2h_train": 2, "s2h_evaluate": 4, "s2h_figure": 1, "s2h_report": 1}
 
 
 def test_dvc_repro_equals_snakemake(smoke_build):
@@ -63,6 +65,12 @@ def test_dvc_repro_equals_snakemake(smoke_build):
     assert {"full", "nomask", "mean_layout", "nolayout", "gt", "copy", "evaluator", "majority"} == set(aff["rows"])
     assert aff["rows"]["full"]["metrics"]["fid"]["n"] == 2  # the smoke scale's two sampling seeds
     assert {c["verdict"] for c in aff["claims"].values()} <= {"holds", "not shown at this scale", "contradicted"}
+    s2h = json.loads((a / "results/s2h_metrics.json").read_text())
+    assert (s2h["data_source"], s2h["scale"]) == ("embedded", "smoke")
+    assert set(s2h["rows"]) == {"asrn", "dm", "copy_rotations", "copy_bs"}
+    assert s2h["rows"]["asrn"]["metrics"]["mano2mixamo_S_finger"]["n"] == 2  # the smoke scale's two training seeds
+    assert s2h["rows"]["copy_bs"]["metrics"]["intra_mse_cm2"]["mean"] == 0.0  # the embedded clips' intra-domain truth
+    assert (a / "results/figures/s2h_retarget.gif").stat().st_size > 1000
 
 
 @contextmanager
@@ -105,7 +113,7 @@ def test_param_change_reruns_only_its_readers(smoke_build):
     with _edited((a, b), "params/data.yaml", lambda d: d["preprocess"].update(batch_size=128)):
         # Snakemake: the preprocess jobs and everything downstream of them; nothing upstream
         dry = run_ok([*SNAKEMAKE, "-n", "--cores", "1", "--quiet", "rules"], a)
-        assert _job_counts(dry) == {"preprocess_interhand": 3, "data_report": 1, **IHG_JOBS}
+        assert _job_counts(dry) == {"preprocess_interhand": 3, "data_report": 1, **IHG_JOBS, **S2H_JOBS}
         # DVC: the same three stages have a changed param (downstream is stale only once they rerun)
         changed = _dvc_changed(b)
         assert set(changed) == {"preprocess_interhand_train", "preprocess_interhand_val", "preprocess_interhand_test"}
@@ -132,3 +140,13 @@ def test_affordance_sampling_change_stays_inside_its_paper(smoke_build):
         assert _job_counts(dry) == {"affordance_sample": 4, "affordance_evaluate": 4, "affordance_report": 1}
         changed = _dvc_changed(b)
         assert set(changed) == {*(f"affordance_sample_{v}" for v in ("full", "nomask", "mean_layout", "nolayout")), "affordance_report"}
+
+
+def test_s2h_loss_weight_stays_inside_its_paper(smoke_build):
+    """A Semantics2Hands training param reruns its trainings and what reads them, and no other paper's stage."""
+    a, b = smoke_build
+    with _edited((a, b), "params/s2h.yaml", lambda d: d["train"].update(lambda_rf=0.5)):  # not a smoke-scale key
+        dry = run_ok([*SNAKEMAKE, "-n", "--cores", "1", "--quiet", "rules"], a)
+        assert _job_counts(dry) == {"s2h_train": 2, "s2h_evaluate": 2, "s2h_figure": 1, "s2h_report": 1}
+        changed = _dvc_changed(b)
+        assert set(changed) == {"s2h_train_asrn", "s2h_train_dm"}

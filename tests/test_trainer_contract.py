@@ -78,6 +78,18 @@ def _affordance(kind: str) -> Callable[[dict], Trainer]:
     return make
 
 
+def _s2h(kind: str) -> Callable[[dict], Trainer]:
+    def make(fx: dict) -> Trainer:
+        from handflow.papers.s2h.networks import DecoderConfig
+        from handflow.papers.s2h.train import RetargetTrainer, TrainConfig
+
+        cfg = TrainConfig(lr=1e-3, batch_size=4, steps=6, window=4, stride=2, checkpoint_every=2, log_every=1, grad_clip=0.5, lambda_rf=1.0,
+                          lambda_rp=1.0, lambda_anat=0.1, rf_unweighted=0.05)  # fmt: skip
+        return RetargetTrainer(kind, fx["s2h_mixhand"], DecoderConfig(16, 8, 2), cfg, 0)
+
+    return make
+
+
 TRAINERS = {
     "interhandgen-cascade": _ihg_denoiser("cascade"),
     "interhandgen-joint": _ihg_denoiser("joint"),
@@ -91,8 +103,11 @@ TRAINERS = {
     "affordance-upsampler": _affordance("upsampler"),
     "affordance-evaluator": _affordance("evaluator"),
     "affordance-handpose": _affordance("handpose"),
+    "s2h-asrn": _s2h("asrn"),
+    "s2h-dm": _s2h("dm"),
 }
-FIXTURES = {"interhandgen": ("smoke_pairs", "hands32"), "digit": ("digit_stores",), "affordance": ("hoi4d_pairs", "model_dir")}
+FIXTURES = {"interhandgen": ("smoke_pairs", "hands32"), "digit": ("digit_stores",), "affordance": ("hoi4d_pairs", "model_dir"),
+            "s2h": ("s2h_mixhand",)}  # fmt: skip
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,7 @@
 """Affordance Diffusion (Ye et al., CVPR 2023): where a hand goes on an object (LayoutNet), then what it looks like (ContentNet).
 
-Work in progress (issue 14): the layout parameterisation and its renderers (layout.py) and the
-first HO3Pair steps, palette masks, object crop and keep-mask (ho3pair.py); no stage yet.
+The embedded HOI4D tree (`objects`, `grasp`, `generator`), HO3Pairs (`ho3pair`, `pairs`),
+the networks and their training (`layout`, `networks`, `train`, `handpose`), sampling and
+editing (`sample`, `edit`, `infer`), and the evaluation and table (`evaluate`,
+`hand_contact`, `report`); stages in `commands`, rules in workflow/rules/affordance.smk.
 """

@@ -103,7 +103,7 @@ def _bind_pose(rest: np.ndarray, axes: np.ndarray, spec: CharacterSpec) -> np.nd
     """(21, 3, 3) local rotations of the character's own rest pose: curl about each joint's bend axis, spread of the knuckles."""
     local = np.broadcast_to(np.eye(3), (N_JOINTS, 3, 3)).copy()
     for f, finger in enumerate(FINGERS):
-        spread = {"Middle": 0.0, "Ring": 1.0, "Pinky": 2.0, "Index": -1.0, "Thumb": 0.0}[finger] * spec.rest_spread_deg
+        spread = {"Middle": 0.0, "Ring": -1.0, "Pinky": -2.0, "Index": 1.0, "Thumb": 0.0}[finger] * spec.rest_spread_deg
         for j in range(3):
             k = 1 + 4 * f + j
             angle = np.radians([spec.rest_curl_deg, spread if j == 0 else 0.0])

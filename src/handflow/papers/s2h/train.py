@@ -1,0 +1,158 @@
+"""Training ASRN and DM (reference A5-A7) through the trainer contract, and the retargeting both are evaluated by.
+
+Each step trains both decoders, as the seed's two optimisers: for the target domain D, a
+supervised batch (a window of a D training identity, retargeted onto itself: rotation MSE
+in 6D plus the semantic terms) and a semi-supervised batch (a window of the other domain's
+training identities onto a random D training identity: semantic terms only), plus the
+anatomical limits (0.1; DM 0.01). ASRN's semantic terms: the distance-weighted ASM finger
+direction loss (softmin over the source's distances + 0.05) and the palm direction loss;
+DM's: the MSE of row-normalised distance matrices. One Adam over both decoders instead of
+the seed's two: each decoder's loss reaches only its own weights, so the updates are the
+same; only the gradient clip (0.5 by norm) is taken over both together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from handflow.config import Section
+from handflow.papers.s2h import torch_kin as tk
+from handflow.papers.s2h.dataset import MixHand
+from handflow.papers.s2h.networks import DecoderConfig, RetargetNet
+from handflow.training import LoopSettings, Trainer, TrainState, file_digest
+
+DOMAINS = ("mixamo", "mano")
+FINGER_ROWS = slice(1, 21)
+
+
+@dataclass(frozen=True)
+class TrainConfig(Section):
+    """params `s2h.train`."""
+
+    lr: float
+    batch_size: int
+    steps: int
+    window: int
+    stride: int
+    checkpoint_every: int
+    log_every: int
+    grad_clip: float
+    lambda_rf: float
+    lambda_rp: float
+    lambda_anat: float
+    rf_unweighted: float  # the seed's lambda_rf_unweighted (0.05) added to the softmin weights
+
+
+class Hands:
+    """Every identity's static description as tensors (offsets, axes, canonical rest, betas, decoder input)."""
+
+    def __init__(self, data: MixHand) -> None:
+        f = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
+        self.offsets, self.axes, self.rest_local, self.betas = f(data.offsets), f(data.axes), f(data.rest_local), f(data.betas)
+        self.domain = [d["domain"] for d in data.identities]
+        middle = self.offsets[:, 1].norm(dim=-1)[:, None, None]
+        axes20 = self.axes[:, FINGER_ROWS].reshape(len(self.axes), -1)
+        self.static = {"mixamo": torch.cat([(self.offsets / middle).reshape(len(self.offsets), -1), axes20], 1), "mano": axes20}
+
+    def pose(self, ids: torch.Tensor, bs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Positions and global rotations of (B, T, 15, 3, 3) bs on the hands `ids`."""
+        return tk.forward_kinematics(self.offsets[ids], tk.from_bs(bs, self.rest_local[ids], self.axes[ids]))
+
+    def semantics(self, ids: torch.Tensor, bs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        pos, glob = self.pose(ids, bs)
+        return tk.asm(pos, glob, self.axes[ids])
+
+
+def dynamic_input(kind: str, finger: torch.Tensor, palm: torch.Tensor, betas: torch.Tensor | None) -> torch.Tensor:
+    """(B, C, T) decoder input of a source's ASM parts; `betas` (B, 10) of a MANO target."""
+    b, t = finger.shape[:2]
+    x = torch.cat([finger.reshape(b, t, -1), palm.reshape(b, t, -1)], -1) if kind == "asrn" else finger.norm(dim=-1).reshape(b, t, -1)
+    if betas is not None:
+        x = torch.cat([x, betas[:, None].expand(b, t, 10)], -1)
+    return x.transpose(1, 2)
+
+
+def retarget(net: RetargetNet, hands: Hands, src_ids: torch.Tensor, src_bs: torch.Tensor, tgt_ids: torch.Tensor, domain: str):
+    """(predicted bs (B, T, 15, 3, 3), source ASM parts): the source windows retargeted onto the target hands."""
+    finger, palm = hands.semantics(src_ids, src_bs)
+    dyn = dynamic_input(net.kind, finger, palm, hands.betas[tgt_ids] if domain == "mano" else None)
+    pred = tk.rot6d_to_matrix(net(domain, dyn, hands.static[domain][tgt_ids]))
+    return pred, (finger, palm)
+
+
+def _cos(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (F.normalize(a, dim=-1) * F.normalize(b, dim=-1)).sum(-1)
+
+
+def semantic_loss(kind: str, pred: tuple[torch.Tensor, torch.Tensor], src: tuple[torch.Tensor, torch.Tensor], rf_unweighted: float,
+                  lambda_rf: float, lambda_rp: float) -> torch.Tensor:  # fmt: skip
+    if kind == "dm":
+        rn = lambda f: F.normalize(f.norm(dim=-1), dim=-1)  # noqa: E731 - row-normalised distance matrix
+        return F.mse_loss(rn(pred[0]), rn(src[0]))
+    w = torch.softmax(-src[0].norm(dim=-1), dim=-1) + rf_unweighted
+    l_rf = -(w * _cos(pred[0], src[0])).sum(-1).mean()
+    l_rp = -_cos(pred[1], src[1]).mean()
+    return lambda_rf * l_rf + lambda_rp * l_rp
+
+
+class RetargetTrainer(Trainer):
+    def __init__(self, kind: str, data_path: Path, network: DecoderConfig, cfg: TrainConfig, seed: int) -> None:
+        self.kind, self.data_path, self.network_cfg, self.cfg, self.seed = kind, data_path, network, cfg, seed
+        self.loop = LoopSettings(cfg.steps, cfg.checkpoint_every, cfg.log_every, cfg.grad_clip)
+        data = MixHand.load(data_path)
+        self.hands = Hands(data)
+        self.bs = torch.as_tensor(data.bs, dtype=torch.float32)
+        self.ids = {d: data.ids(d, "train") for d in DOMAINS}
+        self.windows = {d: torch.as_tensor(data.windows(self.ids[d], cfg.window, cfg.stride)) for d in DOMAINS}
+        for d in DOMAINS:
+            if len(self.windows[d]) == 0:
+                raise ValueError(f"no {cfg.window}-frame training window in the {d} domain")
+
+    def build(self, device: torch.device) -> TrainState:
+        model = RetargetNet(self.kind, self.network_cfg).to(device)
+        opt = torch.optim.Adam(model.parameters(), lr=self.cfg.lr, betas=(0.9, 0.999))
+        constant = torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)  # the seed's constant rate
+        return TrainState(model, opt, constant, torch.Generator().manual_seed(self.seed))
+
+    def _draw(self, domain: str, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        w = self.windows[domain][torch.randint(0, len(self.windows[domain]), (self.cfg.batch_size,), generator=g)]
+        frames = w[:, 1:2] + torch.arange(self.cfg.window)
+        return w[:, 0], self.bs[frames]
+
+    def loss(self, state: TrainState) -> torch.Tensor:
+        g, c, net = state.generator, self.cfg, state.model
+        anat = c.lambda_anat if self.kind == "asrn" else c.lambda_anat / 10  # the seed's DM: 0.01
+        total = torch.zeros(())
+        for domain, other in (("mixamo", "mano"), ("mano", "mixamo")):
+            ids, bs = self._draw(domain, g)
+            pred, src = retarget(net, self.hands, ids, bs, ids, domain)
+            sup = F.mse_loss(tk.matrix_to_rot6d(pred), tk.matrix_to_rot6d(bs))
+            sup = sup + semantic_loss(self.kind, self.hands.semantics(ids, pred), src, c.rf_unweighted, c.lambda_rf, c.lambda_rp)
+            src_ids, src_bs = self._draw(other, g)
+            pool = torch.as_tensor(self.ids[domain])
+            tgt = pool[torch.randint(0, len(pool), (len(src_ids),), generator=g)]
+            pred_s, src_s = retarget(net, self.hands, src_ids, src_bs, tgt, domain)
+            semi = semantic_loss(self.kind, self.hands.semantics(tgt, pred_s), src_s, c.rf_unweighted, c.lambda_rf, c.lambda_rp)
+            total = total + sup + semi + anat * (tk.anatomical_loss(pred) + tk.anatomical_loss(pred_s))
+        return total
+
+    def identity(self) -> list:
+        return [self.kind, self.network_cfg.to_dict(), self.cfg.to_dict(), self.seed, file_digest(self.data_path)]
+
+    def export(self, state: TrainState) -> dict:
+        return {"config": self.network_cfg.to_dict(), "kind": self.kind, "window": self.cfg.window}
+
+
+def load_retarget_net(path: Path) -> RetargetNet:
+    from handflow.training import load_model, load_torch
+
+    kind = load_torch(path, ("kind",))["kind"]
+    if kind not in ("asrn", "dm"):
+        from handflow.errors import InputError
+
+        raise InputError(path, "kind", f"{kind!r}, expected asrn or dm")
+    return load_model(path, DecoderConfig, lambda cfg: RetargetNet(kind, cfg), required=("kind",))[0]

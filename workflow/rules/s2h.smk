@@ -1,0 +1,138 @@
+# Semantics2Hands (ACM MM 2023): anny Mixamo characters + InterHand2.6M MANO runs -> MixHand BVH tree -> packed
+# bs-rotations -> ASRN and DM (n_seeds each) -> S_finger / S_palm / intra-domain MSE -> table and GIF.
+# Commands in src/handflow/papers/s2h/commands.py.
+import handflow.papers.s2h.variants as s2h
+
+S2H_CMD = "handflow.papers.s2h.commands"
+
+
+rule s2h_tree:
+    input:
+        hand="data/hand_model",
+        interhand=expand("data/processed/interhand26m_{split}.h5", split=("train", "val", "test")),
+        code=code_of(f"{S2H_CMD}:tree"),
+    output:
+        directory(s2h.TREE),
+    params:
+        p=par(*s2h.PROVENANCE_KEYS, "global.threads", "s2h.characters", "s2h.motions"),
+    log:
+        "logs/s2h/tree.log",
+    benchmark:
+        "logs/bench/s2h_tree.tsv"
+    shell:
+        "python -m handflow s2h tree --hand-model {input.hand} --interhand-train {input.interhand[0]}"
+        " --interhand-val {input.interhand[1]} --interhand-test {input.interhand[2]} --out {output} --log {log}"
+
+
+rule s2h_pack:
+    input:
+        tree=s2h.TREE,
+        hand="data/hand_model",
+        code=code_of(f"{S2H_CMD}:pack"),
+    output:
+        s2h.PACKED,
+    params:
+        p=par(*s2h.PROVENANCE_KEYS, "global.threads"),
+    log:
+        "logs/s2h/pack.log",
+    benchmark:
+        "logs/bench/s2h_pack.tsv"
+    shell:
+        "python -m handflow s2h pack --tree {input.tree} --hand-model {input.hand} --out {output} --log {log}"
+
+
+rule s2h_train:
+    input:
+        data=s2h.PACKED,
+        code=code_of(f"{S2H_CMD}:train"),
+    output:
+        directory("models/s2h/{model}"),
+    wildcard_constraints:
+        model="|".join(s2h.MODELS),
+    params:
+        p=par("global.seed", "global.threads", "global.device", "s2h.network", "s2h.train", "s2h.n_seeds"),
+        checkpoints="checkpoints/s2h/{model}",
+    threads: P.get("global.threads")
+    resources:
+        gpu=1,
+    log:
+        "logs/s2h/train_{model}.log",
+    benchmark:
+        "logs/bench/s2h_train_{model}.tsv"
+    shell:
+        "python -m handflow s2h train --model {wildcards.model} --data {input.data} --checkpoints {params.checkpoints}"
+        " --out {output} --log {log}"
+
+
+def s2h_models(wildcards):
+    return [f"models/s2h/{wildcards.row}"] if wildcards.row in s2h.MODELS else []
+
+
+def s2h_models_flag(wildcards, input):
+    return f"--models {input.models}" if wildcards.row in s2h.MODELS else ""
+
+
+rule s2h_evaluate:
+    input:
+        data=s2h.PACKED,
+        models=s2h_models,
+        code=code_of(f"{S2H_CMD}:evaluate"),
+    output:
+        "results/s2h/eval_{row}.json",
+    wildcard_constraints:
+        row="|".join(s2h.ROWS),
+    params:
+        p=par(*s2h.PROVENANCE_KEYS, "global.threads", "s2h.train.window", "s2h.train.stride"),
+        models=s2h_models_flag,
+    threads: P.get("global.threads")
+    log:
+        "logs/s2h/evaluate_{row}.log",
+    benchmark:
+        "logs/bench/s2h_evaluate_{row}.tsv"
+    shell:
+        "python -m handflow s2h evaluate --row {wildcards.row} --data {input.data} {params.models} --out {output} --log {log}"
+
+
+rule s2h_figure:
+    input:
+        data=s2h.PACKED,
+        tree=s2h.TREE,
+        hand="data/hand_model",
+        models="models/s2h/asrn",
+        code=code_of(f"{S2H_CMD}:figure"),
+    output:
+        report("results/figures/s2h_retarget.gif", caption="../report/s2h_retarget.rst", category="Semantics2Hands"),
+    params:
+        p=par("global.threads", "global.render_backend", "s2h.figure", "s2h.train.window"),
+    log:
+        "logs/s2h/figure.log",
+    benchmark:
+        "logs/bench/s2h_figure.tsv"
+    shell:
+        "python -m handflow s2h figure --data {input.data} --tree {input.tree} --hand-model {input.hand} --models {input.models}"
+        " --out {output} --log {log}"
+
+
+rule s2h_report:
+    input:
+        evals=expand("results/s2h/eval_{row}.json", row=s2h.ROWS),
+        data=s2h.PACKED,
+        code=code_of(f"{S2H_CMD}:report"),
+    output:
+        json=s2h.METRICS_JSON,
+        table="results/tables/s2h_table.md",
+        html=report("results/tables/s2h_table.html", caption="../report/s2h_table.rst", category="Semantics2Hands"),
+    params:
+        p=par(*s2h.PROVENANCE_KEYS, "global.threads", "s2h.n_seeds"),
+    log:
+        "logs/s2h/report.log",
+    benchmark:
+        "logs/bench/s2h_report.tsv"
+    shell:
+        "python -m handflow s2h report --evals {input.evals} --data {input.data} --json {output.json} --table {output.table}"
+        " --html {output.html} --log {log}"
+
+
+rule s2h:
+    input:
+        s2h.TARGETS,
