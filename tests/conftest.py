@@ -231,3 +231,15 @@ def s2h_mixhand(tmp_path_factory, smoke_h5, model_dir) -> Path:
     build_tree(root / "tree", specs, MotionConfig(3, 4, 2, True), model_dir, smoke_h5, 0)
     pack(root / "tree", root / "mixhand.h5", model_dir)
     return root / "mixhand.h5"
+
+
+@pytest.fixture(scope="session")
+def tiny_vae(tmp_path_factory) -> Path:
+    """A randomly initialised diffusers AutoencoderKL saved as a local directory (what a user's LDM weights look like)."""
+    from diffusers import AutoencoderKL
+
+    out = tmp_path_factory.mktemp("vae") / "vae"
+    torch.manual_seed(0)
+    AutoencoderKL(down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2, block_out_channels=(8, 16),
+                  latent_channels=4, norm_num_groups=4, sample_size=32).save_pretrained(out)  # fmt: skip
+    return out

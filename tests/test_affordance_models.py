@@ -70,3 +70,39 @@ def test_pairs_load_with_both_flips_and_contentnet_samples_images(hoi4d_pairs):
     net = ContentNet(ContentNetConfig(32, (8, 16), 1, (False, True))).eval()
     out = sample_content(net, data.obj[:2], data.keep[0, :2], "plms", 4, torch.Generator().manual_seed(0))
     assert out.shape == (2, 3, 32, 32) and out.abs().max() <= 1
+
+
+def test_ldm_variant_trains_and_samples_through_the_users_autoencoder(tmp_path, hoi4d_pairs, tiny_vae):
+    """ContentNet on the latents of a local AutoencoderKL: trained, saved without the autoencoder's weights, loaded back
+    with it, sampled to images at the pixel size; a foreign directory and a changed autoencoder are one line each."""
+    import shutil
+
+    from handflow.errors import InputError
+    from handflow.papers.affordance.networks import ContentNetConfig, LatentCodec
+    from handflow.papers.affordance.sample import keep_masks, sample_content
+    from handflow.papers.affordance.train import ContentTrainer, PairSet, TrainConfig, load_network
+    from handflow.training import fit
+
+    codec = LatentCodec(tiny_vae)
+    assert (codec.channels, codec.factor) == (4, 2)
+    network = ContentNetConfig(32, (8, 16), 1, (False, True), latent_channels=4, latent_factor=2)
+    cfg = TrainConfig(lr=1e-3, batch_size=4, steps=2, checkpoint_every=2, log_every=1)
+    fit(ContentTrainer(hoi4d_pairs["train"], network, cfg, True, 0, tiny_vae), tmp_path / "ck", tmp_path / "c.pt", tmp_path / "c.tsv")
+    net, ckpt = load_network(tmp_path / "c.pt", "content")
+    assert net.codec is not None and not any("vae" in k for k in ckpt["state_dict"])
+    data = PairSet.load(hoi4d_pairs["test"], 32)
+    images = sample_content(net, data.obj[:2], keep_masks(None, 2, 32), "ddim", 3, torch.Generator().manual_seed(0))
+    assert images.shape == (2, 3, 32, 32) and torch.isfinite(images).all()
+    with pytest.raises(InputError) as err:
+        LatentCodec(tmp_path)  # not an autoencoder directory
+    assert str(tmp_path) in str(err.value) and "\n" not in str(err.value)
+    moved = tmp_path / "vae_copy"
+    shutil.copytree(tiny_vae, moved)
+    cfg_file = moved / "config.json"
+    cfg_file.write_text(cfg_file.read_text().replace('"scaling_factor": 0.18215', '"scaling_factor": 0.5'))
+    ckpt_path = tmp_path / "c.pt"
+    raw = torch.load(ckpt_path, weights_only=False)
+    raw["vae"] = str(moved)
+    torch.save(raw, ckpt_path)
+    with pytest.raises(InputError, match="changed since"):
+        load_network(ckpt_path, "content")

@@ -87,8 +87,14 @@ def train(stage: Stage, args: Namespace) -> dict:
             raise InputError(stage.params.source_of(f"{KEY}.layout"), "layout.network.image_size", "must equal content.network.image_size")
         trainer = tr.LayoutTrainer(data, network, stage.section(tr.TrainConfig, f"{KEY}.layout.train"), LAYOUT_MODELS[m], stage.seed)
     elif m in CONTENT_MODELS:
-        network = stage.section(nets.ContentNetConfig, f"{KEY}.content.network")
-        trainer = tr.ContentTrainer(data, network, stage.section(tr.TrainConfig, f"{KEY}.content.train"), CONTENT_MODELS[m], stage.seed)
+        vae = stage.get(f"{KEY}.content.vae")
+        latent = {}
+        if vae:  # the LDM variant: the network's input and output sizes come from the user's autoencoder
+            codec = nets.LatentCodec(Path(vae))
+            latent = {"latent_channels": codec.channels, "latent_factor": codec.factor}
+        network = stage.section(nets.ContentNetConfig, f"{KEY}.content.network", **latent)
+        trainer = tr.ContentTrainer(data, network, stage.section(tr.TrainConfig, f"{KEY}.content.train"), CONTENT_MODELS[m], stage.seed,
+                                    Path(vae) if vae else None)  # fmt: skip
     elif m == "upsampler":
         network = stage.section(nets.UpsamplerConfig, f"{KEY}.upsampler.network")
         small = stage.get(f"{KEY}.content.network.image_size")

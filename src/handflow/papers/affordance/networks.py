@@ -10,7 +10,9 @@
 - **ContentNet** (section 3): diffusers' `UNet2DModel` on `[x_t, object image, keep-mask]`
   (7 channels), predicting the noise of the HOI image, the seed's GLIDE-64 inpainting
   input layout. Its no-layout baseline is the same network trained with the mask channel
-  all ones (keep everywhere).
+  all ones (keep everywhere). The LDM variant (the seed's 256 px model) runs the same UNet
+  on the latents of a diffusers `AutoencoderKL` the user gives by path (`LatentCodec`):
+  `[z_t, z_object, keep-mask at the latent size]`, decoded to pixels after sampling.
 - **Upsampler**: the seed super-resolves the 64 px output x4 with EDSR (pretrained). Here an
   EDSR-style residual network (no batch norm, residual scaling, pixel shuffle) trained on
   the HOI crops, x2 to the pairs' size; bicubic is its baseline.
@@ -23,6 +25,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from diffusers import UNet2DModel
@@ -30,6 +33,7 @@ from diffusers.models.embeddings import TimestepEmbedding, Timesteps
 from torch import nn
 
 from handflow.config import Section
+from handflow.errors import InputError
 from handflow.papers.affordance.layout import render_soft
 
 
@@ -96,23 +100,60 @@ class ContentNetConfig(Section):
     channels: tuple[int, ...]
     layers_per_block: int
     attention: tuple[bool, ...]  # per level: a self-attention block (the seed: at downsampling 2, 4, 8)
+    latent_channels: int = 0  # the LDM variant: the autoencoder's latent channels (0: pixel space); set from the autoencoder
+    latent_factor: int = 1  # pixels per latent cell
 
 
 def content_net(cfg: ContentNetConfig) -> UNet2DModel:
     down = tuple("AttnDownBlock2D" if a else "DownBlock2D" for a in cfg.attention)
     up = tuple("AttnUpBlock2D" if a else "UpBlock2D" for a in reversed(cfg.attention))
-    return UNet2DModel(sample_size=cfg.image_size, in_channels=7, out_channels=3, block_out_channels=cfg.channels,
+    data = cfg.latent_channels or 3
+    return UNet2DModel(sample_size=cfg.image_size // cfg.latent_factor, in_channels=2 * data + 1, out_channels=data,
+                       block_out_channels=cfg.channels,
                        layers_per_block=cfg.layers_per_block, down_block_types=down, up_block_types=up,
                        norm_num_groups=min(8, *cfg.channels), attention_head_dim=min(32, cfg.channels[-1]))  # fmt: skip
 
 
+class LatentCodec:
+    """A frozen diffusers `AutoencoderKL` from a local directory: the LDM variant's first stage (not a submodule of
+    ContentNet, so its weights stay in the user's directory, not in our model files)."""
+
+    def __init__(self, path: Path) -> None:
+        from diffusers import AutoencoderKL
+
+        try:
+            self.vae = AutoencoderKL.from_pretrained(str(path)).eval().requires_grad_(False)
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise InputError(path, None, f"not a diffusers AutoencoderKL directory ({exc.__class__.__name__})") from None
+        self.path = Path(path)
+        self.scale = float(self.vae.config.scaling_factor)
+        self.channels = int(self.vae.config.latent_channels)
+        self.factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
+
+    def to(self, device: torch.device) -> LatentCodec:
+        self.vae.to(device)
+        return self
+
+    @torch.no_grad()
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        """Scaled latent means of images in [-1, 1] (the mean: no second noise source beside the diffusion's)."""
+        device = next(self.vae.parameters()).device
+        return (self.vae.encode(images.to(device)).latent_dist.mean * self.scale).to(images.device)
+
+    @torch.no_grad()
+    def decode(self, latents: torch.Tensor) -> torch.Tensor:
+        device = next(self.vae.parameters()).device
+        return self.vae.decode(latents.to(device) / self.scale).sample.to(latents.device)
+
+
 class ContentNet(nn.Module):
-    """ε of the HOI image given `[x_t, object image, keep-mask]`."""
+    """ε of the HOI image (or its latent) given `[x_t, object image, keep-mask]`; `codec` set for the LDM variant."""
 
     def __init__(self, cfg: ContentNetConfig) -> None:
         super().__init__()
         self.cfg = cfg
         self.unet = content_net(cfg)
+        self.codec: LatentCodec | None = None
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, obj: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
         return self.unet(torch.cat([x_t, obj, keep], dim=1), t.expand(len(x_t))).sample

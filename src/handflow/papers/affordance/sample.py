@@ -100,8 +100,15 @@ def keep_masks(layouts: torch.Tensor | None, n: int, size: int) -> torch.Tensor:
 
 
 def sample_content(net, obj: torch.Tensor, keep: torch.Tensor, name: str, steps: int, g: torch.Generator) -> torch.Tensor:
-    """(B, 3, S, S) HOI images in [-1, 1] from object images and keep-masks."""
+    """(B, 3, S, S) HOI images in [-1, 1] from object images and keep-masks (through the autoencoder for the LDM variant)."""
     device = next(net.parameters()).device
+    codec = getattr(net, "codec", None)
+    if codec is not None:  # sample latents (unbounded: no x0 clip), then decode
+        codec.to(device)
+        z_obj = codec.encode(obj.to(device))
+        z_keep = torch.nn.functional.interpolate(keep.to(device), size=z_obj.shape[-2:], mode="area")
+        z = run_sampler(lambda x, t: net(x, t, z_obj, z_keep), tuple(z_obj.shape), name, steps, g, device, clip=None)
+        return codec.decode(z).clamp(-1, 1).cpu()
     obj, keep = obj.to(device), keep.to(device)
     out = run_sampler(lambda x, t: net(x, t, obj, keep), tuple(obj.shape), name, steps, g, device, clip=1.0)
     return out.clamp(-1, 1).cpu()

@@ -31,6 +31,7 @@ from handflow.papers.affordance.networks import (
     ContentNetConfig,
     Evaluator,
     EvaluatorConfig,
+    LatentCodec,
     LayoutNet,
     LayoutNetConfig,
     Upsampler,
@@ -229,22 +230,46 @@ class LayoutTrainer(_PairTrainer):
 
 
 class ContentTrainer(_PairTrainer):
-    """ContentNet on `[x_t, object, keep-mask of the true layout]`; `use_layout` False: the mask channel is all ones."""
+    """ContentNet on `[x_t, object, keep-mask of the true layout]`; `use_layout` False: the mask channel is all ones.
+    With `vae` (a diffusers AutoencoderKL directory) the LDM variant: the images are that autoencoder's latents."""
 
-    def __init__(self, pairs: Path, network: ContentNetConfig, cfg: TrainConfig, use_layout: bool, seed: int) -> None:
+    def __init__(self, pairs: Path, network: ContentNetConfig, cfg: TrainConfig, use_layout: bool, seed: int,
+                 vae: Path | None = None) -> None:  # fmt: skip
         self.network_cfg = network
-        super().__init__(pairs, network.image_size, cfg, seed, {"use_layout": use_layout})
+        self.codec = LatentCodec(vae) if vae is not None else None
+        extra = {"use_layout": use_layout} | ({"vae": str(vae), "vae_digest": directory_digest(vae)} if vae is not None else {})
+        super().__init__(pairs, network.image_size, cfg, seed, extra)
         self.use_layout = use_layout
+        if self.codec is not None and (self.codec.channels, self.codec.factor) != (network.latent_channels, network.latent_factor):
+            raise InputError(vae, "config.json", f"latents of {self.codec.channels} channels at 1/{self.codec.factor}; the network "
+                             f"expects {network.latent_channels} at 1/{network.latent_factor}")  # fmt: skip
 
     def build(self, device: torch.device) -> TrainState:
+        if self.codec is not None:
+            self.codec.to(device)
         return self._build(ContentNet(self.network_cfg), device)
 
     def loss(self, state: TrainState) -> torch.Tensor:
         b = self.data.batch(self.cfg.batch_size, state.generator)
-        x_t, eps, t = self._noised(b["hoi"], state.generator)
+        hoi, obj = b["hoi"], b["obj"]
         keep = b["keep"] if self.use_layout else torch.ones_like(b["keep"])
+        if self.codec is not None:
+            hoi, obj = self.codec.encode(hoi), self.codec.encode(obj)
+            keep = torch.nn.functional.interpolate(keep, size=hoi.shape[-2:], mode="area")
+        x_t, eps, t = self._noised(hoi, state.generator)
         d = self.device
-        return torch.nn.functional.mse_loss(state.model(x_t.to(d), t.to(d), b["obj"].to(d), keep.to(d)), eps.to(d))
+        return torch.nn.functional.mse_loss(state.model(x_t.to(d), t.to(d), obj.to(d), keep.to(d)), eps.to(d))
+
+
+def directory_digest(path: Path) -> str:
+    """One digest of every file in a model directory (names and bytes): a checkpoint never resumes on other weights."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted(p for p in Path(path).rglob("*") if p.is_file()):
+        h.update(str(f.relative_to(path)).encode())
+        h.update(file_digest(f).encode())
+    return h.hexdigest()
 
 
 class UpsamplerTrainer(_PairTrainer):
@@ -328,4 +353,9 @@ def load_network(path: Path, kind: str) -> tuple[torch.nn.Module, dict]:
 
         classes["handpose"] = (HandPoseConfig, HandPoseNet)
     cfg_cls, build = classes[kind]
-    return load_model(path, cfg_cls, build)
+    model, ckpt = load_model(path, cfg_cls, build)
+    if kind == "content" and ckpt.get("vae"):  # the LDM variant: its autoencoder, from the directory it was trained with
+        model.codec = LatentCodec(Path(ckpt["vae"]))
+        if directory_digest(Path(ckpt["vae"])) != ckpt.get("vae_digest"):
+            raise InputError(ckpt["vae"], None, f"the autoencoder changed since {path} was trained on it")
+    return model, ckpt

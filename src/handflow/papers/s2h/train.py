@@ -58,6 +58,12 @@ class Hands:
         axes20 = self.axes[:, FINGER_ROWS].reshape(len(self.axes), -1)
         self.static = {"mixamo": torch.cat([(self.offsets / middle).reshape(len(self.offsets), -1), axes20], 1), "mano": axes20}
 
+    def to(self, device: torch.device) -> Hands:
+        for name in ("offsets", "axes", "rest_local", "betas"):
+            setattr(self, name, getattr(self, name).to(device))
+        self.static = {k: v.to(device) for k, v in self.static.items()}
+        return self
+
     def pose(self, ids: torch.Tensor, bs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Positions and global rotations of (B, T, 15, 3, 3) bs on the hands `ids`."""
         return tk.forward_kinematics(self.offsets[ids], tk.from_bs(bs, self.rest_local[ids], self.axes[ids]))
@@ -113,6 +119,9 @@ class RetargetTrainer(Trainer):
                 raise ValueError(f"no {cfg.window}-frame training window in the {d} domain")
 
     def build(self, device: torch.device) -> TrainState:
+        self.device = device
+        self.hands.to(device)
+        self.bs = self.bs.to(device)
         model = RetargetNet(self.kind, self.network_cfg).to(device)
         opt = torch.optim.Adam(model.parameters(), lr=self.cfg.lr, betas=(0.9, 0.999))
         constant = torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)  # the seed's constant rate
@@ -121,12 +130,12 @@ class RetargetTrainer(Trainer):
     def _draw(self, domain: str, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         w = self.windows[domain][torch.randint(0, len(self.windows[domain]), (self.cfg.batch_size,), generator=g)]
         frames = w[:, 1:2] + torch.arange(self.cfg.window)
-        return w[:, 0], self.bs[frames]
+        return w[:, 0].to(self.device), self.bs[frames.to(self.device)]
 
     def loss(self, state: TrainState) -> torch.Tensor:
         g, c, net = state.generator, self.cfg, state.model
         anat = c.lambda_anat if self.kind == "asrn" else c.lambda_anat / 10  # the seed's DM: 0.01
-        total = torch.zeros(())
+        total = torch.zeros((), device=self.device)
         for domain, other in (("mixamo", "mano"), ("mano", "mixamo")):
             ids, bs = self._draw(domain, g)
             pred, src = retarget(net, self.hands, ids, bs, ids, domain)
@@ -134,7 +143,7 @@ class RetargetTrainer(Trainer):
             sup = sup + semantic_loss(self.kind, self.hands.semantics(ids, pred), src, c.rf_unweighted, c.lambda_rf, c.lambda_rp)
             src_ids, src_bs = self._draw(other, g)
             pool = torch.as_tensor(self.ids[domain])
-            tgt = pool[torch.randint(0, len(pool), (len(src_ids),), generator=g)]
+            tgt = pool[torch.randint(0, len(pool), (len(src_ids),), generator=g)].to(self.device)
             pred_s, src_s = retarget(net, self.hands, src_ids, src_bs, tgt, domain)
             semi = semantic_loss(self.kind, self.hands.semantics(tgt, pred_s), src_s, c.rf_unweighted, c.lambda_rf, c.lambda_rp)
             total = total + sup + semi + anat * (tk.anatomical_loss(pred) + tk.anatomical_loss(pred_s))
