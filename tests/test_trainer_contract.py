@@ -67,9 +67,6 @@ def _affordance(kind: str) -> Callable[[dict], Trainer]:
             return tr.LayoutTrainer(pairs["train"], nets.LayoutNetConfig(32, (8, 16), 2, 1), cfg, 0.1, 0)
         if kind == "content":
             return tr.ContentTrainer(pairs["train"], nets.ContentNetConfig(32, (8, 16), 1, (False, True)), cfg, True, 0)
-        if kind == "content-ldm":
-            network = nets.ContentNetConfig(32, (8, 16), 1, (False, True), latent_channels=4, latent_factor=2)
-            return tr.ContentTrainer(pairs["train"], network, cfg, True, 0, fx["tiny_vae"])
         if kind == "upsampler":
             return tr.UpsamplerTrainer(pairs["train"], nets.UpsamplerConfig(8, 1, 2), 32, cfg, 0)
         if kind == "handpose":
@@ -103,14 +100,13 @@ TRAINERS = {
     "digit-noseg": _digit(False),
     "affordance-layout": _affordance("layout"),
     "affordance-content": _affordance("content"),
-    "affordance-content_ldm": _affordance("content-ldm"),
     "affordance-upsampler": _affordance("upsampler"),
     "affordance-evaluator": _affordance("evaluator"),
     "affordance-handpose": _affordance("handpose"),
     "s2h-asrn": _s2h("asrn"),
     "s2h-dm": _s2h("dm"),
 }
-FIXTURES = {"interhandgen": ("smoke_pairs", "hands32"), "digit": ("digit_stores",), "affordance": ("hoi4d_pairs", "model_dir", "tiny_vae"),
+FIXTURES = {"interhandgen": ("smoke_pairs", "hands32"), "digit": ("digit_stores",), "affordance": ("hoi4d_pairs", "model_dir"),
             "s2h": ("s2h_mixhand",)}  # fmt: skip
 
 

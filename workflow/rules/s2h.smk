@@ -14,7 +14,7 @@ rule s2h_tree:
     output:
         directory(s2h.TREE),
     params:
-        p=par(*s2h.PROVENANCE_KEYS, "global.threads", "s2h.characters", "s2h.motions"),
+        p=par("global.seed", "global.threads", "s2h.characters", "s2h.motions"),
     log:
         "logs/s2h/tree.log",
     benchmark:
@@ -32,7 +32,7 @@ rule s2h_pack:
     output:
         s2h.PACKED,
     params:
-        p=par(*s2h.PROVENANCE_KEYS, "global.threads"),
+        p=par("global.threads"),
     log:
         "logs/s2h/pack.log",
     benchmark:

@@ -64,7 +64,8 @@ def _anny_model():
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return anny.Anny(rig="mixamo", local_changes="default")
+        # only the right hand's local changes: the model data to load is a fraction of anny's default set
+        return anny.Anny(rig="mixamo", local_changes=list(HAND_CHANGES.values()))
 
 
 def _rest_of(spec: CharacterSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
