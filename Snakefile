@@ -3,7 +3,7 @@
 # commands.py), writes atomically, logs to logs/ and declares the params/ keys it reads, so a
 # changed value reruns exactly the stages that read it. dvc.yaml is generated from this DAG:
 # `python -m handflow pipeline dvc-yaml`. One paper: `snakemake interhandgen`, `snakemake digit`,
-# `snakemake affordance`, `snakemake s2h`.
+# `snakemake affordance`, `snakemake s2h`, `snakemake dhpc`.
 from snakemake.utils import min_version
 
 min_version("9.20")
@@ -19,6 +19,7 @@ include: "workflow/rules/interhandgen.smk"
 include: "workflow/rules/digit.smk"
 include: "workflow/rules/affordance.smk"
 include: "workflow/rules/s2h.smk"
+include: "workflow/rules/dhpc.smk"
 
 
 rule all:
@@ -29,6 +30,7 @@ rule all:
         rules.digit.input,
         rules.affordance.input,
         rules.s2h.input,
+        rules.dhpc.input,
 
 
 onsuccess:

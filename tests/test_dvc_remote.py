@@ -1,6 +1,6 @@
 """Sharing artifacts through the project's DVC remote, and DVC's view of a param change.
 
-Works on a copy of the `dvc repro` smoke build, with the project's `store` remote pointed
+Works on a copy of the Snakemake smoke build (its onsuccess commits every output to dvc.lock and the cache), with the project's `store` remote pointed
 at a local directory (`dvc remote modify --local`, as a user would point it at S3 or SSH).
 """
 
@@ -24,7 +24,7 @@ ARTIFACTS = ("data", "models", "results")
 
 @pytest.fixture(scope="module")
 def project(smoke_build, tmp_path_factory) -> Path:
-    _, built = smoke_build
+    built, _ = smoke_build
     base = tmp_path_factory.mktemp("dvc")
     root = base / "project"
     shutil.copytree(built, root, symlinks=True)

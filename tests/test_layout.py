@@ -107,7 +107,7 @@ def test_one_paper_builds_alone(tmp_path):
 
 
 def test_a_data_source_switch_is_caught_even_with_a_stale_dvc_yaml(smoke_build, tmp_path):
-    _, b = smoke_build
+    b, _ = smoke_build  # the Snakemake build: a DVC project too (its dvc.lock from the run's onsuccess)
     project = tmp_path / "p"
     shutil.copytree(b, project, symlinks=True)
     real = tmp_path / "InterHand2.6M"  # "the user's copy": the same files, elsewhere

@@ -1,0 +1,194 @@
+"""Text-to-image sampling, the seed's pose correction, and its synthetic dataset for fine-tuning.
+
+Correction (`api.py::our_pipeline`, section B2): person mask of the initial image (no person:
+the seed returns -1; here the image is dropped and counted), body from the HMR regressor, its
+pose-prior score ||z||^2 (optionally keeping only scores >= `min_score`, the seed's "hard"
+filter), depth rendered from the body as the seed's D' = (max + 50 - D) on the foreground,
+min-max to [-1, 1], and regeneration by the depth-conditioned model: the region
+m = person mask or depth foreground starts from fresh noise, the rest from the initial
+image (`use_random_for_d2i`), noised to the first kept step of `strength` (0.7: 35 of 50
+steps) and denoised with the same prompt. The seed does this in SD's latent space; here
+the model works in pixels (see `networks`), so m is the mask itself, not its 64x64 pool.
+
+Dataset generation (`generate_dataset.py`, section B3): each real few-shot frame guides k
+samples: sample 0 the regressor's body, samples 1..k-1 the seed's SPIN pose augmentation
+(z * (1.5 + 0.3 N), global orientation + 10 degrees N per axis, shape * (1 + 0.1 N)); each
+body's depth regenerates the guide, and the body is the sample's label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from diffusers import DDIMScheduler
+
+from handflow.config import Section
+from handflow.errors import ComputationError
+from handflow.papers.dhpc.body import body
+from handflow.papers.dhpc.render import Camera, depth_map, to_camera
+from handflow.papers.dhpc.train import noise_schedule, posed_keypoints, project, rotvec_of_6d
+from handflow.render.rasterize import rasterize
+
+
+@dataclass(frozen=True)
+class SampleConfig(Section):
+    """params `dhpc.sample`: the seed's SD call is 50 steps, CFG 7.5, negative prompt "deformed, bad anatomy"."""
+
+    steps: int
+    guidance: float
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class CorrectConfig(Section):
+    """params `dhpc.correct`."""
+
+    strength: float  # the seed's 0.7
+    random_latent_in_mask: bool  # the seed's use_random_for_d2i
+    min_person_fraction: float  # below this share of the image, the mask network found no person (the seed's -1)
+    min_score: float | None  # keep only samples whose prior score reaches it (the seed's filter_by_vposer: 30 on a 32-d latent); null keeps all
+
+
+def sampler(steps: int) -> DDIMScheduler:
+    s = DDIMScheduler.from_config(noise_schedule().config, timestep_spacing="leading", steps_offset=1, set_alpha_to_one=True,
+                                  clip_sample=True)  # fmt: skip
+    s.set_timesteps(steps)
+    return s
+
+
+@torch.no_grad()
+def denoise(net, x: torch.Tensor, tokens: torch.Tensor, guidance: float, sched: DDIMScheduler, timesteps,
+            depth: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
+    """DDIM from `x` over `timesteps` with classifier-free guidance: eps = eps_null + w (eps_text - eps_null)."""
+    null = torch.zeros_like(tokens)
+    both = torch.cat([tokens, null])
+    d2 = torch.cat([depth, depth]) if depth is not None else None
+    for t in timesteps:
+        eps_text, eps_null = net(torch.cat([x, x]), t.reshape(1), both, d2).chunk(2)
+        x = sched.step(eps_null + guidance * (eps_text - eps_null), t, x).prev_sample
+    return x.clamp(-1, 1)
+
+
+def sample_images(net, tokens: torch.Tensor, cfg: SampleConfig, g: torch.Generator) -> torch.Tensor:
+    """(B, 3, S, S) in [-1, 1], text to image from pure noise."""
+    device = next(net.parameters()).device
+    sched = sampler(cfg.steps)
+    out = []
+    for start in range(0, len(tokens), cfg.batch_size):
+        tok = tokens[start : start + cfg.batch_size]
+        x = torch.randn((len(tok), 3, net.cfg.image_size, net.cfg.image_size), generator=g).to(device)
+        out.append(denoise(net, x, tok.to(device), cfg.guidance, sched, sched.timesteps).cpu())
+    return torch.cat(out)
+
+
+@dataclass
+class Bodies:
+    pose: torch.Tensor  # (B, N_POSED, 3) axis-angle
+    shape: torch.Tensor  # (B, 6)
+    trans: torch.Tensor  # (B, 3) mm
+
+
+@torch.no_grad()
+def person_masks(mask_net, images: torch.Tensor) -> torch.Tensor:
+    device = next(mask_net.parameters()).device
+    return torch.sigmoid(mask_net(images.to(device))).cpu()[:, 0] > 0.5
+
+
+@torch.no_grad()
+def regress(hmr, images: torch.Tensor) -> Bodies:
+    device = next(hmr.parameters()).device
+    six, shape, trans = hmr(images.to(device))
+    return Bodies(rotvec_of_6d(six.cpu()).float(), shape.cpu().float(), trans.cpu().float())
+
+
+def render_depth(bodies: Bodies, size: int, backend: str) -> tuple[np.ndarray, np.ndarray]:
+    """(B, S, S) depth in mm (0 off the body) and keypoints (B, 14, 3: u, v, visible) of the bodies, as the data's camera sees them."""
+    model = body()
+    with torch.no_grad():
+        verts, _ = model(bodies.pose.double(), bodies.shape.double())
+        kp = posed_keypoints(bodies.pose, bodies.shape, bodies.trans)
+    focal = 1.2 * size
+    depths = []
+    for v, t in zip(verts.numpy(), bodies.trans.numpy(), strict=True):
+        cam = Camera(focal, size, t)
+        raster = rasterize(to_camera(v, t), model.faces, np.array([focal, focal]), np.full(2, size / 2.0), (size, size), backend)
+        depths.append(np.where(raster.mask, raster.depth, 0.0).astype(np.float32))
+    uv = project(kp, torch.full((len(kp),), focal), size).numpy()
+    visible = ((uv >= 0) & (uv < size)).all(-1, keepdims=True)
+    return np.stack(depths), np.concatenate([uv, visible], -1).astype(np.float32)
+
+
+def regenerate(depth_net, images: torch.Tensor, region: torch.Tensor, depth: torch.Tensor, tokens: torch.Tensor, strength: float,
+               random_in_region: bool, cfg: SampleConfig, g: torch.Generator) -> torch.Tensor:  # fmt: skip
+    """The seed's depth2img step: start `strength` of the way up the schedule from the image (fresh noise inside `region`)."""
+    device = next(depth_net.parameters()).device
+    sched = sampler(cfg.steps)
+    n_kept = min(int(cfg.steps * strength), cfg.steps)
+    timesteps = sched.timesteps[cfg.steps - n_kept :]
+    out = []
+    for s in range(0, len(images), cfg.batch_size):
+        x0 = images[s : s + cfg.batch_size]
+        m = region[s : s + cfg.batch_size, None].float()
+        if random_in_region:
+            x0 = x0 * (1 - m) + torch.randn(x0.shape, generator=g) * m
+        x = sched.add_noise(x0, torch.randn(x0.shape, generator=g), timesteps[:1]) if n_kept else x0
+        out.append(denoise(depth_net, x.to(device), tokens[s : s + cfg.batch_size].to(device), cfg.guidance, sched, timesteps,
+                           depth[s : s + cfg.batch_size].to(device)).cpu())  # fmt: skip
+    return torch.cat(out)
+
+
+@dataclass
+class Corrected:
+    images: torch.Tensor  # (K, 3, S, S) the kept corrections
+    kept: np.ndarray  # (K,) index of each into the input images
+    no_person: np.ndarray  # indices without a person (the seed's -1)
+    filtered: np.ndarray  # indices whose prior score was below min_score
+    scores: np.ndarray  # (B,) prior score of every input (NaN without a person)
+    depth: np.ndarray  # (K, S, S) the conditioning depth (mm)
+
+
+def correct(images: torch.Tensor, tokens: torch.Tensor, nets: dict, cfg: CorrectConfig, sample: SampleConfig, g: torch.Generator,
+            backend: str) -> Corrected:  # fmt: skip
+    """Pose correction of text-to-image samples (see the module docstring); nets: mask, hmr, prior, depth."""
+    size = images.shape[-1]
+    masks = person_masks(nets["mask"], images)
+    has_person = masks.flatten(1).float().mean(1).numpy() >= cfg.min_person_fraction
+    bodies = regress(nets["hmr"], images)
+    with torch.no_grad():
+        scores = nets["prior"].score(bodies.pose[:, 1:].flatten(1), g).numpy()
+    scores = np.where(has_person, scores, np.nan)
+    keep = has_person & ((scores >= cfg.min_score) if cfg.min_score is not None else True)
+    idx = np.flatnonzero(keep)
+    if len(idx) == 0:
+        raise ComputationError(f"pose correction: none of {len(images)} images has a person the mask network finds "
+                               f"(>= {cfg.min_person_fraction:.0%} of the image) and a prior score >= {cfg.min_score}")  # fmt: skip
+    sub = Bodies(bodies.pose[idx], bodies.shape[idx], bodies.trans[idx])
+    depth_mm, _ = render_depth(sub, size, backend)
+    depth = torch.as_tensor(np.stack([depth_map(d) for d in depth_mm]))[:, None]
+    region = masks[idx] | torch.as_tensor(depth_mm > 0)
+    out = regenerate(nets["depth"], images[idx], region, depth, tokens[idx], cfg.strength, cfg.random_latent_in_mask, sample, g)
+    return Corrected(out, idx, np.flatnonzero(~has_person), np.flatnonzero(has_person & ~keep), scores, depth_mm)
+
+
+def augment(bodies: Bodies, prior, k: int, g: torch.Generator) -> Bodies:
+    """k bodies per input: the input itself, then k-1 of the seed's SPIN pose augmentation (input-major order)."""
+    n = len(bodies.pose)
+    pose = bodies.pose.repeat_interleave(k, 0).clone()
+    shape = bodies.shape.repeat_interleave(k, 0).clone()
+    trans = bodies.trans.repeat_interleave(k, 0).clone()
+    aug = torch.arange(n * k) % k != 0
+    if aug.any():
+        m = int(aug.sum())
+        with torch.no_grad():
+            q = prior.encode(pose[aug][:, 1:].flatten(1))
+            z = q.loc + q.scale * torch.randn(q.loc.shape, generator=g)
+            z = z * (1.5 + 0.3 * torch.randn(z.shape, generator=g))
+            pose[aug, 1:] = prior.decode(z).reshape(m, -1, 3)
+        import roma
+
+        tilt = roma.rotvec_to_rotmat(torch.deg2rad(10.0 * torch.randn(m, 3, generator=g)))
+        pose[aug, 0] = roma.rotmat_to_rotvec(tilt @ roma.rotvec_to_rotmat(pose[aug, 0]))
+        shape[aug] = (shape[aug] * (1 + 0.1 * torch.randn(m, shape.shape[1], generator=g))).clamp(0, 1)
+    return Bodies(pose, shape, trans)

@@ -1,0 +1,265 @@
+"""The trainers of every network of the pipeline, under the one trainer contract (`handflow.training.fit`).
+
+Batches are drawn from the renders file with the run's generator, so a killed run resumes
+to the same bytes. The HMR trainer also fine-tunes (the downstream experiment): started
+from a trained regressor, on the few-shot real frames (2D keypoints only, as the seed's
+real sets) and, when given, the generated synthetic set (full body labels, as the seed's
+`spin_gt.pkl`), half a batch each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import roma
+import torch
+from diffusers import DDPMScheduler
+
+from handflow.config import Section
+from handflow.errors import InputError
+from handflow.papers.dhpc.body import HIPS, body
+from handflow.papers.dhpc.dataset import Split, read_poses, read_split
+from handflow.papers.dhpc.networks import (ConvConfig, FeatureNet, HMRNet, MaskNet, PosePrior, PriorConfig, TextToImage,
+                                           TextToImageConfig)  # fmt: skip
+from handflow.papers.dhpc.poses import ACTIONS
+from handflow.papers.dhpc.render import WORLD_TO_CAM, depth_map
+from handflow.papers.dhpc.text import PAD, tokenize
+from handflow.training import LoopSettings, Trainer, TrainState, file_digest, load_model
+
+KINDS = ("t2i", "depth", "hmr", "mask", "prior", "features")
+
+
+@dataclass(frozen=True)
+class TrainConfig(Section):
+    """params `dhpc.<network>.train`."""
+
+    lr: float
+    batch_size: int
+    steps: int
+    checkpoint_every: int
+    log_every: int
+    grad_clip: float | None = None
+
+
+def noise_schedule() -> DDPMScheduler:
+    """1000 steps, the cosine schedule (small images lose their content too early under SD's scaled-linear betas)."""
+    return DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", clip_sample=False)
+
+
+def to_tensor(images: np.ndarray) -> torch.Tensor:
+    """(N, S, S, 3) uint8 -> (N, 3, S, S) float in [-1, 1]."""
+    return torch.as_tensor(images).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+
+
+def depth_tensor(depth_mm: np.ndarray) -> torch.Tensor:
+    return torch.as_tensor(np.stack([depth_map(d) for d in depth_mm]))[:, None]
+
+
+def _adam(model: torch.nn.Module, lr: float) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
+
+
+class _Base(Trainer):
+    network: Section
+
+    def __init__(self, kind: str, renders: Path, network: Section, cfg: TrainConfig, seed: int, extra: dict | None = None) -> None:
+        self.kind, self.renders, self.network, self.cfg, self.seed = kind, renders, network, cfg, seed
+        self.extra = extra or {}
+        self.loop = LoopSettings(cfg.steps, cfg.checkpoint_every, cfg.log_every, cfg.grad_clip)
+
+    def _state(self, model: torch.nn.Module, device: torch.device) -> TrainState:
+        self.device = device
+        model.to(device)
+        return TrainState(model, *_adam(model, self.cfg.lr), torch.Generator().manual_seed(self.seed))
+
+    def _pick(self, n: int, g: torch.Generator) -> torch.Tensor:
+        return torch.randint(0, n, (self.cfg.batch_size,), generator=g)
+
+    def identity(self) -> list:
+        return [self.kind, self.network.to_dict(), self.cfg.to_dict(), self.seed, self.extra, file_digest(self.renders)]
+
+    def export(self, state: TrainState) -> dict:
+        return {"kind": self.kind, "config": self.network.to_dict(), **self.extra}
+
+
+class DiffusionTrainer(_Base):
+    """Noise prediction on the web renders and their captions; `p_uncond` of the prompts dropped to the null prompt (CFG)."""
+
+    def __init__(self, renders: Path, network: TextToImageConfig, cfg: TrainConfig, p_uncond: float, seed: int) -> None:
+        super().__init__("depth" if network.depth_channel else "t2i", renders, network, cfg, seed, {"p_uncond": p_uncond})
+        web = read_split(renders, "web")
+        self.images = to_tensor(web.image)
+        self.tokens = tokenize(web.caption, network.max_tokens, f"{renders}:web/caption")
+        self.depth = depth_tensor(web.depth) if network.depth_channel else None
+        self.schedule, self.p_uncond = noise_schedule(), p_uncond
+
+    def build(self, device: torch.device) -> TrainState:
+        return self._state(TextToImage(self.network), device)
+
+    def loss(self, state: TrainState) -> torch.Tensor:
+        g, d = state.generator, self.device
+        idx = self._pick(len(self.images), g)
+        x0, tokens = self.images[idx], self.tokens[idx].clone()
+        tokens[torch.rand(len(idx), generator=g) < self.p_uncond] = PAD
+        t = torch.randint(0, self.schedule.config.num_train_timesteps, (len(idx),), generator=g)
+        eps = torch.randn(x0.shape, generator=g)
+        x_t = self.schedule.add_noise(x0, eps, t)
+        depth = self.depth[idx].to(d) if self.depth is not None else None
+        return torch.nn.functional.mse_loss(state.model(x_t.to(d), t.to(d), tokens.to(d), depth), eps.to(d))
+
+
+@dataclass(frozen=True)
+class HMRLoss(Section):
+    """params `dhpc.hmr.loss`: the seed's SPIN weights are keypoint 5, pose 1, betas 0.001."""
+
+    keypoints: float
+    pose: float
+    shape: float
+    joints3d: float
+    colour_noise: float  # the seed's noise_factor: each channel scaled by U(1 - f, 1 + f)
+
+
+def rot6d(pose: torch.Tensor) -> torch.Tensor:
+    """(..., 3) axis-angle -> (..., 6): the first two columns of the rotation matrix."""
+    return roma.rotvec_to_rotmat(pose)[..., :, :2].flatten(-2)
+
+
+def rotvec_of_6d(six: torch.Tensor) -> torch.Tensor:
+    return roma.rotmat_to_rotvec(roma.special_gramschmidt(six.unflatten(-1, (3, 2))))
+
+
+def posed_keypoints(pose: torch.Tensor, shape: torch.Tensor, trans: torch.Tensor) -> torch.Tensor:
+    """(B, 14, 3) camera-space mm of a body (axis-angle pose, phenotype shape) whose root sits at `trans`."""
+    _, joints = body()(pose, shape)
+    return (joints.float() @ torch.as_tensor(WORLD_TO_CAM, dtype=torch.float32).T) * 1000.0 + trans[:, None]
+
+
+def project(points_mm: torch.Tensor, focal: torch.Tensor, size: int) -> torch.Tensor:
+    return points_mm[..., :2] / points_mm[..., 2:3].clamp_min(1.0) * focal[:, None, None] + size / 2.0
+
+
+def pelvis_relative(kp: torch.Tensor) -> torch.Tensor:
+    return kp - kp[:, list(HIPS)].mean(1, keepdim=True)
+
+
+class HMRTrainer(_Base):
+    """The regressor: from scratch on the web renders (full labels), or fine-tuned from `init` on few-shot real + synthetic."""
+
+    def __init__(self, renders: Path, network: ConvConfig, cfg: TrainConfig, weights: HMRLoss, seed: int, init: Path | None = None,
+                 real_split: str | None = None, synthetic: Path | None = None) -> None:  # fmt: skip
+        extra = {"loss": weights.to_dict(), "init": file_digest(init) if init else None, "real_split": real_split,
+                 "synthetic": file_digest(synthetic) if synthetic else None}  # fmt: skip
+        super().__init__("hmr", renders, network, cfg, seed, extra)
+        self.weights, self.init = weights, init
+        self.sets: list[tuple[Split, bool]] = []  # (split, has body labels)
+        if real_split is None:
+            self.sets.append((read_split(renders, "web"), True))
+        else:
+            self.sets.append((read_split(renders, real_split), False))
+            if synthetic is not None:
+                self.sets.append((read_split(synthetic, "synthetic"), True))
+
+    def build(self, device: torch.device) -> TrainState:
+        model = HMRNet(self.network)
+        if self.init is not None:
+            model.load_state_dict(load_network(self.init, "hmr")[0].state_dict())
+        return self._state(model, device)
+
+    def _batch_loss(self, model: torch.nn.Module, split: Split, labelled: bool, n: int, g: torch.Generator) -> torch.Tensor:
+        idx = torch.randint(0, len(split), (n,), generator=g).numpy()
+        images = to_tensor(split.image[idx])
+        images = ((images + 1) * (1 + self.weights.colour_noise * (2 * torch.rand(n, 3, 1, 1, generator=g) - 1)) - 1).clamp(-1, 1)
+        six, shape, trans = model(images.to(self.device))
+        six, shape, trans = six.cpu(), shape.cpu(), trans.cpu()
+        pose = rotvec_of_6d(six)
+        kp = posed_keypoints(pose, shape, trans)
+        size = split.image.shape[1]
+        kp2d = torch.as_tensor(split.kp2d[idx])
+        uv = project(kp, torch.as_tensor(split.focal[idx]).float(), size)
+        visible = kp2d[..., 2:3]
+        loss = self.weights.keypoints * ((uv - kp2d[..., :2]).abs() * visible).sum() / visible.sum().clamp_min(1) / size
+        if labelled:
+            gt_pose = torch.as_tensor(split.pose[idx])
+            loss = loss + self.weights.pose * torch.nn.functional.mse_loss(six, rot6d(gt_pose))
+            loss = loss + self.weights.shape * torch.nn.functional.mse_loss(shape, torch.as_tensor(split.shape[idx]))
+            kp3d = torch.as_tensor(split.kp3d[idx])
+            loss = loss + self.weights.joints3d * torch.nn.functional.mse_loss(pelvis_relative(kp) / 1000.0, pelvis_relative(kp3d) / 1000.0)
+        return loss
+
+    def loss(self, state: TrainState) -> torch.Tensor:
+        n = self.cfg.batch_size // len(self.sets)
+        return sum(self._batch_loss(state.model, s, labelled, n, state.generator) for s, labelled in self.sets) / len(self.sets)
+
+
+class MaskTrainer(_Base):
+    """Person masks of the web renders; `p_empty` of a batch are the scenes without the person (an empty mask)."""
+
+    def __init__(self, renders: Path, network: ConvConfig, cfg: TrainConfig, p_empty: float, seed: int) -> None:
+        super().__init__("mask", renders, network, cfg, seed, {"p_empty": p_empty})
+        web = read_split(renders, "web")
+        self.images, self.backgrounds = to_tensor(web.image), to_tensor(web.background)
+        self.masks = torch.as_tensor(web.mask).float()[:, None]
+        self.p_empty = p_empty
+
+    def build(self, device: torch.device) -> TrainState:
+        return self._state(MaskNet(self.network), device)
+
+    def loss(self, state: TrainState) -> torch.Tensor:
+        g = state.generator
+        idx = self._pick(len(self.images), g)
+        empty = (torch.rand(len(idx), generator=g) < self.p_empty)[:, None, None, None]
+        images = torch.where(empty, self.backgrounds[idx], self.images[idx])
+        masks = torch.where(empty, torch.zeros_like(self.masks[idx]), self.masks[idx])
+        logits = state.model(images.to(self.device))
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits, masks.to(self.device))
+
+
+class FeatureTrainer(_Base):
+    """The FID feature network: action classification of the web renders."""
+
+    def __init__(self, renders: Path, network: ConvConfig, cfg: TrainConfig, seed: int) -> None:
+        super().__init__("features", renders, network, cfg, seed)
+        web = read_split(renders, "web")
+        self.images, self.actions = to_tensor(web.image), torch.as_tensor(web.action)
+
+    def build(self, device: torch.device) -> TrainState:
+        return self._state(FeatureNet(self.network, len(ACTIONS)), device)
+
+    def loss(self, state: TrainState) -> torch.Tensor:
+        idx = self._pick(len(self.images), state.generator)
+        return torch.nn.functional.cross_entropy(state.model(self.images[idx].to(self.device)), self.actions[idx].to(self.device))
+
+
+class PriorTrainer(_Base):
+    """The pose VAE on the pose set: reconstruction MSE + `kl_weight` x KL(q(z | pose) || N(0, I))."""
+
+    def __init__(self, renders: Path, network: PriorConfig, cfg: TrainConfig, kl_weight: float, seed: int) -> None:
+        super().__init__("prior", renders, network, cfg, seed, {"kl_weight": kl_weight})
+        self.poses = torch.as_tensor(read_poses(renders)[:, 1:]).flatten(1)
+        self.kl_weight = kl_weight
+
+    def build(self, device: torch.device) -> TrainState:
+        return self._state(PosePrior(self.network), device)
+
+    def loss(self, state: TrainState) -> torch.Tensor:
+        g, d = state.generator, self.device
+        x = self.poses[self._pick(len(self.poses), g)].to(d)
+        q = state.model.encode(x)
+        z = q.loc + q.scale * torch.randn(q.loc.shape, generator=g).to(d)
+        kl = torch.distributions.kl_divergence(q, torch.distributions.Normal(torch.zeros_like(q.loc), torch.ones_like(q.scale)))
+        return torch.nn.functional.mse_loss(state.model.decode(z), x) + self.kl_weight * kl.sum(1).mean()
+
+
+def load_network(path: Path, kind: str) -> tuple[torch.nn.Module, dict]:
+    """A model file of one kind; one line if the file holds another kind of network."""
+    builders = {"t2i": (TextToImageConfig, TextToImage), "depth": (TextToImageConfig, TextToImage), "hmr": (ConvConfig, HMRNet),
+                "mask": (ConvConfig, MaskNet), "prior": (PriorConfig, PosePrior),
+                "features": (ConvConfig, lambda c: FeatureNet(c, len(ACTIONS)))}  # fmt: skip
+    cfg_cls, build = builders[kind]
+    model, ckpt = load_model(path, cfg_cls, build, required=("kind",))
+    if ckpt["kind"] != kind:
+        raise InputError(path, "kind", f"a {ckpt['kind']} network, expected {kind}")
+    return model, ckpt
