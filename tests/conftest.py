@@ -248,3 +248,15 @@ def tiny_vae(tmp_path_factory) -> Path:
     AutoencoderKL(down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2, block_out_channels=(8, 16),
                   latent_channels=4, norm_num_groups=4, sample_size=32).save_pretrained(out)  # fmt: skip
     return out
+
+
+@pytest.fixture(scope="session")
+def dhpc_renders(tmp_path_factory) -> Path:
+    """A tiny Diffusion-HPC renders file: 16 px, every split a few images, a small pose set."""
+    from handflow.papers.dhpc.dataset import DataConfig, SplitSize, build
+
+    splits = {"web": SplitSize(12, "web"), "web_ref": SplitSize(4, "web"), "web_holdout": SplitSize(4, "web"),
+              "real_train": SplitSize(3, "real", True), "real_test": SplitSize(4, "real", True)}  # fmt: skip
+    out = tmp_path_factory.mktemp("dhpc") / "renders.h5"
+    build(out, DataConfig(16, splits, 32, 8.0, 40.0, {"web": 0.85, "real": 0.55}), 0, "numpy", {"data_source": "test"})
+    return out

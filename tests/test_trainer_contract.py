@@ -90,6 +90,27 @@ def _s2h(kind: str) -> Callable[[dict], Trainer]:
     return make
 
 
+def _dhpc(kind: str) -> Callable[[dict], Trainer]:
+    def make(fx: dict) -> Trainer:
+        from handflow.papers.dhpc import networks as nets
+        from handflow.papers.dhpc import train as tr
+
+        renders = fx["dhpc_renders"]
+        cfg = tr.TrainConfig(lr=1e-3, batch_size=4, steps=6, checkpoint_every=2, log_every=1, grad_clip=1.0)
+        conv = nets.ConvConfig(16, (8, 16), 16)
+        if kind in ("t2i", "depth"):
+            return tr.DiffusionTrainer(renders, nets.TextToImageConfig(16, (8, 16), 16, 12, kind == "depth"), cfg, 0.1, 0)
+        if kind == "hmr":
+            return tr.HMRTrainer(renders, conv, cfg, tr.HMRLoss(5.0, 1.0, 0.1, 1.0, 0.4), 0)
+        if kind == "mask":
+            return tr.MaskTrainer(renders, conv, cfg, 0.2, 0)
+        if kind == "prior":
+            return tr.PriorTrainer(renders, nets.PriorConfig(4, 16), cfg, 0.01, 0)
+        return tr.FeatureTrainer(renders, conv, cfg, 0)
+
+    return make
+
+
 TRAINERS = {
     "interhandgen-cascade": _ihg_denoiser("cascade"),
     "interhandgen-joint": _ihg_denoiser("joint"),
@@ -105,9 +126,11 @@ TRAINERS = {
     "affordance-handpose": _affordance("handpose"),
     "s2h-asrn": _s2h("asrn"),
     "s2h-dm": _s2h("dm"),
+    # one diffusion trainer class: its depth variant runs every line the text-only one does
+    **{f"dhpc-{kind}": _dhpc(kind) for kind in ("depth", "hmr", "mask", "prior", "features")},
 }
 FIXTURES = {"interhandgen": ("smoke_pairs", "hands32"), "digit": ("digit_stores",), "affordance": ("hoi4d_pairs", "model_dir"),
-            "s2h": ("s2h_mixhand",)}  # fmt: skip
+            "s2h": ("s2h_mixhand",), "dhpc": ("dhpc_renders",)}  # fmt: skip
 
 
 @pytest.fixture(scope="session")

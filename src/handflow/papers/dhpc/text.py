@@ -31,8 +31,8 @@ def tokenize(prompts: list[str], max_tokens: int, source: str) -> torch.Tensor:
     for i, prompt in enumerate(prompts):
         if not isinstance(prompt, str) or not prompt.strip():
             raise InputError(source, f"prompt {i}", "empty prompt")
-        words = _WORD.findall(prompt.lower())
-        if len(words) != len(prompt.split()):
+        words = prompt.lower().split()
+        if not all(_WORD.fullmatch(w) for w in words):
             raise InputError(source, f"prompt {i}", f"{prompt[:60]!r} holds something other than words")
         if len(words) > max_tokens:
             raise InputError(source, f"prompt {i}", f"{len(words)} words, the text model reads at most {max_tokens}")

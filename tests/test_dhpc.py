@@ -1,0 +1,210 @@
+"""Diffusion-HPC's parts: the body and its renders, prompts, the seed's depth transform and correction loop, the pose
+augmentation, the metrics, and the files between stages (bad inputs are one line, nothing half-written)."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from handflow.errors import ComputationError, InputError
+from handflow.papers.dhpc.body import BODY_DIM, KEYPOINTS, N_POSED, PART_BOTTOM, PART_SHOES, PART_SKIN, PART_TOP, POSED, body
+from handflow.papers.dhpc.dataset import IMAGE_SPLITS, read_split
+from handflow.papers.dhpc.evaluate import mpjpe, pck
+from handflow.papers.dhpc.generate import Bodies, CorrectConfig, SampleConfig, augment, correct, regenerate
+from handflow.papers.dhpc.networks import PosePrior, PriorConfig, TextToImage, TextToImageConfig
+from handflow.papers.dhpc.poses import ACTIONS, recipe
+from handflow.papers.dhpc.render import depth_map
+from handflow.papers.dhpc.text import PAD, tokenize, vocabulary
+
+
+def _keypoints(pose: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return body()(torch.as_tensor(pose[None]), torch.full((1, 6), 0.5))[1][0].numpy()
+
+
+def test_recipes_move_the_joints_they_name():
+    """anny's local-ref axes are the world's at rest (x left, y back, z up): a knee flex takes the ankle back, a handstand
+    puts the head under the ankles."""
+    stand = _keypoints(recipe("standing"))
+    ankle, head = KEYPOINTS.index("ankle.L"), KEYPOINTS.index("head")
+    assert stand[head, 2] > stand[ankle, 2] + 1.2  # metres, z up
+    flexed = recipe("standing")
+    flexed[POSED.index("lowerleg01.L")] = np.deg2rad([90.0, 0.0, 0.0])
+    assert _keypoints(flexed)[ankle, 1] > stand[ankle, 1] + 0.3  # +y is the body's back
+    hand = _keypoints(recipe("doing a handstand"))
+    assert hand[head, 2] < hand[ankle, 2] - 1.0
+    assert set(body().vertex_part) == {PART_SKIN, PART_TOP, PART_BOTTOM, PART_SHOES}
+
+
+def test_renders_hold_every_field_consistently(dhpc_renders):
+    for name in IMAGE_SPLITS:
+        split = read_split(dhpc_renders, name)
+        assert split.image.shape[1:] == (16, 16, 3) and split.mask.any((1, 2)).all()  # a person in every image
+        assert (split.depth[split.mask] > 0).all() and (split.depth[~split.mask] == 0).all()
+        visible = split.kp2d[..., 2] > 0
+        assert visible.mean() > 0.8 and ((split.kp2d[..., :2][visible] >= 0) & (split.kp2d[..., :2][visible] < 16)).all()
+        assert all(ACTIONS[list(ACTIONS)[a]].phrase in c for a, c in zip(split.action, split.caption, strict=True))
+    real = read_split(dhpc_renders, "real_test")
+    assert all(ACTIONS[list(ACTIONS)[a]].hard for a in real.action)  # the target domain: athletic poses only
+
+
+@pytest.mark.parametrize(("field", "how", "message"), [("kp2d", "shape", "shape"), ("depth", "nan", "NaN"), ("caption", "drop", "missing"),
+                                                       ("action", "range", "action index")])  # fmt: skip
+def test_a_damaged_renders_file_is_one_line_naming_the_field(dhpc_renders, tmp_path, field, how, message):
+    path = tmp_path / "renders.h5"
+    path.write_bytes(dhpc_renders.read_bytes())
+    with h5py.File(path, "a") as f:
+        data = f["web"][field][()]
+        del f["web"][field]
+        if how == "shape":
+            f["web"].create_dataset(field, data=data[:, :13])
+        elif how == "nan":
+            data[0, 0, 0] = np.nan
+            f["web"].create_dataset(field, data=data)
+        elif how == "range":
+            f["web"].create_dataset(field, data=data + 100)
+    with pytest.raises(InputError) as err:
+        read_split(path, "web")
+    text = str(err.value)
+    assert "\n" not in text and str(path) in text and f"web/{field}" in text and message in text
+
+
+def test_prompts_empty_overlong_or_unknown_are_refused_in_one_line():
+    ok = tokenize(["a photo of an athlete doing a handstand"], 12, "params/dhpc.yaml")
+    assert ok.shape == (1, 12) and (ok[0, 8:] == PAD).all() and (ok[0, :8] != PAD).all()
+    for prompt, why in (("", "empty"), ("   ", "empty"), ("a photo of " * 5, "at most 12"), ("a photo of a cat", "vocabulary"),
+                        ("a photo, of", "other than words")):  # fmt: skip
+        with pytest.raises(InputError) as err:
+            tokenize(["a photo of an athlete running", prompt], 12, "params/dhpc.yaml")
+        assert str(err.value).startswith("params/dhpc.yaml: prompt 1") and why in str(err.value) and "\n" not in str(err.value)
+    assert len(set(vocabulary())) == len(vocabulary())
+
+
+def test_depth_conditioning_is_the_seeds_transform():
+    """D' = (max + 50 - D) on the foreground, min-max to [-1, 1]: the nearest point 1, the background -1, nearer is larger."""
+    depth = np.zeros((4, 4), np.float32)
+    depth[1, 1], depth[1, 2], depth[2, 2] = 3000.0, 3100.0, 3200.0
+    d = depth_map(depth)
+    assert d[1, 1] == 1.0 and d[0, 0] == -1.0 and d[1, 1] > d[1, 2] > d[2, 2] > -1.0
+    # the farthest foreground point keeps the +50 mm offset: (50) / (250) of the range above the background
+    assert d[2, 2] == pytest.approx(-1.0 + 2.0 * 50.0 / 250.0)
+    assert (depth_map(np.zeros((3, 3))) == -1.0).all()
+
+
+class _OracleNet(torch.nn.Module):
+    """A stand-in denoiser that knows the clean image: eps = (x_t - sqrt(abar) x0) / sqrt(1 - abar). Records its inputs."""
+
+    def __init__(self, target: torch.Tensor) -> None:
+        super().__init__()
+        from handflow.papers.dhpc.train import noise_schedule
+
+        self.cfg = TextToImageConfig(target.shape[-1], (8, 16), 16, 12, True)
+        self.w = torch.nn.Parameter(torch.zeros(()))
+        self.abar, self.target, self.inputs = noise_schedule().alphas_cumprod, target, []
+
+    def forward(self, x, t, tokens, depth=None):
+        self.inputs.append(x.clone())
+        a = self.abar[t].reshape(-1, 1, 1, 1)
+        return (x - a.sqrt() * torch.cat([self.target] * (len(x) // len(self.target)))) / (1 - a).sqrt() + self.w
+
+
+def test_regeneration_runs_strength_of_the_steps_from_fresh_noise_in_the_region():
+    """The seed's strength 0.7 of 50 steps runs 35 denoiser calls; an exact denoiser brings the image back (the schedule's
+    indices agree); the start inside the person region is fresh noise: the image there does not enter it."""
+    images = torch.rand(2, 3, 8, 8) * 1.6 - 0.8
+    region = torch.zeros(2, 8, 8, dtype=torch.bool)
+    region[:, 2:5, 2:5] = True
+    other = images.clone()
+    other[:, :, 2:5, 2:5] = -other[:, :, 2:5, 2:5]  # differs only inside the region
+    starts = []
+    for x in (images, other):
+        net = _OracleNet(images)
+        out = regenerate(net, x, region, torch.zeros(2, 1, 8, 8), torch.ones(2, 12, dtype=torch.long), 0.7, True,
+                         SampleConfig(50, 7.5, 8), torch.Generator().manual_seed(0))  # fmt: skip
+        assert len(net.inputs) == 35
+        assert torch.allclose(out, images, atol=1e-3)
+        starts.append(net.inputs[0])
+    assert torch.equal(starts[0], starts[1])
+
+
+class _BrightIsPerson(torch.nn.Module):
+    """A stand-in mask network: a pixel brighter than 0.5 is a person."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, images):
+        return (images.mean(1, keepdim=True) - 0.5) * 100.0 + self.w
+
+
+def _tiny_nets(size: int) -> dict:
+    from handflow.papers.dhpc.networks import ConvConfig, HMRNet
+
+    torch.manual_seed(0)
+    return {"mask": _BrightIsPerson(), "hmr": HMRNet(ConvConfig(size, (8, 16), 16)), "prior": PosePrior(PriorConfig(4, 16)),
+            "depth": TextToImage(TextToImageConfig(size, (8, 16), 16, 12, True))}  # fmt: skip
+
+
+def test_correction_drops_images_without_a_person_and_counts_them():
+    """The seed returns -1 for an image without a person; here it is dropped, counted, and the rest corrected."""
+    size = 16
+    images = -torch.ones(4, 3, size, size)
+    images[[0, 2], :, 4:12, 6:10] = 0.9  # a bright figure in images 0 and 2 only
+    tokens = tokenize(["a photo of an athlete running"] * 4, 12, "test")
+    cfg = CorrectConfig(0.7, True, 0.05, None)
+    out = correct(images, tokens, _tiny_nets(size), cfg, SampleConfig(4, 2.0, 8), torch.Generator().manual_seed(0), "numpy")
+    assert out.kept.tolist() == [0, 2] and out.no_person.tolist() == [1, 3] and len(out.images) == 2
+    assert np.isnan(out.scores[[1, 3]]).all() and np.isfinite(out.scores[[0, 2]]).all()
+    with pytest.raises(ComputationError) as err:  # no image with a person: one line, no output
+        correct(images[[1, 3]], tokens[:2], _tiny_nets(size), cfg, SampleConfig(4, 2.0, 8), torch.Generator().manual_seed(0), "numpy")
+    assert "none of 2 images has a person" in str(err.value)
+
+
+def test_the_prior_filter_keeps_only_high_scores():
+    size = 16
+    images = torch.full((3, 3, size, size), 0.9)
+    tokens = tokenize(["a photo of an athlete diving"] * 3, 12, "test")
+    nets = _tiny_nets(size)
+    base = correct(images, tokens, nets, CorrectConfig(0.7, True, 0.05, None), SampleConfig(2, 2.0, 8), torch.Generator().manual_seed(1),
+                   "numpy")  # fmt: skip
+    threshold = float(np.median(base.scores))
+    kept = correct(images, tokens, nets, CorrectConfig(0.7, True, 0.05, threshold), SampleConfig(2, 2.0, 8),
+                   torch.Generator().manual_seed(1), "numpy")  # fmt: skip
+    assert set(kept.kept) | set(kept.filtered) == {0, 1, 2} and (kept.scores[kept.kept] >= threshold).all()
+    assert (kept.scores[kept.filtered] < threshold).all()
+
+
+def test_pose_augmentation_keeps_sample_zero_and_perturbs_the_rest():
+    g = torch.Generator().manual_seed(0)
+    prior = PosePrior(PriorConfig(4, 16))
+    pose = torch.as_tensor(np.stack([recipe("running"), recipe("diving")])).float()
+    bodies = Bodies(pose, torch.full((2, 6), 0.5), torch.tensor([[0.0, 0.0, 3000.0]] * 2))
+    many = augment(bodies, prior, 3, g)
+    assert many.pose.shape == (6, N_POSED, 3) and BODY_DIM == 3 * (N_POSED - 1)
+    assert torch.equal(many.pose[[0, 3]], pose) and torch.equal(many.shape[[0, 3]], bodies.shape)
+    for i in (1, 2, 4, 5):
+        assert not torch.allclose(many.pose[i], pose[i // 3]) and (many.shape[i] >= 0).all() and (many.shape[i] <= 1).all()
+    assert torch.equal(many.trans, bodies.trans.repeat_interleave(3, 0))  # the camera stays (SPIN path)
+
+
+def test_pck_and_mpjpe_definitions():
+    rng = np.random.default_rng(0)
+    gt3 = rng.normal(0, 300, (5, 14, 3))
+    assert mpjpe(gt3, gt3) == pytest.approx((0.0, 0.0), abs=1e-9)
+    rot = torch.as_tensor(rng.normal(size=3))
+    import roma
+
+    moved = 1.3 * gt3 @ roma.rotvec_to_rotmat(rot).numpy().T + 50.0
+    err, pa = mpjpe(moved, gt3)
+    assert err > 10.0 and pa == pytest.approx(0.0, abs=1e-6)  # Procrustes undoes scale, rotation and translation
+    gt2 = np.concatenate([rng.uniform(0, 32, (5, 14, 2)), np.ones((5, 14, 1))], -1)
+    assert pck(gt2[..., :2], gt2, 32) == 100.0
+    off = gt2[..., :2] + np.array([3.3, 0.0])  # 3.3 px > 0.1 x 32
+    assert pck(off, gt2, 32) == 0.0
+    gt2[0, :, 2] = 0  # an image with no visible joint counts 0 (the seed's convention)
+    assert pck(gt2[..., :2], gt2, 32) == pytest.approx(80.0)
+    with pytest.raises(ComputationError):
+        mpjpe(gt3[:0], gt3[:0])
