@@ -1,7 +1,7 @@
 """Sharing artifacts through the project's DVC remote, and DVC's view of a param change.
 
-Works on a copy of the Snakemake smoke build (its onsuccess commits every output to dvc.lock and the cache), with the project's `store` remote pointed
-at a local directory (`dvc remote modify --local`, as a user would point it at S3 or SSH).
+Works on a copy of the Snakemake smoke build (its onsuccess commits every output to dvc.lock and the cache),
+with the project's `store` remote pointed at a local directory (`dvc remote modify --local`, as a user would point it at S3 or SSH).
 """
 
 from __future__ import annotations

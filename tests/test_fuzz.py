@@ -433,3 +433,51 @@ def test_mutated_bvh_files_read_or_fail_in_one_line(s2h_characters, data, edits)
             hand.hand_of(motion, str(path))
         except InputError as exc:
             _one_line(exc, "m.bvh")
+
+
+@fuzz
+@given(st.lists(st.text(max_size=120), min_size=1, max_size=4), st.integers(1, 20))
+def test_prompts_tokenize_or_fail_in_one_line(prompts, max_tokens):
+    """Any prompt text (empty, over-long, punctuation, unknown words, other scripts): token ids, or one line naming the prompt."""
+    from handflow.papers.dhpc.text import PAD, tokenize, vocabulary
+
+    try:
+        ids = tokenize(prompts, max_tokens, "params/dhpc.yaml")
+    except InputError as exc:
+        _one_line(exc, "params/dhpc.yaml", "prompt")
+        return
+    assert ids.shape == (len(prompts), max_tokens) and (ids >= 0).all() and (ids < len(vocabulary())).all()
+    assert ((ids != PAD).sum(1) > 0).all()
+
+
+@fuzz
+@given(st.sampled_from(["web", "real_test"]),
+       st.sampled_from(["image", "mask", "depth", "kp2d", "kp3d", "pose", "shape", "trans", "focal", "action", "caption"]),
+       st.sampled_from(["drop", "short", "group", "text", "nan", "transpose"]), st.integers(0, 100))  # fmt: skip
+def test_renders_files_read_or_fail_in_one_line(dhpc_renders, split, key, how, cut):
+    from handflow.papers.dhpc.dataset import read_split
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "renders.h5"
+        shutil.copy(dhpc_renders, path)
+        with h5py.File(path, "a") as h5:
+            g = h5[split]
+            data = g[key][()]
+            del g[key]
+            if how == "short":
+                g.create_dataset(key, data=data[: cut % max(len(data) - 1, 1)])
+            elif how == "group":
+                g.create_group(key)
+            elif how == "text":
+                g.create_dataset(key, data=np.array(["x"] * len(data), dtype=h5py.string_dtype()))
+            elif how == "nan":
+                g.create_dataset(key, data=np.full(data.shape, np.nan) if data.dtype.kind == "f" else data)
+            elif how == "transpose":
+                g.create_dataset(key, data=data.T)
+        try:
+            split_data = read_split(path, split)
+        except InputError as exc:
+            _one_line(exc, "renders.h5", f"{split}/")
+            return
+        # what reads back is what the stages expect: a change that kept shape and values (a 1-D field transposed, NaN in ints)
+        assert len(split_data) == len(split_data.caption) and np.isfinite(split_data.kp3d).all()

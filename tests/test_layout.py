@@ -155,6 +155,7 @@ def test_the_report_shows_every_papers_tables_and_figures_in_a_browser(smoke_bui
             ("InterHandGen", "results/tables/interhandgen_table.html", "InterHandGen: two-hand synthesis",
              "results/figures/interhandgen_samples.png"),
             ("DIGIT", "results/tables/digit_table.html", "DIGIT: two-hand 3D pose", "results/figures/digit_predictions.png"),
+            ("Diffusion-HPC", "results/tables/dhpc_table.html", "Diffusion-HPC: pose-corrected", "results/figures/dhpc_samples.png"),
         ):  # fmt: skip
             browser.get(report.as_uri())
             wait.until(expected_conditions.element_to_be_clickable((By.XPATH, f"//span[normalize-space(text())='{category}']"))).click()

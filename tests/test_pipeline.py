@@ -71,6 +71,14 @@ def test_dvc_repro_equals_snakemake(smoke_build):
     assert s2h["rows"]["asrn"]["metrics"]["mano2mixamo_S_finger"]["n"] == 2  # the smoke scale's two training seeds
     assert s2h["rows"]["copy_bs"]["metrics"]["intra_mse_cm2"]["mean"] == 0.0  # the embedded clips' intra-domain truth
     assert (a / "results/figures/s2h_retarget.gif").stat().st_size > 1000
+    dhpc = json.loads((a / "results/dhpc_metrics.json").read_text())
+    assert (dhpc["data_source"], dhpc["scale"], dhpc["body_model"]) == ("embedded (anny renders)", "smoke", "anny")
+    assert set(dhpc["rows"]) == {"pixel_gaussian", "text_only", "corrected", "real", "mean_pose", "pretrained", "real_only", "real_synth"}
+    assert dhpc["rows"]["corrected"]["metrics"]["h_fid"]["n"] == 2 and dhpc["rows"]["real_synth"]["metrics"]["pck"]["n"] == 2
+    assert dhpc["rows"]["mean_pose"]["metrics"]["mpjpe"]["se"] == 0.0  # deterministic: no spread, and said so
+    assert {c["verdict"] for c in dhpc["claims"].values()} <= {"holds", "not shown at this scale", "contradicted"}
+    assert dhpc["reported_only"] and all(r["source"].startswith("Diffusion-HPC README") for r in dhpc["reported_only"])
+    assert (a / "results/figures/dhpc_samples.png").stat().st_size > 1000
 
 
 @contextmanager
@@ -140,6 +148,16 @@ def test_affordance_sampling_change_stays_inside_its_paper(smoke_build):
         assert _job_counts(dry) == {"affordance_sample": 4, "affordance_evaluate": 4, "affordance_report": 1}
         changed = _dvc_changed(a)
         assert set(changed) == {*(f"affordance_sample_{v}" for v in ("full", "nomask", "mean_layout", "nolayout")), "affordance_report"}
+
+
+def test_dhpc_guidance_change_reruns_sampling_correction_and_what_reads_them(smoke_build):
+    """The sampler's guidance weight is read by text-to-image sampling and by the correction's regeneration: those two, the
+    image evaluation, the figure and the report rerun; no training, no other paper's stage."""
+    a, _ = smoke_build
+    with _edited((a,), "params/dhpc.yaml", lambda d: d["sample"].update(guidance=5.0)):  # not a smoke-scale key
+        dry = run_ok([*SNAKEMAKE, "-n", "--cores", "1", "--quiet", "rules"], a)
+        assert _job_counts(dry) == {"dhpc_sample": 1, "dhpc_correct": 1, "dhpc_evaluate_images": 1, "dhpc_figure": 1, "dhpc_report": 1}
+        assert set(_dvc_changed(a)) == {"dhpc_sample", "dhpc_correct"}
 
 
 def test_s2h_loss_weight_stays_inside_its_paper(smoke_build):

@@ -52,7 +52,8 @@ def train(stage: Stage, args: Namespace) -> dict:
     elif m == "features":
         trainer = t.FeatureTrainer(renders, stage.section(ConvConfig, f"{section}.network"), cfg, stage.seed)
     else:
-        trainer = t.PriorTrainer(renders, stage.section(PriorConfig, f"{section}.network"), cfg, stage.get(f"{section}.kl_weight"), stage.seed)
+        prior = stage.section(PriorConfig, f"{section}.network")
+        trainer = t.PriorTrainer(renders, prior, cfg, stage.get(f"{section}.kl_weight"), stage.seed)
     out = Path(args.out)
     curve = out.with_name(f"{out.stem}_loss.tsv")
     metrics = fit(trainer, Path(args.checkpoints), out, curve, stage.on_log, stage.device)
@@ -100,8 +101,8 @@ def sample(stage: Stage, args: Namespace) -> dict:
     return {"n_images": float(len(prompts))}
 
 
-@group.command("correct", "the seed's pose correction of every text-to-image sample", *paths("samples", "mask", "hmr", "prior", "depth", "out"),
-               run="dhpc_correct", device=True)  # fmt: skip
+@group.command("correct", "the seed's pose correction of every text-to-image sample",
+               *paths("samples", "mask", "hmr", "prior", "depth", "out"), run="dhpc_correct", device=True)  # fmt: skip
 def correct(stage: Stage, args: Namespace) -> dict:
     import torch
 
@@ -117,10 +118,15 @@ def correct(stage: Stage, args: Namespace) -> dict:
     cfg = stage.section(CorrectConfig, f"{KEY}.correct")
     out = run_correction(to_tensor(arrays["image"]), tokens, nets, cfg, stage.section(SampleConfig, f"{KEY}.sample"),
                          torch.Generator().manual_seed(stage.seed), stage.get("global.render_backend"))  # fmt: skip
-    write(Path(args.out), "samples", {"image": to_uint8(out.images), "seed": arrays["seed"][out.kept], "source": out.kept,
-                                      "depth": out.depth, "score": out.scores[out.kept].astype(np.float32)},
-          [prompts[i] for i in out.kept], {"provenance": provenance(stage), "no_person": out.no_person.tolist(),
-                                           "filtered": out.filtered.tolist(), "scores": np.nan_to_num(out.scores, nan=-1.0).tolist()})  # fmt: skip
+    arrays = {"image": to_uint8(out.images), "seed": arrays["seed"][out.kept], "source": out.kept, "depth": out.depth,
+              "score": out.scores[out.kept].astype(np.float32)}  # fmt: skip
+    attrs = {
+        "provenance": provenance(stage),
+        "no_person": out.no_person.tolist(),
+        "filtered": out.filtered.tolist(),
+        "scores": np.nan_to_num(out.scores, nan=-1.0).tolist(),
+    }  # -1: no person (the seed's code)
+    write(Path(args.out), "samples", arrays, [prompts[i] for i in out.kept], attrs)
     return {"n_kept": float(len(out.kept)), "n_no_person": float(len(out.no_person)), "n_filtered": float(len(out.filtered))}
 
 
@@ -138,9 +144,9 @@ def synthesize(stage: Stage, args: Namespace) -> dict:
                           stage.get("global.render_backend"), Path(args.out), provenance(stage))  # fmt: skip
 
 
-@group.command("finetune", "fine-tune the regressor on few-shot real (+ synthetic) frames, once per seed", Arg("--mode", choices=list(FINETUNES)),
-               Arg("--renders"), Arg("--hmr"), Arg("--synthetic", required=False, default=None), *paths("checkpoints", "out"),
-               run="dhpc_finetune_{mode}", device=True)  # fmt: skip
+@group.command("finetune", "fine-tune the regressor on few-shot real (+ synthetic) frames, once per seed",
+               Arg("--mode", choices=list(FINETUNES)), Arg("--renders"), Arg("--hmr"), Arg("--synthetic", required=False, default=None),
+               *paths("checkpoints", "out"), run="dhpc_finetune_{mode}", device=True)  # fmt: skip
 def finetune(stage: Stage, args: Namespace) -> dict:
     from handflow.papers.dhpc.networks import ConvConfig
     from handflow.papers.dhpc.train import HMRLoss, HMRTrainer, TrainConfig
@@ -207,7 +213,8 @@ def figure(stage: Stage, args: Namespace) -> dict:
     return {"columns": float(n)}
 
 
-@group.command("report", "metrics JSON and table", Arg("--evals", nargs="+"), *paths("corrected", "json", "table", "html"), run="dhpc_report")
+@group.command("report", "metrics JSON and table", Arg("--evals", nargs="+"), *paths("corrected", "json", "table", "html"),
+               run="dhpc_report")  # fmt: skip
 def report(stage: Stage, args: Namespace) -> dict:
     from handflow.papers.dhpc.report import build_table
     from handflow.storage.json_files import gather, read_json
@@ -222,5 +229,3 @@ def report(stage: Stage, args: Namespace) -> dict:
     for p in (args.json, args.table, args.html):
         stage.log_artifact(p)
     return {f"{row}.{m}": v["mean"] for row, r in data["rows"].items() for m, v in r["metrics"].items() if v is not None}
-
-

@@ -144,12 +144,16 @@ def read_split(path: Path, name: str) -> Split:
         if name not in f or not isinstance(f[name], h5py.Group):
             raise InputError(path, name, "missing split")
         g = f[name]
-        n = len(g["image"]) if "image" in g else 0
+        for key in _shapes(0, 0):
+            if not isinstance(g.get(key), h5py.Dataset):
+                raise InputError(path, f"{name}/{key}", "missing field (or not a dataset)")
+            kinds = "OSU" if key == "caption" else "fiub"
+            if g[key].dtype.kind not in kinds:
+                raise InputError(path, f"{name}/{key}", f"{g[key].dtype} values, expected {'text' if key == 'caption' else 'numbers'}")
+        n = len(g["image"])
         size = int(f.attrs.get("image_size", 0))
         values = {}
         for key, shape in _shapes(n, size).items():
-            if key not in g:
-                raise InputError(path, f"{name}/{key}", "missing field")
             if g[key].shape != shape:
                 raise InputError(path, f"{name}/{key}", f"shape {g[key].shape}, expected {shape}")
             v = g[key][()]

@@ -27,7 +27,7 @@ from diffusers import DDIMScheduler
 from handflow.config import Section
 from handflow.errors import ComputationError
 from handflow.papers.dhpc.body import body
-from handflow.papers.dhpc.render import Camera, depth_map, to_camera
+from handflow.papers.dhpc.render import depth_map, to_camera
 from handflow.papers.dhpc.train import noise_schedule, posed_keypoints, project, rotvec_of_6d
 from handflow.render.rasterize import rasterize
 
@@ -48,7 +48,8 @@ class CorrectConfig(Section):
     strength: float  # the seed's 0.7
     random_latent_in_mask: bool  # the seed's use_random_for_d2i
     min_person_fraction: float  # below this share of the image, the mask network found no person (the seed's -1)
-    min_score: float | None  # keep only samples whose prior score reaches it (the seed's filter_by_vposer: 30 on a 32-d latent); null keeps all
+    # keep only samples whose prior score reaches it (the seed's filter_by_vposer: 30 on a 32-d latent); None keeps all
+    min_score: float | None
 
 
 def sampler(steps: int) -> DDIMScheduler:
@@ -112,7 +113,6 @@ def render_depth(bodies: Bodies, size: int, backend: str) -> tuple[np.ndarray, n
     focal = 1.2 * size
     depths = []
     for v, t in zip(verts.numpy(), bodies.trans.numpy(), strict=True):
-        cam = Camera(focal, size, t)
         raster = rasterize(to_camera(v, t), model.faces, np.array([focal, focal]), np.full(2, size / 2.0), (size, size), backend)
         depths.append(np.where(raster.mask, raster.depth, 0.0).astype(np.float32))
     uv = project(kp, torch.full((len(kp),), focal), size).numpy()

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import torch
@@ -65,7 +66,7 @@ class TextToImage(nn.Module):
         )  # fmt: skip
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, tokens: torch.Tensor, depth: torch.Tensor | None = None) -> torch.Tensor:
-        """Predicted noise of `x` (B, 3, S, S) at timesteps `t`, for prompts `tokens` (B, L) and, with a depth channel, `depth` (B, 1, S, S)."""
+        """Predicted noise of `x` (B, 3, S, S) at timesteps `t` for prompts `tokens` (B, L); `depth` (B, 1, S, S) with a depth channel."""
         if self.cfg.depth_channel:
             if depth is None:
                 raise ValueError("the depth-conditioned model needs a depth map")
@@ -88,7 +89,7 @@ class ConvConfig(Section):
 
 def _encoder(channels: tuple[int, ...]) -> nn.Sequential:
     widths = (3, *channels)
-    return nn.Sequential(*(_conv(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True)))
+    return nn.Sequential(*(_conv(a, b) for a, b in itertools.pairwise(widths)))
 
 
 class HMRNet(nn.Module):
@@ -127,8 +128,7 @@ class MaskNet(nn.Module):
         self.cfg = cfg
         self.encoder = _encoder(cfg.channels)
         widths = (*reversed(cfg.channels), cfg.channels[0])
-        self.decoder = nn.Sequential(*(nn.Sequential(nn.Upsample(scale_factor=2), _conv(a, b, 1)) for a, b in zip(widths[:-1], widths[1:],
-                                                                                                                 strict=True)))  # fmt: skip
+        self.decoder = nn.Sequential(*(nn.Sequential(nn.Upsample(scale_factor=2), _conv(a, b, 1)) for a, b in itertools.pairwise(widths)))
         self.out = nn.Conv2d(cfg.channels[0] + 3, 1, 3, 1, 1)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

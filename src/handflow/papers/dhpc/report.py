@@ -46,7 +46,8 @@ def build_table(images: dict, poses: dict[str, dict], corrected: Path, provenanc
         rows.append(Row(key, label, {m: _estimate([s[m] for s in per_seed]) for m in IMAGE_KEYS}))
     for key, label in POSE_ROWS.items():
         per_seed = poses[key]["per_seed"]
-        reported = [Reported({"mpjpe": 111.67, "pa_mpjpe": 81.76}, f"{README}: ski.pt on SkiPose (ski8481_real)")] if key == "real_synth" else []
+        ski = Reported({"mpjpe": 111.67, "pa_mpjpe": 81.76}, f"{README}: ski.pt on SkiPose (ski8481_real)")
+        reported = [ski] if key == "real_synth" else []
         rows.append(Row(key, label, {m: _estimate([s[m] for s in per_seed], key == "mean_pose") for m in POSE_KEYS}, reported))
     _, _, attrs = read(corrected, "samples", ())
     n_text = len(attrs["scores"])
@@ -87,6 +88,7 @@ def write_figure(out: Path, text_only: Path, corrected: Path, synthetic: Path, c
     tiles = [[t["image"][c["source"][i]] for i in range(n)], [_grey(c["depth"][i]) for i in range(n)], [c["image"][i] for i in range(n)],
              [s["image"][i] for i in range(n)]]  # fmt: skip
     save_image_grid(out, tiles, "Diffusion-HPC: text-to-image, regressed body depth, pose-corrected; synthetic training frames",
-                    [p.replace("a ", "", 1)[:28] for p in prompts[:n]], ["text-to-image", "body depth", "corrected", "synthetic (real guide)"],
+                    [p.replace("a ", "", 1)[:28] for p in prompts[:n]],
+                    ["text-to-image", "body depth", "corrected", "synthetic (real guide)"],
                     "Rows 1-3 share a column (one prompt); row 4: the real-guided synthetic set, k per guide.")  # fmt: skip
     return n

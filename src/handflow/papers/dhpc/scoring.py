@@ -49,7 +49,8 @@ def score_image_rows(renders: Path, generated: dict[str, Path], nets: dict, n_se
             if len(images) < 2:
                 raise InputError(generated.get(row, renders), "samples/image", f"{row}: {len(images)} images in a draw, FID needs 2")
             feats, masked, person_rate = _masked_features(nets, images)
-            per_seed.append({**image_metrics(feats, ref, masked, ref_masked, rng), "person_rate": person_rate, "n_images": float(len(images))})
+            metrics = image_metrics(feats, ref, masked, ref_masked, rng)
+            per_seed.append({**metrics, "person_rate": person_rate, "n_images": float(len(images))})
         rows[row] = {"per_seed": per_seed, "mean": {k: float(np.mean([s[k] for s in per_seed])) for k in per_seed[0]}}
     return {"reference": {"split": "web_ref", "n_images": n}, "rows": rows}
 

@@ -51,7 +51,8 @@ def synthesize_set(guides: Split, nets: dict, cfg: SyntheticConfig, g: torch.Gen
     depth_mm, kp2d = render_depth(many, size, backend)
     depth = torch.as_tensor(np.stack([depth_map(d) for d in depth_mm]))[:, None]
     names = list(ACTIONS)
-    prompts = [TEMPLATES[int(torch.randint(len(TEMPLATES), (1,), generator=g))].format(ACTIONS[names[guides.action[i]]].phrase) for i in guide]
+    templates = torch.randint(len(TEMPLATES), (len(guide),), generator=g).tolist()
+    prompts = [TEMPLATES[t].format(ACTIONS[names[guides.action[i]]].phrase) for t, i in zip(templates, guide, strict=True)]
     tokens = tokenize(prompts, nets["depth"].cfg.max_tokens, "synthetic prompts")
     region = masks[guide] | torch.as_tensor(depth_mm > 0)
     regenerated = regenerate(nets["depth"], images[guide], region, depth, tokens, cfg.strength, True, cfg.sample, g)
@@ -62,7 +63,6 @@ def synthesize_set(guides: Split, nets: dict, cfg: SyntheticConfig, g: torch.Gen
               "kp2d": kp2d, "kp3d": kp3d.astype(np.float32), "pose": many.pose.numpy().astype(np.float32),
               "shape": many.shape.numpy().astype(np.float32), "trans": many.trans.numpy().astype(np.float32),
               "focal": np.full(n, 1.2 * size, np.float32), "action": guides.action[guide], "guide": guide}  # fmt: skip
-    write(out, "synthetic", arrays, prompts, {"provenance": provenance, "skipped_guides": sorted(set(range(len(images))) - set(found.tolist()))})
+    skipped = sorted(set(range(len(images))) - set(found.tolist()))
+    write(out, "synthetic", arrays, prompts, {"provenance": provenance, "skipped_guides": skipped})
     return {"n_samples": float(n), "n_guides": float(len(found)), "n_skipped": float(len(images) - len(found))}
-
-

@@ -21,8 +21,16 @@ from handflow.config import Section
 from handflow.errors import InputError
 from handflow.papers.dhpc.body import HIPS, body
 from handflow.papers.dhpc.dataset import Split, read_poses, read_split
-from handflow.papers.dhpc.networks import (ConvConfig, FeatureNet, HMRNet, MaskNet, PosePrior, PriorConfig, TextToImage,
-                                           TextToImageConfig)  # fmt: skip
+from handflow.papers.dhpc.networks import (
+    ConvConfig,
+    FeatureNet,
+    HMRNet,
+    MaskNet,
+    PosePrior,
+    PriorConfig,
+    TextToImage,
+    TextToImageConfig,  # fmt: skip
+)
 from handflow.papers.dhpc.poses import ACTIONS
 from handflow.papers.dhpc.render import WORLD_TO_CAM, depth_map
 from handflow.papers.dhpc.text import PAD, tokenize
