@@ -260,3 +260,28 @@ def dhpc_renders(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dhpc") / "renders.h5"
     build(out, DataConfig(16, splits, 32, 8.0, 40.0, {"web": 0.85, "real": 0.55}), 0, "numpy", {"data_source": "test"})
     return out
+
+
+# SMPL's 24 joints (y up, z forward, x the body's left), roughly where SMPL puts them, in its parent order
+SMPL_PARENTS = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21)
+SMPL_JOINTS = ((0, 0, 0), (0.1, -0.1, 0), (-0.1, -0.1, 0), (0, 0.1, 0), (0.1, -0.5, 0), (-0.1, -0.5, 0), (0, 0.25, 0), (0.1, -0.9, 0),
+               (-0.1, -0.9, 0), (0, 0.3, 0), (0.1, -0.95, 0.1), (-0.1, -0.95, 0.1), (0, 0.5, 0), (0.08, 0.45, 0), (-0.08, 0.45, 0),
+               (0, 0.6, 0), (0.18, 0.45, 0), (-0.18, 0.45, 0), (0.45, 0.45, 0), (-0.45, 0.45, 0), (0.7, 0.45, 0), (-0.7, 0.45, 0),
+               (0.78, 0.45, 0), (-0.78, 0.45, 0))  # fmt: skip
+
+
+def smpl_layout_arrays(seed: int = 0) -> dict[str, np.ndarray]:
+    """An SMPL-layout model (the official keys and shapes, 24 joints) on a tiny mesh: a tetrahedron of 4 vertices at each
+    joint, each vertex skinned to its joint. Not SMPL's body: its layout, for testing the reader and the posing."""
+    rng = np.random.default_rng(seed)
+    corners = np.array([[0.02, 0, 0], [-0.01, 0.02, 0], [-0.01, -0.02, 0], [0, 0, 0.03]])
+    v = (np.asarray(SMPL_JOINTS)[:, None] + corners[None]).reshape(-1, 3)
+    n = len(v)
+    joint_of = np.repeat(np.arange(24), 4)
+    regressor = np.zeros((24, n))
+    regressor[joint_of, np.arange(n)] = 0.25
+    weights = np.zeros((n, 24))
+    weights[np.arange(n), joint_of] = 1.0
+    faces = np.concatenate([4 * j + np.array([[0, 1, 2], [0, 1, 3], [0, 2, 3], [1, 2, 3]]) for j in range(24)])
+    return {"v_template": v, "f": faces.astype(np.int64), "shapedirs": rng.normal(0, 0.002, (n, 3, 10)), "posedirs": np.zeros((n, 3, 207)),
+            "J_regressor": regressor, "weights": weights, "kintree_table": np.array([SMPL_PARENTS, range(24)], np.int64)}  # fmt: skip

@@ -208,3 +208,60 @@ def test_pck_and_mpjpe_definitions():
     assert pck(gt2[..., :2], gt2, 32) == pytest.approx(80.0)
     with pytest.raises(ComputationError):
         mpjpe(gt3[:0], gt3[:0])
+
+
+@pytest.mark.parametrize("ext", ["npz", "pkl"])
+def test_an_smpl_file_poses_the_recipes_as_anny_does(tmp_path, ext):
+    """The user's SMPL file through the same interface: a recipe means the same pose (axes and the arms' rest converted)."""
+    import pickle
+
+    from conftest import smpl_layout_arrays
+    from handflow.papers.dhpc.smpl import SmplBody
+
+    path = tmp_path / f"SMPL_NEUTRAL.{ext}"
+    if ext == "npz":
+        np.savez(path, **smpl_layout_arrays())
+    else:
+        path.write_bytes(pickle.dumps(smpl_layout_arrays(), protocol=2))
+    smpl = SmplBody(path)
+
+    def keypoints(name: str, joint: str | None = None, deg=(0.0, 0.0, 0.0)) -> np.ndarray:
+        pose = recipe(name)
+        if joint:
+            pose[POSED.index(joint)] = np.deg2rad(deg)
+        with torch.no_grad():
+            return smpl(torch.as_tensor(pose[None]), torch.full((1, 6), 0.5))[1][0].numpy()
+
+    k = {n: KEYPOINTS.index(n) for n in ("head", "ankle.L", "wrist.L", "shoulder.L", "wrist.R", "shoulder.R")}
+    stand = keypoints("standing")
+    assert stand[k["head"], 2] > stand[k["ankle.L"], 2] + 1.0  # anny's axes out: z up
+    assert stand[k["wrist.L"], 2] < stand[k["shoulder.L"], 2] - 0.2 and stand[k["wrist.L"], 0] > 0  # arms down, the left on +x
+    up = keypoints("raising both arms")
+    assert up[k["wrist.L"], 2] > up[k["shoulder.L"], 2] + 0.2 and up[k["wrist.R"], 2] > up[k["shoulder.R"], 2] + 0.2
+    assert keypoints("standing", "lowerleg01.L", (90.0, 0.0, 0.0))[k["ankle.L"], 1] > stand[k["ankle.L"], 1] + 0.3  # knee flex: back
+    hand = keypoints("doing a handstand")
+    assert hand[k["head"], 2] < hand[k["ankle.L"], 2] - 0.8
+    assert set(smpl.vertex_part) == {PART_SKIN, PART_TOP, PART_BOTTOM, PART_SHOES}
+
+
+@pytest.mark.parametrize(("key", "how", "message"), [("weights", lambda a: a[:, :23], "shape"),
+                                                     ("posedirs", lambda a: a[:, :, :200], "shape"), ("f", lambda a: a + 1000, "outside"), ("v_template", lambda a: a * np.nan, "NaN"),
+                                                     ("J_regressor", None, "missing"), ("kintree_table", lambda a: a[::-1], "parents"),
+                                                     ("shapedirs", lambda a: a[..., :3], "shape directions")])  # fmt: skip
+def test_a_body_model_file_with_wrong_shapes_is_one_line_naming_the_key(tmp_path, key, how, message):
+    from conftest import smpl_layout_arrays
+    from handflow.papers.dhpc.smpl import read_smpl
+
+    arrays = smpl_layout_arrays()
+    if how is None:
+        del arrays[key]
+    else:
+        arrays[key] = how(arrays[key])
+    path = tmp_path / "SMPL_NEUTRAL.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(InputError) as err:
+        read_smpl(path)
+    text = str(err.value)
+    assert text.startswith(f"{path}: {key}") and message in text and "\n" not in text
+    with pytest.raises(InputError, match="file not found"):
+        read_smpl(tmp_path / "missing.pkl")

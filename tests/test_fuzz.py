@@ -481,3 +481,40 @@ def test_renders_files_read_or_fail_in_one_line(dhpc_renders, split, key, how, c
             return
         # what reads back is what the stages expect: a change that kept shape and values (a 1-D field transposed, NaN in ints)
         assert len(split_data) == len(split_data.caption) and np.isfinite(split_data.kp3d).all()
+
+
+@fuzz
+@given(st.sampled_from(["v_template", "f", "shapedirs", "posedirs", "J_regressor", "weights", "kintree_table"]),
+       st.sampled_from(["drop", "truncate", "transpose", "nan", "text", "scalar", "negative"]), st.integers(0, 30))  # fmt: skip
+def test_body_model_files_read_or_fail_in_one_line(key, how, cut):
+    """An SMPL-layout file with one array damaged: a body that poses to finite numbers, or one line naming the file."""
+    from conftest import smpl_layout_arrays
+    from handflow.papers.dhpc.smpl import SmplBody
+
+    arrays = smpl_layout_arrays()
+    a = arrays[key]
+    if how == "drop":
+        del arrays[key]
+    elif how == "truncate":
+        arrays[key] = a[: cut % max(len(a), 1)]
+    elif how == "transpose":
+        arrays[key] = a.T
+    elif how == "nan":
+        arrays[key] = np.where(np.arange(a.size).reshape(a.shape) == cut, np.nan, a.astype(np.float64))
+    elif how == "text":
+        arrays[key] = np.array(["x"] * len(a))
+    elif how == "scalar":
+        arrays[key] = np.float64(cut)
+    else:
+        arrays[key] = a - cut - 1
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "SMPL_NEUTRAL.npz"
+        np.savez(path, **arrays)
+        try:
+            smpl = SmplBody(path)
+        except InputError as exc:
+            _one_line(exc, "SMPL_NEUTRAL.npz")
+            return
+        with torch.no_grad():
+            verts, joints = smpl(torch.zeros(2, 14, 3), torch.full((2, 6), 0.5))
+        assert torch.isfinite(verts).all() and torch.isfinite(joints).all()

@@ -72,7 +72,7 @@ def test_dvc_repro_equals_snakemake(smoke_build):
     assert s2h["rows"]["copy_bs"]["metrics"]["intra_mse_cm2"]["mean"] == 0.0  # the embedded clips' intra-domain truth
     assert (a / "results/figures/s2h_retarget.gif").stat().st_size > 1000
     dhpc = json.loads((a / "results/dhpc_metrics.json").read_text())
-    assert (dhpc["data_source"], dhpc["scale"], dhpc["body_model"]) == ("embedded (anny renders)", "smoke", "anny")
+    assert (dhpc["data_source"], dhpc["scale"], dhpc["body_model"]) == ("embedded (rendered bodies)", "smoke", "anny")
     assert set(dhpc["rows"]) == {"pixel_gaussian", "text_only", "corrected", "real", "mean_pose", "pretrained", "real_only", "real_synth"}
     assert dhpc["rows"]["corrected"]["metrics"]["h_fid"]["n"] == 2 and dhpc["rows"]["real_synth"]["metrics"]["pck"]["n"] == 2
     assert dhpc["rows"]["mean_pose"]["metrics"]["mpjpe"]["se"] == 0.0  # deterministic: no spread, and said so

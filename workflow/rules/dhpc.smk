@@ -9,6 +9,8 @@ DHPC_CMD = "handflow.papers.dhpc.commands"
 def dhpc_train_params(wildcards):
     m = wildcards.model
     sections = ("dhpc.t2i", "dhpc.depth.train") if m == "depth" else ("dhpc.t2i",) if m == "t2i" else (f"dhpc.{m}",)
+    if m == "hmr":  # its loss poses bodies
+        sections += ("dhpc.body_model",)
     return par("global.seed", "global.threads", "global.device", *sections)
 
 
@@ -131,7 +133,8 @@ rule dhpc_finetune:
     wildcard_constraints:
         mode="|".join(dhpc.FINETUNES),
     params:
-        p=par("global.seed", "global.threads", "global.device", "dhpc.hmr.network", "dhpc.hmr.loss", "dhpc.finetune", "dhpc.n_seeds"),
+        p=par("global.seed", "global.threads", "global.device", "dhpc.body_model", "dhpc.hmr.network", "dhpc.hmr.loss", "dhpc.finetune",
+              "dhpc.n_seeds"),
         synthetic=dhpc_synthetic_flag,
         checkpoints="checkpoints/dhpc/finetune_{mode}",
     threads: P.get("global.threads")

@@ -10,6 +10,9 @@ back, z up), so a recipe reads "knee +x = flex". `POSED[0]` is the root: the glo
 orientation, the seed's theta[:3]; the rest is the body pose (VPoser's theta[3:66]).
 Shape: anny's six phenotype values in [0, 1] (SMPL's betas' role).
 
+The user's SMPL file, when params `dhpc.body_model` names one, replaces anny through the same
+interface (`use_smpl`, `handflow.papers.dhpc.smpl`).
+
 Keypoints: the heads of 14 bones (LSP's 14 joints: head, neck, shoulders, elbows, wrists,
 hips, knees, ankles). anny's COCO regressor is defined on its full-resolution mesh only.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -84,6 +88,21 @@ class Body:
         return out["vertices"], out["bone_poses"][:, self.keypoint_index, :3, 3]
 
 
+_SELECTED: dict[str, Path | None] = {"smpl": None}  # set once per process by the stage, from params
+
+
+def use_smpl(path: Path | None) -> None:
+    """Pose the user's SMPL file (`handflow.papers.dhpc.smpl`) instead of anny from now on; None: anny."""
+    if path != _SELECTED["smpl"]:
+        _SELECTED["smpl"] = path
+        body.cache_clear()
+
+
 @functools.cache
 def body() -> Body:
+    """The body every stage poses: anny, or the SMPL file of `use_smpl` (same interface)."""
+    if _SELECTED["smpl"] is not None:
+        from handflow.papers.dhpc.smpl import SmplBody
+
+        return SmplBody(_SELECTED["smpl"])  # type: ignore[return-value]
     return Body()

@@ -17,9 +17,17 @@ KEY = "dhpc"
 
 
 def provenance(stage: Stage) -> dict[str, str]:
-    """What every dhpc results file records: the data is the embedded renders of the anny body model."""
-    return {"data_source": "embedded (anny renders)", "scale": str(stage.get("global.scale")), "seed": str(stage.seed),
-            "body_model": "anny"}  # fmt: skip
+    """What every dhpc results file records: the data is always rendered here, of anny or the user's SMPL model."""
+    smpl = stage.get(f"{KEY}.body_model")
+    return {"data_source": "embedded (rendered bodies)", "scale": str(stage.get("global.scale")), "seed": str(stage.seed),
+            "body_model": f"smpl ({Path(smpl).name})" if smpl else "anny"}  # fmt: skip
+
+
+def select_body(stage: Stage) -> None:
+    """Every stage that poses bodies poses the one params name (`dhpc.body_model`: null for anny, or an SMPL file)."""
+    from handflow.papers.dhpc.body import use_smpl
+
+    use_smpl(stage.path(stage.get(f"{KEY}.body_model")))
 
 
 @group.command("data", "rendered people: web-style training images with captions, a real-style few-shot domain, a pose set",
@@ -27,6 +35,7 @@ def provenance(stage: Stage) -> dict[str, str]:
 def data(stage: Stage, args: Namespace) -> dict:
     from handflow.papers.dhpc.dataset import DataConfig, build
 
+    select_body(stage)
     return build(Path(args.out), stage.section(DataConfig, f"{KEY}.data"), stage.seed, stage.get("global.render_backend"),
                  provenance(stage))  # fmt: skip
 
@@ -45,6 +54,7 @@ def train(stage: Stage, args: Namespace) -> dict:
         network = stage.section(TextToImageConfig, f"{KEY}.t2i.network", depth_channel=m == "depth")
         trainer = t.DiffusionTrainer(renders, network, cfg, stage.get(f"{KEY}.t2i.p_uncond"), stage.seed)
     elif m == "hmr":
+        select_body(stage)
         trainer = t.HMRTrainer(renders, stage.section(ConvConfig, f"{section}.network"), cfg, stage.section(t.HMRLoss, f"{section}.loss"),
                                stage.seed)  # fmt: skip
     elif m == "mask":
@@ -112,6 +122,7 @@ def correct(stage: Stage, args: Namespace) -> dict:
     from handflow.papers.dhpc.text import tokenize
     from handflow.papers.dhpc.train import to_tensor
 
+    select_body(stage)
     arrays, prompts, _ = read(Path(args.samples), "samples", ("seed",))
     nets = _nets(stage, mask=args.mask, hmr=args.hmr, prior=args.prior, depth=args.depth)
     tokens = tokenize(prompts, nets["depth"].cfg.max_tokens, f"{args.samples}:samples/caption")
@@ -138,6 +149,7 @@ def synthesize(stage: Stage, args: Namespace) -> dict:
     from handflow.papers.dhpc.dataset import read_split
     from handflow.papers.dhpc.synthetic import SyntheticConfig, synthesize_set
 
+    select_body(stage)
     guides = read_split(Path(args.renders), "real_train")
     nets = _nets(stage, mask=args.mask, hmr=args.hmr, prior=args.prior, depth=args.depth)
     return synthesize_set(guides, nets, stage.section(SyntheticConfig, f"{KEY}.synthetic"), torch.Generator().manual_seed(stage.seed),
@@ -155,6 +167,7 @@ def finetune(stage: Stage, args: Namespace) -> dict:
 
     if args.mode == "real_synth" and not args.synthetic:
         raise InputError("--synthetic", None, "real_synth fine-tuning needs the synthetic set")
+    select_body(stage)
     cfg = stage.section(TrainConfig, f"{KEY}.finetune.train")
     network, weights = stage.section(ConvConfig, f"{KEY}.hmr.network"), stage.section(HMRLoss, f"{KEY}.hmr.loss")
     synthetic = Path(args.synthetic) if args.mode == "real_synth" else None
@@ -198,6 +211,7 @@ def evaluate_pose(stage: Stage, args: Namespace) -> dict:
         files = sorted(models.glob("s*.pt"), key=lambda p: int(p.stem[1:])) if models.is_dir() else [models]
         if not files:
             raise InputError(models, None, "no trained model (s<k>.pt) in this folder")
+    select_body(stage)
     per_seed = score_pose_row(args.row, Path(args.renders), files)
     _write_eval(stage, args.out, {"row": args.row, "per_seed": per_seed})
     return {k: sum(s[k] for s in per_seed) / len(per_seed) for k in per_seed[0]}

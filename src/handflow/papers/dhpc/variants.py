@@ -14,8 +14,8 @@ IMAGE_ROWS = {"pixel_gaussian": "Per-pixel Gaussian (trivial)", "text_only": "Te
               "corrected": "Diffusion-HPC (pose-corrected)", "real": "Held-out renders (floor)"}  # fmt: skip
 POSE_ROWS = {"mean_pose": "Mean pose (trivial)", "pretrained": "Regressor, no fine-tuning", **FINETUNES}
 GENERATED = ("text_only", "corrected")
-# What every dhpc results file records: scale and seed; the data is always the embedded renders (the body model anny).
-PROVENANCE_KEYS = ("global.scale", "global.seed")
+# What every dhpc results file records: scale, seed and the body model (anny, or the user's SMPL file) the renders pose.
+PROVENANCE_KEYS = ("global.scale", "global.seed", "dhpc.body_model")
 
 RENDERS = "data/processed/dhpc/renders.h5"
 SAMPLES = "data/generated/dhpc/{row}.h5"
