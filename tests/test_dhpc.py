@@ -245,7 +245,8 @@ def test_an_smpl_file_poses_the_recipes_as_anny_does(tmp_path, ext):
 
 
 @pytest.mark.parametrize(("key", "how", "message"), [("weights", lambda a: a[:, :23], "shape"),
-                                                     ("posedirs", lambda a: a[:, :, :200], "shape"), ("f", lambda a: a + 1000, "outside"), ("v_template", lambda a: a * np.nan, "NaN"),
+                                                     ("posedirs", lambda a: a[:, :, :200], "shape"), ("f", lambda a: a + 1000, "outside"),
+                                                     ("v_template", lambda a: a * np.nan, "NaN"),
                                                      ("J_regressor", None, "missing"), ("kintree_table", lambda a: a[::-1], "parents"),
                                                      ("shapedirs", lambda a: a[..., :3], "shape directions")])  # fmt: skip
 def test_a_body_model_file_with_wrong_shapes_is_one_line_naming_the_key(tmp_path, key, how, message):
