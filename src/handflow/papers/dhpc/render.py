@@ -67,14 +67,11 @@ def clothing(parts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def background(style: str, size: int, rng: np.random.Generator) -> np.ndarray:
     """(S, S, 3) float in [0, 1], sRGB."""
     rows = np.linspace(0.0, 1.0, size)[:, None, None]
-    if style == "web":  # a pastel gradient with a few flat shapes (walls, furniture, sky and grass)
-        top, bottom = rng.uniform(0.45, 1.0, 3), rng.uniform(0.25, 0.9, 3)
-        img = np.broadcast_to(top * (1 - rows) + bottom * rows, (size, size, 3)).copy()
-        for _ in range(rng.integers(1, 4)):
-            x0, y0 = rng.integers(0, size, 2)
-            w, h = rng.integers(size // 8, size // 2, 2)
-            img[y0 : y0 + h, x0 : x0 + w] = rng.uniform(0.2, 1.0, 3)
-        return img
+    if style == "web":  # a pastel wall or sky over a ground band (a studio, a park)
+        top, ground = rng.uniform(0.45, 1.0, 3), rng.uniform(0.25, 0.8, 3)
+        horizon = rng.uniform(0.6, 0.85)
+        img = np.where(rows < horizon, top * (1.0 - 0.25 * rows), ground)
+        return np.broadcast_to(img, (size, size, 3)).copy()
     horizon = rng.uniform(0.55, 0.7)  # an arena: dark stands, a bright floor, a blue cast
     stands = np.array([0.10, 0.12, 0.22]) + rng.uniform(0.0, 0.08, 3)
     floor = np.array([0.72, 0.70, 0.62]) + rng.uniform(-0.1, 0.1, 3)
