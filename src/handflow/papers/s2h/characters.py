@@ -28,7 +28,7 @@ from scipy.spatial.transform import Rotation
 from handflow.config import Section
 from handflow.papers.s2h.axes import joint_axes
 from handflow.papers.s2h.bvh import Motion, Skeleton
-from handflow.papers.s2h.hand import FINGERS, N_JOINTS, PARENTS, TIPS, forward_kinematics, mixamo_names
+from handflow.papers.s2h.hand import FINGERS, N_JOINTS, PARENTS, TIPS, forward_kinematics, mixamo_names, skin
 
 NAMESPACE = "mixamorig:"
 HAND_CHANGES = {"fingers_length": "r-hand-fingers-length-incr", "scale": "r-hand-scale-incr",
@@ -122,9 +122,7 @@ def build_character(spec: CharacterSpec) -> Character:
     pose = _bind_pose(joints, axes0, spec)
     pos, glob = forward_kinematics(offsets0, pose[None])
     pos, glob = pos[0], glob[0]
-    # linear blend skinning of the hand mesh into the bind pose (tips carry no weight)
-    moved = np.einsum("kab,vb->vka", glob, verts) + (pos - np.einsum("kab,kb->ka", glob, joints))[None]
-    verts_bind = np.einsum("vk,vka->va", weights, moved)
+    verts_bind = skin(verts, weights, joints, pos, glob)  # the hand mesh in the bind pose (tips carry no weight)
     offsets = pos - pos[np.maximum(PARENTS, 0)]
     offsets[0] = 0.0
     # the bind pose's bones in the parents' rest frames: rest rotations stay identity in the BVH

@@ -89,3 +89,10 @@ def forward_kinematics(offsets: np.ndarray, rotations: np.ndarray) -> tuple[np.n
         glob[:, j] = glob[:, p] @ rotations[:, j]
         pos[:, j] = pos[:, p] + np.einsum("fab,fb->fa", glob[:, p], offsets[:, j])
     return pos, glob
+
+
+def skin(verts: np.ndarray, weights: np.ndarray, rest: np.ndarray, pos: np.ndarray, glob: np.ndarray) -> np.ndarray:
+    """Linear blend skinning: (V, 3) vertices of a mesh whose (21, 3) joints sit at `rest`, to the joints posed at `pos`
+    with global rotations `glob` (one frame), weighted by (V, 21) `weights`."""
+    moved = np.einsum("kab,vb->vka", glob, verts) + (pos - np.einsum("kab,kb->ka", glob, rest))[None]
+    return np.einsum("vk,vka->va", weights, moved)

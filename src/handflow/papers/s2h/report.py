@@ -74,12 +74,6 @@ def build_table(evals: dict[str, dict], provenance: dict, data_path: Path, n_see
                         uncertainty, CLAIMS, [], notes, {"identities": counts})  # fmt: skip
 
 
-def _skin(verts: np.ndarray, weights: np.ndarray, rest: np.ndarray, pos: np.ndarray, glob: np.ndarray) -> np.ndarray:
-    """Linear blend skinning of rest vertices to joints posed at `pos` with global rotations `glob` (one frame)."""
-    moved = np.einsum("kab,vb->vka", glob, verts) + (pos - np.einsum("kab,kb->ka", glob, rest))[None]
-    return np.einsum("vk,vka->va", weights, moved)
-
-
 def _render(verts: np.ndarray, faces: np.ndarray, side: int, backend: str, up: np.ndarray, ahead: np.ndarray) -> np.ndarray:
     from handflow.render.images import Lighting, shade, to_srgb8
     from handflow.render.rasterize import rasterize
@@ -102,7 +96,7 @@ def write_gif(out: Path, data_path: Path, tree: Path, model_dir: Path, model_pat
     """A MANO test run beside ASRN's retargeting onto the test character, rendered from both skinned meshes."""
     from handflow.hand.model import create
     from handflow.papers.s2h.asm import palm_normal
-    from handflow.papers.s2h.hand import N_JOINTS, forward_kinematics
+    from handflow.papers.s2h.hand import N_JOINTS, forward_kinematics, skin
     from handflow.papers.s2h.mano_side import mano_hand
     from handflow.papers.s2h.train import Hands, load_retarget_net, retarget
     from handflow.storage.atomic import atomic_path
@@ -128,7 +122,7 @@ def write_gif(out: Path, data_path: Path, tree: Path, model_dir: Path, model_pat
         sides = (((mano.vertices, mano.faces, mano.weights, rest_src), (src_pose[0][f], src_pose[1][f])),
                  ((char["verts"], char["faces"], char["weight"], char["rest"]), (tgt_pose[0][f], tgt_pose[1][f])))  # fmt: skip
         for (verts, faces, weights, rest), (pos, glob) in sides:
-            posed = _skin(verts, weights, rest, pos, glob)
+            posed = skin(verts, weights, rest, pos, glob)
             up = palm_normal(rest)
             ahead = rest[1] - rest[0]
             ahead = (ahead - (ahead @ up) * up) / np.linalg.norm(ahead - (ahead @ up) * up)
