@@ -88,7 +88,7 @@ def write_figure(out: Path, text_only: Path, corrected: Path, synthetic: Path, c
     tiles = [[t["image"][c["source"][i]] for i in range(n)], [_grey(c["depth"][i]) for i in range(n)], [c["image"][i] for i in range(n)],
              [s["image"][i] for i in range(n)]]  # fmt: skip
     save_image_grid(out, tiles, "Diffusion-HPC: text-to-image, regressed body depth, pose-corrected; synthetic training frames",
-                    [p.replace("a ", "", 1)[:28] for p in prompts[:n]],
+                    [p if len(p) <= 30 else "..." + p[-27:] for p in prompts[:n]],  # the action is at the end
                     ["text-to-image", "body depth", "corrected", "synthetic (real guide)"],
                     "Rows 1-3 share a column (one prompt); row 4: the real-guided synthetic set, k per guide.")  # fmt: skip
     return n
