@@ -194,9 +194,9 @@ rule dhpc_evaluate_pose:
         models=dhpc_pose_models_flag,
     threads: P.get("global.threads")
     log:
-        "logs/dhpc/evaluate_{row}.log",
+        "logs/dhpc/evaluate_pose_{row}.log",
     benchmark:
-        "logs/bench/dhpc_evaluate_{row}.tsv"
+        "logs/bench/dhpc_evaluate_pose_{row}.tsv"
     shell:
         "python -m handflow dhpc evaluate-pose --row {wildcards.row} --renders {input.renders} {params.models} --out {output}"
         " --log {log}"
