@@ -36,8 +36,6 @@ from handflow.papers.dhpc.render import WORLD_TO_CAM, depth_map
 from handflow.papers.dhpc.text import PAD, tokenize
 from handflow.training import LoopSettings, Trainer, TrainState, file_digest, load_model
 
-KINDS = ("t2i", "depth", "hmr", "mask", "prior", "features")
-
 
 @dataclass(frozen=True)
 class TrainConfig(Section):

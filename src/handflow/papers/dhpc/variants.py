@@ -13,7 +13,6 @@ FINETUNES = {"real_only": "fine-tuned on few-shot real", "real_synth": "fine-tun
 IMAGE_ROWS = {"pixel_gaussian": "Per-pixel Gaussian (trivial)", "text_only": "Text-to-image only (SD's role)",
               "corrected": "Diffusion-HPC (pose-corrected)", "real": "Held-out renders (floor)"}  # fmt: skip
 POSE_ROWS = {"mean_pose": "Mean pose (trivial)", "pretrained": "Regressor, no fine-tuning", **FINETUNES}
-GENERATED = ("text_only", "corrected")
 # What every dhpc results file records: scale, seed and the body model (anny, or the user's SMPL file) the renders pose.
 PROVENANCE_KEYS = ("global.scale", "global.seed", "dhpc.body_model")
 
