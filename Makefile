@@ -32,9 +32,12 @@ test: $(STAMP)
 fuzz: $(STAMP)
 	HANDFLOW_FUZZ_EXAMPLES=1000 $(BIN)/python -m pytest -q tests/test_fuzz.py
 
+# ruff for the Python, snakefmt for the rule files, Snakemake's own linter for the workflow.
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakemake --lint
 
 # The DAG picture in the README (needs graphviz's `dot`: apt-get install graphviz).
 dag: $(STAMP)

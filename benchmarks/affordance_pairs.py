@@ -45,8 +45,18 @@ def main() -> None:
     n, cached = _timed(args.root, csv, args.size)
     with mock.patch.object(pairs, "FrameSource", _PerRowSource):
         _, per_row = _timed(args.root, csv, args.size)
-    print(json.dumps({"pairs": n, "decode_once_s": cached, "decode_per_row_s": per_row, "decode_once_pairs_per_s": n / cached,
-                      "decode_per_row_pairs_per_s": n / per_row, "speedup": per_row / cached}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "pairs": n,
+                "decode_once_s": cached,
+                "decode_per_row_s": per_row,
+                "decode_once_pairs_per_s": n / cached,
+                "decode_per_row_pairs_per_s": n / per_row,
+                "speedup": per_row / cached,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -87,8 +87,13 @@ def main() -> None:
     net.eval()
     batched = sampling_images_per_s(net, args.batch, args.steps, device, per_image=False)
     looped = sampling_images_per_s(net, args.batch, args.steps, device, per_image=True)
-    result |= {"sampling_steps": args.steps, "batch": args.batch, "batched_images_per_s": batched, "per_image_loop_images_per_s": looped,
-               "speedup": batched / looped}  # fmt: skip
+    result |= {
+        "sampling_steps": args.steps,
+        "batch": args.batch,
+        "batched_images_per_s": batched,
+        "per_image_loop_images_per_s": looped,
+        "speedup": batched / looped,
+    }
     print(json.dumps(result))
 
 

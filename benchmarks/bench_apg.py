@@ -29,10 +29,9 @@ from handflow.papers.interhandgen.apg import ApgConfig, seed_penetration_loss
 from handflow.papers.interhandgen.diffusion import CascadeSampler, Guidance
 from handflow.papers.interhandgen.evaluate import contacts
 from handflow.papers.interhandgen.features import decode_pairs
-from handflow.papers.interhandgen.model import Denoiser, n_parameters
+from handflow.papers.interhandgen.networks import Denoiser, n_parameters
 from handflow.papers.interhandgen.representation import TwoHandDecoder
-from handflow.papers.interhandgen.sample import draw
-from handflow.papers.interhandgen.train import load_denoiser
+from handflow.papers.interhandgen.sample import draw, trained_denoiser
 
 
 def timed_draw(sampler: CascadeSampler, n: int, batch: int, seed: int) -> tuple[np.ndarray, float]:
@@ -56,7 +55,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     decoder = TwoHandDecoder(create_pair(args.hand_model))
-    demo_model, normalizer, schedule = load_denoiser(args.model, "cascade")
+    demo_model, normalizer, schedule = trained_denoiser(args.model, "cascade")
     apg = ApgConfig()
     report: dict = {"n": args.n, "torch_threads": torch.get_num_threads(), "sampling_steps": schedule.sampling_steps}
 

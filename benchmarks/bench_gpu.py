@@ -27,10 +27,10 @@ import numpy as np
 import torch
 
 from handflow.papers.digit.losses import digit_loss
-from handflow.papers.digit.model import Digit, DigitConfig
+from handflow.papers.digit.networks import Digit, DigitConfig
 from handflow.papers.interhandgen.dataset import write_pairs
 from handflow.papers.interhandgen.diffusion import ScheduleConfig, _denoise
-from handflow.papers.interhandgen.model import Denoiser, DenoiserConfig, n_parameters
+from handflow.papers.interhandgen.networks import Denoiser, DenoiserConfig, n_parameters
 from handflow.papers.interhandgen.representation import DIM, HAND_DIMS, Normalizer
 from handflow.papers.interhandgen.train import DenoiserTrainer, TrainConfig, architecture
 from handflow.params import load_params
@@ -73,8 +73,13 @@ def ihg_training(p, work: Path, device: torch.device, steps: int, log_every: int
     fit(trainer, ck, work / f"m_{device.type}.pt", work / f"c_{device.type}.tsv", on_log, device)
     (s0, t0), (s1, t1) = stamps[0], stamps[-1]
     rate = (s1 - s0) / (t1 - t0)
-    return {"steps_per_s": round(rate, 3), "pairs_per_s": round(rate * cfg.batch_size, 1), "batch": cfg.batch_size, "timed_steps": s1 - s0,
-            "n_parameters": n_parameters(Denoiser(network))}  # fmt: skip
+    return {
+        "steps_per_s": round(rate, 3),
+        "pairs_per_s": round(rate * cfg.batch_size, 1),
+        "batch": cfg.batch_size,
+        "timed_steps": s1 - s0,
+        "n_parameters": n_parameters(Denoiser(network)),
+    }
 
 
 @torch.no_grad()

@@ -64,8 +64,11 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(dir=args.workdir))
     rows = {}
     try:
-        for name, fn, out in (("raw_sequential_write", raw_write, work / "raw.bin"), ("ours", pack, work / "ours.lmdb"),
-                              ("seed_png_reencode", seed_style_pack, work / "seed.lmdb")):  # fmt: skip
+        for name, fn, out in (
+            ("raw_sequential_write", raw_write, work / "raw.bin"),
+            ("ours", pack, work / "ours.lmdb"),
+            ("seed_png_reencode", seed_style_pack, work / "seed.lmdb"),
+        ):
             start = time.perf_counter()
             fn(items, out)
             seconds = time.perf_counter() - start

@@ -22,18 +22,28 @@ from pathlib import Path
 
 import torch
 
+from handflow.checkpoints import save_torch
+from handflow.papers.dhpc.body import load_body
 from handflow.papers.dhpc.generate import CorrectConfig, SampleConfig, correct, sample_images
-from handflow.papers.dhpc.networks import ConvConfig, HMRNet, MaskNet, PosePrior, PriorConfig, TextToImage, TextToImageConfig
+from handflow.papers.dhpc.networks import ConvConfig, HMRNet, MaskNet, PosePrior, PriorConfig, TextToImage, TextToImageConfig, load_network
 from handflow.papers.dhpc.text import tokenize
-from handflow.papers.dhpc.train import load_network
-from handflow.training import save_torch
 
 SIZES = {  # t2i network, regressor, mask, prior, sampler steps
-    "demo": (TextToImageConfig(32, (32, 64, 64), 32, 12), ConvConfig(32, (16, 32, 64), 128), ConvConfig(32, (16, 32)), PriorConfig(16, 128),
-             25),
-    "paper": (TextToImageConfig(64, (64, 128, 256), 64, 12), ConvConfig(64, (32, 64, 128, 256), 256), ConvConfig(64, (32, 64, 128)),
-              PriorConfig(32, 512), 50),
-}  # fmt: skip
+    "demo": (
+        TextToImageConfig(32, (32, 64, 64), 32, 12),
+        ConvConfig(32, (16, 32, 64), 128),
+        ConvConfig(32, (16, 32)),
+        PriorConfig(16, 128),
+        25,
+    ),
+    "paper": (
+        TextToImageConfig(64, (64, 128, 256), 64, 12),
+        ConvConfig(64, (32, 64, 128, 256), 256),
+        ConvConfig(64, (32, 64, 128)),
+        PriorConfig(32, 512),
+        50,
+    ),
+}
 
 
 def _sync(device: torch.device) -> None:
@@ -44,8 +54,13 @@ def _sync(device: torch.device) -> None:
 def _write_models(folder: Path, size: str) -> dict[str, Path]:
     t2i, hmr, mask, prior, _ = SIZES[size]
     depth = TextToImageConfig(t2i.image_size, t2i.channels, t2i.text_dim, t2i.max_tokens, True)
-    nets = {"t2i": (TextToImage(t2i), t2i), "depth": (TextToImage(depth), depth), "hmr": (HMRNet(hmr), hmr), "mask": (MaskNet(mask), mask),
-            "prior": (PosePrior(prior), prior)}  # fmt: skip
+    nets = {
+        "t2i": (TextToImage(t2i), t2i),
+        "depth": (TextToImage(depth), depth),
+        "hmr": (HMRNet(hmr), hmr),
+        "mask": (MaskNet(mask), mask),
+        "prior": (PosePrior(prior), prior),
+    }
     files = {}
     for kind, (net, cfg) in nets.items():
         files[kind] = folder / f"{kind}.pt"
@@ -57,32 +72,41 @@ def _load(files: dict[str, Path], device: torch.device) -> dict:
     return {kind: load_network(path, kind)[0].to(device) for kind, path in files.items()}
 
 
-def _generate_and_correct(nets: dict, tokens: torch.Tensor, steps: int, batch: int, g: torch.Generator, backend: str) -> int:
+def _generate_and_correct(nets: dict, tokens: torch.Tensor, steps: int, batch: int, g: torch.Generator, backend: str, body) -> int:
     sample = SampleConfig(steps, 7.5, batch)
     images = sample_images(nets["t2i"], tokens, sample, g)
-    out = correct(images, tokens, nets, CorrectConfig(0.7, True, 0.0, None), sample, g, backend)
+    out = correct(images, tokens, nets, CorrectConfig(0.7, True, 0.0, None), sample, g, backend, body)
     return len(out.kept)
 
 
 def measure(size: str, n: int, device: torch.device, backend: str) -> dict:
     steps = SIZES[size][-1]
     tokens = tokenize(["a photo of an athlete doing a handstand"] * n, 12, "benchmark")
+    body = load_body(None)  # loaded once on both sides: the seed's body model stays in memory too
     with tempfile.TemporaryDirectory() as tmp:
         files = _write_models(Path(tmp), size)
-        _generate_and_correct(_load(files, device), tokens[:2], steps, 2, torch.Generator().manual_seed(0), backend)  # warm-up
+        _generate_and_correct(_load(files, device), tokens[:2], steps, 2, torch.Generator().manual_seed(0), backend, body)  # warm-up
         _sync(device)
         start = time.perf_counter()
         nets = _load(files, device)
-        done = _generate_and_correct(nets, tokens, steps, n, torch.Generator().manual_seed(0), backend)
+        done = _generate_and_correct(nets, tokens, steps, n, torch.Generator().manual_seed(0), backend, body)
         _sync(device)
         batched = done / (time.perf_counter() - start)
         start = time.perf_counter()
         for i in range(n):  # the seed's structure: each image alone, its networks read again
-            _generate_and_correct(_load(files, device), tokens[i : i + 1], steps, 1, torch.Generator().manual_seed(i), backend)
+            _generate_and_correct(_load(files, device), tokens[i : i + 1], steps, 1, torch.Generator().manual_seed(i), backend, body)
         _sync(device)
         single = n / (time.perf_counter() - start)
-    return {"size": size, "device": str(device), "images": n, "sampler_steps": steps, "correction_steps": int(steps * 0.7),
-            "batched_images_per_s": batched, "per_image_reload_images_per_s": single, "speedup": batched / single}  # fmt: skip
+    return {
+        "size": size,
+        "device": str(device),
+        "images": n,
+        "sampler_steps": steps,
+        "correction_steps": int(steps * 0.7),
+        "batched_images_per_s": batched,
+        "per_image_reload_images_per_s": single,
+        "speedup": batched / single,
+    }
 
 
 def main() -> None:

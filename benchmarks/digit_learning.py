@@ -22,9 +22,10 @@ import time
 import torch
 from bench_gpu import REPO, scale_params
 
+from handflow.papers.digit.dataset import SplitStores
 from handflow.papers.digit.evaluate import evaluate
-from handflow.papers.digit.model import DigitConfig
-from handflow.papers.digit.train import DigitTrainer, SplitStores, TrainConfig
+from handflow.papers.digit.networks import DigitConfig
+from handflow.papers.digit.train import DigitTrainer, TrainConfig
 from handflow.papers.digit.variants import SEGMENTATION
 
 STORES = REPO / "data" / "processed" / "digit"
@@ -53,7 +54,7 @@ def main() -> None:
     train = TrainConfig.from_dict({**params.get("digit.train"), "lr_decay_step": 10**9, **over.get("train", {})})
     device = torch.device(args.device)
     torch.manual_seed(args.seed)
-    trainer = DigitTrainer(stores("train"), net, train, args.seed)
+    trainer = DigitTrainer(args.model, stores("train"), net, train, args.seed)
     state = trainer.build(device)
     test = stores("test").samples(None, net.input_size)
     spent, step, mark, losses = 0.0, 0, args.eval_every, []

@@ -49,8 +49,16 @@ def main() -> None:
     a, b = timings["vectorised"][1], timings["per_frame"][1]
     assert np.allclose(a[0], b[0]) and np.allclose(a[1], b[1])
     fps = {k: args.frames / v[0] for k, v in timings.items()}
-    print(json.dumps({"frames": args.frames, "vectorised_fps": round(fps["vectorised"], 1), "per_frame_fps": round(fps["per_frame"], 1),
-                      "speedup": round(fps["vectorised"] / fps["per_frame"], 1)}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "frames": args.frames,
+                "vectorised_fps": round(fps["vectorised"], 1),
+                "per_frame_fps": round(fps["per_frame"], 1),
+                "speedup": round(fps["vectorised"] / fps["per_frame"], 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@ import torch
 
 from handflow.papers.s2h.dataset import MixHand
 from handflow.papers.s2h.networks import DecoderConfig
-from handflow.papers.s2h.train import Hands, RetargetTrainer, TrainConfig, retarget
+from handflow.papers.s2h.retargeting import Hands, retarget
+from handflow.papers.s2h.train import RetargetTrainer, TrainConfig
 
 SIZES = {"demo": (DecoderConfig(128, 64, 4), 32), "paper": (DecoderConfig(256, 128, 4), 64)}
 
@@ -33,7 +34,20 @@ def _sync(device: torch.device) -> None:
 
 def train_steps_per_s(kind: str, data: Path, size: str, steps: int, device: torch.device) -> float:
     network, batch = SIZES[size]
-    cfg = TrainConfig(1e-4, batch, steps, 8, 4, steps, steps, 0.5, 1.0, 1.0, 0.1, 0.05)
+    cfg = TrainConfig(
+        lr=1e-4,
+        batch_size=batch,
+        steps=steps,
+        window=8,
+        stride=4,
+        checkpoint_every=steps,
+        log_every=steps,
+        grad_clip=0.5,
+        lambda_rf=1.0,
+        lambda_rp=1.0,
+        lambda_anat=0.1,
+        rf_unweighted=0.05,
+    )
     trainer = RetargetTrainer(kind, data, network, cfg, 0)
     state = trainer.build(device)  # data to the device; batches drawn with the CPU generator, as `fit` does
     for i in range(steps + 3):
@@ -83,8 +97,12 @@ def main() -> None:
     for kind in ("asrn", "dm"):
         out[f"{kind}_train_steps_per_s"] = round(train_steps_per_s(kind, args.data, args.size, args.steps, device), 2)
     batched, single, n = retarget_windows_per_s(args.data, args.size, device)
-    out |= {"retarget_windows": n, "batched_windows_per_s": round(batched, 1), "one_at_a_time_windows_per_s": round(single, 1),
-            "speedup": round(batched / single, 1)}  # fmt: skip
+    out |= {
+        "retarget_windows": n,
+        "batched_windows_per_s": round(batched, 1),
+        "one_at_a_time_windows_per_s": round(single, 1),
+        "speedup": round(batched / single, 1),
+    }
     print(json.dumps(out))
 
 

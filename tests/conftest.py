@@ -230,9 +230,11 @@ def s2h_mixhand(tmp_path_factory, smoke_h5, model_dir) -> Path:
     from handflow.papers.s2h.dataset import MotionConfig, build_tree, pack
 
     root = tmp_path_factory.mktemp("s2h")
-    specs = (CharacterSpec("Ada", "train", {"gender": 0.0}, {}, 2.0, 0.0),
-             CharacterSpec("Eve", "val", {"gender": 0.3}, {"scale": -0.5}, 10.0, 2.0),
-             CharacterSpec("Fay", "test", {"weight": 0.7}, {"fingers_length": 1.0}, 15.0, -4.0))  # fmt: skip
+    specs = (
+        CharacterSpec("Ada", "train", {"gender": 0.0}, {}, 2.0, 0.0),
+        CharacterSpec("Eve", "val", {"gender": 0.3}, {"scale": -0.5}, 10.0, 2.0),
+        CharacterSpec("Fay", "test", {"weight": 0.7}, {"fingers_length": 1.0}, 15.0, -4.0),
+    )
     build_tree(root / "tree", specs, MotionConfig(3, 4, 2, True), model_dir, smoke_h5, 0)
     pack(root / "tree", root / "mixhand.h5", model_dir)
     return root / "mixhand.h5"
@@ -245,29 +247,70 @@ def tiny_vae(tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("vae") / "vae"
     torch.manual_seed(0)
-    AutoencoderKL(down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2, block_out_channels=(8, 16),
-                  latent_channels=4, norm_num_groups=4, sample_size=32).save_pretrained(out)  # fmt: skip
+    AutoencoderKL(
+        down_block_types=("DownEncoderBlock2D",) * 2,
+        up_block_types=("UpDecoderBlock2D",) * 2,
+        block_out_channels=(8, 16),
+        latent_channels=4,
+        norm_num_groups=4,
+        sample_size=32,
+    ).save_pretrained(out)
     return out
 
 
 @pytest.fixture(scope="session")
-def dhpc_renders(tmp_path_factory) -> Path:
+def dhpc_body():
+    """The embedded body model (anny), built once per session."""
+    from handflow.papers.dhpc.body import load_body
+
+    return load_body(None)
+
+
+@pytest.fixture(scope="session")
+def dhpc_renders(tmp_path_factory, dhpc_body) -> Path:
     """A tiny Diffusion-HPC renders file: 16 px, every split a few images, a small pose set."""
     from handflow.papers.dhpc.dataset import DataConfig, SplitSize, build
 
-    splits = {"web": SplitSize(12, "web"), "web_ref": SplitSize(4, "web"), "web_holdout": SplitSize(4, "web"),
-              "real_train": SplitSize(3, "real", True), "real_test": SplitSize(4, "real", True)}  # fmt: skip
+    splits = {
+        "web": SplitSize(12, "web"),
+        "web_ref": SplitSize(4, "web"),
+        "web_holdout": SplitSize(4, "web"),
+        "real_train": SplitSize(3, "real", True),
+        "real_test": SplitSize(4, "real", True),
+    }
     out = tmp_path_factory.mktemp("dhpc") / "renders.h5"
-    build(out, DataConfig(16, splits, 32, 8.0, 40.0, {"web": 0.85, "real": 0.55}), 0, "numpy", {"data_source": "test"})
+    build(out, DataConfig(16, splits, 32, 8.0, 40.0, {"web": 0.85, "real": 0.55}), 0, "numpy", dhpc_body, {"data_source": "test"})
     return out
 
 
 # SMPL's 24 joints (y up, z forward, x the body's left), roughly where SMPL puts them, in its parent order
 SMPL_PARENTS = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21)
-SMPL_JOINTS = ((0, 0, 0), (0.1, -0.1, 0), (-0.1, -0.1, 0), (0, 0.1, 0), (0.1, -0.5, 0), (-0.1, -0.5, 0), (0, 0.25, 0), (0.1, -0.9, 0),
-               (-0.1, -0.9, 0), (0, 0.3, 0), (0.1, -0.95, 0.1), (-0.1, -0.95, 0.1), (0, 0.5, 0), (0.08, 0.45, 0), (-0.08, 0.45, 0),
-               (0, 0.6, 0), (0.18, 0.45, 0), (-0.18, 0.45, 0), (0.45, 0.45, 0), (-0.45, 0.45, 0), (0.7, 0.45, 0), (-0.7, 0.45, 0),
-               (0.78, 0.45, 0), (-0.78, 0.45, 0))  # fmt: skip
+SMPL_JOINTS = (
+    (0, 0, 0),
+    (0.1, -0.1, 0),
+    (-0.1, -0.1, 0),
+    (0, 0.1, 0),
+    (0.1, -0.5, 0),
+    (-0.1, -0.5, 0),
+    (0, 0.25, 0),
+    (0.1, -0.9, 0),
+    (-0.1, -0.9, 0),
+    (0, 0.3, 0),
+    (0.1, -0.95, 0.1),
+    (-0.1, -0.95, 0.1),
+    (0, 0.5, 0),
+    (0.08, 0.45, 0),
+    (-0.08, 0.45, 0),
+    (0, 0.6, 0),
+    (0.18, 0.45, 0),
+    (-0.18, 0.45, 0),
+    (0.45, 0.45, 0),
+    (-0.45, 0.45, 0),
+    (0.7, 0.45, 0),
+    (-0.7, 0.45, 0),
+    (0.78, 0.45, 0),
+    (-0.78, 0.45, 0),
+)
 
 
 def smpl_layout_arrays(seed: int = 0) -> dict[str, np.ndarray]:
@@ -283,5 +326,12 @@ def smpl_layout_arrays(seed: int = 0) -> dict[str, np.ndarray]:
     weights = np.zeros((n, 24))
     weights[np.arange(n), joint_of] = 1.0
     faces = np.concatenate([4 * j + np.array([[0, 1, 2], [0, 1, 3], [0, 2, 3], [1, 2, 3]]) for j in range(24)])
-    return {"v_template": v, "f": faces.astype(np.int64), "shapedirs": rng.normal(0, 0.002, (n, 3, 10)), "posedirs": np.zeros((n, 3, 207)),
-            "J_regressor": regressor, "weights": weights, "kintree_table": np.array([SMPL_PARENTS, range(24)], np.int64)}  # fmt: skip
+    return {
+        "v_template": v,
+        "f": faces.astype(np.int64),
+        "shapedirs": rng.normal(0, 0.002, (n, 3, 10)),
+        "posedirs": np.zeros((n, 3, 207)),
+        "J_regressor": regressor,
+        "weights": weights,
+        "kintree_table": np.array([SMPL_PARENTS, range(24)], np.int64),
+    }

@@ -15,8 +15,8 @@ from handflow.errors import InputError
 from handflow.hand.model import create
 from handflow.papers.affordance import hoi4d
 from handflow.papers.affordance.ho3pair import read_palette_mask
+from handflow.papers.affordance.pair_data import read_pairs_file
 from handflow.papers.affordance.pairs import CONTACT, InpaintConfig, build_pairs, decode_video
-from handflow.papers.affordance.train import read_pairs_file
 
 INPAINT = InpaintConfig(None, 5, 7, 0.05)
 

@@ -13,7 +13,7 @@ from handflow.geometry.camera import Camera, look_at
 from handflow.papers.affordance.evaluate import true_joints
 from handflow.papers.affordance.generator import object_depths
 from handflow.papers.affordance.hand_contact import against_depth, hand_contact_metrics, place_hand
-from handflow.papers.affordance.train import read_pairs_file
+from handflow.papers.affordance.pair_data import read_pairs_file
 
 CAMERA = np.array([[100.0, 100.0, 32.0, 32.0]])
 

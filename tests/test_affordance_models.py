@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 import torch
 
+from handflow.diffusion import COSINE
 from handflow.papers.affordance.layout import layout_from_hand
 from handflow.papers.affordance.networks import ContentNet, ContentNetConfig, LayoutNet, LayoutNetConfig
+from handflow.papers.affordance.pair_data import PairSet
 from handflow.papers.affordance.sample import run_sampler, sample_content, sample_layouts
-from handflow.papers.affordance.train import LayoutTrainer, PairSet, TrainConfig, noise_schedule
+from handflow.papers.affordance.train import LayoutTrainer, TrainConfig
 
 SMALL_LAYOUT = LayoutNetConfig(32, (8, 16), 2, 1)
 
@@ -18,14 +20,14 @@ SMALL_LAYOUT = LayoutNetConfig(32, (8, 16), 2, 1)
 @pytest.mark.parametrize("name", ["ddim", "plms"])
 def test_sampler_with_the_exact_noise_recovers_the_data(name):
     """With eps(x_t, t) = (x_t - sqrt(abar) x0) / sqrt(1 - abar) for a known x0, the sampler must end at x0."""
-    abar = noise_schedule().alphas_cumprod.double()
+    abar = COSINE.training().alphas_cumprod.double()
     x0 = torch.tensor([[0.3, -0.5, 0.7, 0.6, 0.8]], dtype=torch.float64)
 
     def oracle(x, t):
         a = abar[int(t)]
         return (x - a.sqrt() * x0) / (1 - a).sqrt()
 
-    out = run_sampler(oracle, (1, 5), name, 20, torch.Generator().manual_seed(0), torch.device("cpu"))
+    out = run_sampler(oracle, COSINE, (1, 5), name, 20, torch.Generator().manual_seed(0), torch.device("cpu"))
     assert torch.allclose(out.double(), x0, atol=2e-3), out
 
 
@@ -55,7 +57,7 @@ def test_mask_loss_reaches_layoutnet(hoi4d_pairs):
     cfg = TrainConfig(lr=1e-3, batch_size=4, steps=1, checkpoint_every=1, log_every=1)
     grads = {}
     for weight in (0.0, 10.0):
-        trainer = LayoutTrainer(hoi4d_pairs["train"], SMALL_LAYOUT, cfg, weight, 0)
+        trainer = LayoutTrainer("layout", hoi4d_pairs["train"], SMALL_LAYOUT, cfg, weight, 0)
         torch.manual_seed(0)
         state = trainer.build(torch.device("cpu"))
         trainer.loss(state).backward()
@@ -78,16 +80,21 @@ def test_ldm_variant_trains_and_samples_through_the_users_autoencoder(tmp_path, 
     import shutil
 
     from handflow.errors import InputError
-    from handflow.papers.affordance.networks import ContentNetConfig, LatentCodec
+    from handflow.papers.affordance.networks import ContentNetConfig, LatentCodec, load_network
     from handflow.papers.affordance.sample import keep_masks, sample_content
-    from handflow.papers.affordance.train import ContentTrainer, PairSet, TrainConfig, load_network
+    from handflow.papers.affordance.train import ContentTrainer, TrainConfig
     from handflow.training import fit
 
     codec = LatentCodec(tiny_vae)
     assert (codec.channels, codec.factor) == (4, 2)
     network = ContentNetConfig(32, (8, 16), 1, (False, True), latent_channels=4, latent_factor=2)
     cfg = TrainConfig(lr=1e-3, batch_size=4, steps=2, checkpoint_every=2, log_every=1)
-    fit(ContentTrainer(hoi4d_pairs["train"], network, cfg, True, 0, tiny_vae), tmp_path / "ck", tmp_path / "c.pt", tmp_path / "c.tsv")
+    fit(
+        ContentTrainer("content", hoi4d_pairs["train"], network, cfg, True, 0, tiny_vae),
+        tmp_path / "ck",
+        tmp_path / "c.pt",
+        tmp_path / "c.tsv",
+    )
     net, ckpt = load_network(tmp_path / "c.pt", "content")
     assert net.codec is not None and not any("vae" in k for k in ckpt["state_dict"])
     data = PairSet.load(hoi4d_pairs["test"], 32)

@@ -29,8 +29,21 @@ TARGETS = ["results/interhandgen/eval_full.json", "results/interhandgen/apg_swee
 PREPARED = [f"data/processed/interhandgen/{f}" for f in ("pairs_train.h5", "pairs_test.h5", "stats.json")]
 GPU_RULES = {"interhandgen_train", "interhandgen_features", "interhandgen_sample", "interhandgen_sweep"}
 # `timeout -s INT`: SIGTERM only makes the plugin wait for jobs; SIGINT cancels them and exits.
-SUBMIT = ["timeout", "-s", "INT", "480", *SNAKEMAKE, "--workflow-profile", "workflow/profiles/slurm",
-          "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2", "--jobs", "4"]  # fmt: skip
+SUBMIT = [
+    "timeout",
+    "-s",
+    "INT",
+    "480",
+    *SNAKEMAKE,
+    "--workflow-profile",
+    "workflow/profiles/slurm",
+    "--slurm-status-command",
+    "squeue",
+    "--slurm-init-seconds-before-status-checks",
+    "2",
+    "--jobs",
+    "4",
+]
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +77,13 @@ def submitted(smoke_build, cluster, tmp_path_factory) -> tuple[Path, dict[str, s
 
 def test_every_job_went_through_sbatch(submitted):
     _, jobs, cluster = submitted
-    expected = {"interhandgen_train": 1, "interhandgen_features": 1, "interhandgen_sample": 1, "interhandgen_evaluate": 1,
-                "interhandgen_sweep": 1}  # fmt: skip
+    expected = {
+        "interhandgen_train": 1,
+        "interhandgen_features": 1,
+        "interhandgen_sample": 1,
+        "interhandgen_evaluate": 1,
+        "interhandgen_sweep": 1,
+    }
     assert {rule: list(jobs.values()).count(rule) for rule in set(jobs.values())} == expected
     records = {r["JobId"]: r for r in cluster.job_records()}
     assert set(jobs) <= set(records), "jobs snakemake submitted are missing from the cluster's job log"

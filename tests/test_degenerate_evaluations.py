@@ -1,37 +1,98 @@
-"""Each paper's evaluation on empty and one-sample input: a ComputationError naming what is too small, never a number."""
+"""Each paper's evaluation on empty and one-sample input: a ComputationError naming what is too small, never a number.
+
+Every paper the CLI discovers (`handflow.cli.command_modules`) must have its case in
+DEGENERATE: a new paper fails `test_every_paper_has_its_degenerate_case` until it adds one.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 
+from handflow.cli import SHARED_GROUPS, command_modules
 from handflow.errors import ComputationError
 from handflow.metrics.contact import PairContact
-from handflow.papers.interhandgen.evaluate import EvaluateConfig, set_metrics
-
-CFG = EvaluateConfig(
-    kid_subsets=10, kid_subset_size=1000, kid_degree=1, diversity_pairs=20, pr_k=3, pr_samples=1000, contact_mm=5.0, seed=0
-)
 
 
-@pytest.mark.parametrize("n_fake", [0, 1])
-def test_interhandgen_set_metrics_refuse_fewer_than_two_samples(n_fake):
+def _interhandgen(n: int, fixtures: pytest.FixtureRequest) -> None:
+    from handflow.papers.interhandgen.evaluate import EvaluateConfig, set_metrics
+
+    cfg = EvaluateConfig(
+        kid_subsets=10, kid_subset_size=1000, kid_degree=1, diversity_pairs=20, pr_k=3, pr_samples=1000, contact_mm=5.0, seed=0
+    )
     rng = np.random.default_rng(0)
-    real, fake = rng.normal(size=(20, 8)), rng.normal(size=(n_fake, 8))
     with pytest.raises(ComputationError, match=r"KID: set 'b' has \d samples, needs at least 2"):
-        set_metrics(real, fake, [PairContact(0.0, 0.0, 1.0)] * n_fake, CFG, rng)
+        set_metrics(rng.normal(size=(20, 8)), rng.normal(size=(n, 8)), [PairContact(0.0, 0.0, 1.0)] * n, cfg, rng)
 
 
-def test_interhandgen_set_metrics_on_two_samples_are_numbers():
-    rng = np.random.default_rng(0)
-    real, fake = rng.normal(size=(20, 8)), rng.normal(size=(2, 8))
-    out = set_metrics(real, fake, [PairContact(0.0, 0.0, 1.0)] * 2, CFG, rng)
-    assert all(np.isfinite(v) for v in out.values())
-
-
-@pytest.mark.parametrize("n", [0, 1])
-def test_digit_summaries_refuse_fewer_than_two_images(n):
+def _digit(n: int, fixtures: pytest.FixtureRequest) -> None:
     from handflow.papers.digit.evaluate import _summary
 
     with pytest.raises(ComputationError, match=rf"DIGIT evaluation: {n} test image"):
         _summary(lambda idx: {"mpjpe_all": 1.0}, n, 10)
+
+
+def _affordance(n: int, fixtures: pytest.FixtureRequest) -> None:
+    from handflow.papers.affordance.evaluate import _metrics
+
+    rng = np.random.default_rng(0)
+    with pytest.raises(ComputationError, match=rf"has {n} samples, needs at least 2"):
+        _metrics(rng.normal(size=(n, 8)), np.zeros(n, np.int64), rng.normal(size=(20, 8)), 10, rng)
+
+
+def _s2h(n: int, fixtures: pytest.FixtureRequest) -> None:
+    """No test window at all (every clip shorter than the window): no S value, not a mean of nothing."""
+    from handflow.papers.s2h.dataset import MixHand
+    from handflow.papers.s2h.evaluate import evaluate_method
+
+    data = MixHand.load(fixtures.getfixturevalue("s2h_mixhand"))
+    with pytest.raises(ComputationError, match=r"S2H evaluation: no 100000-frame"):
+        evaluate_method("copy_bs", None, data, 100_000, 1)
+
+
+def _dhpc(n: int, fixtures: pytest.FixtureRequest) -> None:
+    from handflow.papers.dhpc.evaluate import image_metrics, mpjpe, pck
+
+    rng = np.random.default_rng(0)
+    ref = rng.normal(size=(20, 8))
+    with pytest.raises(ComputationError, match=rf"has {n} samples, needs at least 2"):
+        image_metrics(rng.normal(size=(n, 8)), ref, rng.normal(size=(n, 8)), ref, rng)
+    if n == 0:
+        with pytest.raises(ComputationError, match="PCK"):
+            pck(np.zeros((0, 14, 2)), np.zeros((0, 14, 3)), 32)
+        with pytest.raises(ComputationError, match="MPJPE"):
+            mpjpe(np.zeros((0, 14, 3)), np.zeros((0, 14, 3)))
+
+
+DEGENERATE: dict[str, Callable[[int, pytest.FixtureRequest], None]] = {
+    "interhandgen": _interhandgen,
+    "digit": _digit,
+    "affordance": _affordance,
+    "s2h": _s2h,
+    "dhpc": _dhpc,
+}
+PAPERS = sorted(set(command_modules()) - set(SHARED_GROUPS))
+
+
+def test_every_paper_has_its_degenerate_case():
+    assert sorted(DEGENERATE) == PAPERS, "a paper's evaluation on too little input must be tested here"
+
+
+@pytest.mark.parametrize("n", [0, 1])
+@pytest.mark.parametrize("paper", PAPERS)
+def test_evaluations_refuse_fewer_than_two_samples(paper, n, request):
+    DEGENERATE[paper](n, request)
+
+
+def test_interhandgen_set_metrics_on_two_samples_are_numbers():
+    from handflow.papers.interhandgen.evaluate import EvaluateConfig, set_metrics
+
+    cfg = EvaluateConfig(
+        kid_subsets=10, kid_subset_size=1000, kid_degree=1, diversity_pairs=20, pr_k=3, pr_samples=1000, contact_mm=5.0, seed=0
+    )
+    rng = np.random.default_rng(0)
+    real, fake = rng.normal(size=(20, 8)), rng.normal(size=(2, 8))
+    out = set_metrics(real, fake, [PairContact(0.0, 0.0, 1.0)] * 2, cfg, rng)
+    assert all(np.isfinite(v) for v in out.values())

@@ -9,33 +9,33 @@ import pytest
 import torch
 
 from handflow.errors import ComputationError, InputError
-from handflow.papers.dhpc.body import BODY_DIM, KEYPOINTS, N_POSED, PART_BOTTOM, PART_SHOES, PART_SKIN, PART_TOP, POSED, body
 from handflow.papers.dhpc.dataset import IMAGE_SPLITS, read_split
 from handflow.papers.dhpc.evaluate import mpjpe, pck
 from handflow.papers.dhpc.generate import Bodies, CorrectConfig, SampleConfig, augment, correct, regenerate
 from handflow.papers.dhpc.networks import PosePrior, PriorConfig, TextToImage, TextToImageConfig
 from handflow.papers.dhpc.poses import ACTIONS, recipe
 from handflow.papers.dhpc.render import depth_map
+from handflow.papers.dhpc.skeleton import BODY_DIM, KEYPOINTS, N_POSED, PART_BOTTOM, PART_SHOES, PART_SKIN, PART_TOP, POSED
 from handflow.papers.dhpc.text import PAD, tokenize, vocabulary
 
 
-def _keypoints(pose: np.ndarray) -> np.ndarray:
+def _keypoints(body, pose: np.ndarray) -> np.ndarray:
     with torch.no_grad():
-        return body()(torch.as_tensor(pose[None]), torch.full((1, 6), 0.5))[1][0].numpy()
+        return body(torch.as_tensor(pose[None]), torch.full((1, 6), 0.5)).keypoints[0].numpy()
 
 
-def test_recipes_move_the_joints_they_name():
+def test_recipes_move_the_joints_they_name(dhpc_body):
     """anny's local-ref axes are the world's at rest (x left, y back, z up): a knee flex takes the ankle back, a handstand
     puts the head under the ankles."""
-    stand = _keypoints(recipe("standing"))
+    stand = _keypoints(dhpc_body, recipe("standing"))
     ankle, head = KEYPOINTS.index("ankle.L"), KEYPOINTS.index("head")
     assert stand[head, 2] > stand[ankle, 2] + 1.2  # metres, z up
     flexed = recipe("standing")
     flexed[POSED.index("lowerleg01.L")] = np.deg2rad([90.0, 0.0, 0.0])
-    assert _keypoints(flexed)[ankle, 1] > stand[ankle, 1] + 0.3  # +y is the body's back
-    hand = _keypoints(recipe("doing a handstand"))
+    assert _keypoints(dhpc_body, flexed)[ankle, 1] > stand[ankle, 1] + 0.3  # +y is the body's back
+    hand = _keypoints(dhpc_body, recipe("doing a handstand"))
     assert hand[head, 2] < hand[ankle, 2] - 1.0
-    assert set(body().vertex_part) == {PART_SKIN, PART_TOP, PART_BOTTOM, PART_SHOES}
+    assert set(dhpc_body.vertex_part) == {PART_SKIN, PART_TOP, PART_BOTTOM, PART_SHOES}
 
 
 def test_renders_hold_every_field_consistently(dhpc_renders):
@@ -50,8 +50,10 @@ def test_renders_hold_every_field_consistently(dhpc_renders):
     assert all(ACTIONS[list(ACTIONS)[a]].hard for a in real.action)  # the target domain: athletic poses only
 
 
-@pytest.mark.parametrize(("field", "how", "message"), [("kp2d", "shape", "shape"), ("depth", "nan", "NaN"), ("caption", "drop", "missing"),
-                                                       ("action", "range", "action index")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("field", "how", "message"),
+    [("kp2d", "shape", "shape"), ("depth", "nan", "NaN"), ("caption", "drop", "missing"), ("action", "range", "action index")],
+)
 def test_a_damaged_renders_file_is_one_line_naming_the_field(dhpc_renders, tmp_path, field, how, message):
     path = tmp_path / "renders.h5"
     path.write_bytes(dhpc_renders.read_bytes())
@@ -74,8 +76,13 @@ def test_a_damaged_renders_file_is_one_line_naming_the_field(dhpc_renders, tmp_p
 def test_prompts_empty_overlong_or_unknown_are_refused_in_one_line():
     ok = tokenize(["a photo of an athlete doing a handstand"], 12, "params/dhpc.yaml")
     assert ok.shape == (1, 12) and (ok[0, 8:] == PAD).all() and (ok[0, :8] != PAD).all()
-    for prompt, why in (("", "empty"), ("   ", "empty"), ("a photo of " * 5, "at most 12"), ("a photo of a cat", "vocabulary"),
-                        ("a photo, of", "other than words")):  # fmt: skip
+    for prompt, why in (
+        ("", "empty"),
+        ("   ", "empty"),
+        ("a photo of " * 5, "at most 12"),
+        ("a photo of a cat", "vocabulary"),
+        ("a photo, of", "other than words"),
+    ):
         with pytest.raises(InputError) as err:
             tokenize(["a photo of an athlete running", prompt], 12, "params/dhpc.yaml")
         assert str(err.value).startswith("params/dhpc.yaml: prompt 1") and why in str(err.value) and "\n" not in str(err.value)
@@ -98,11 +105,9 @@ class _OracleNet(torch.nn.Module):
 
     def __init__(self, target: torch.Tensor) -> None:
         super().__init__()
-        from handflow.papers.dhpc.train import noise_schedule
-
         self.cfg = TextToImageConfig(target.shape[-1], (8, 16), 16, 12, True)
         self.w = torch.nn.Parameter(torch.zeros(()))
-        self.abar, self.target, self.inputs = noise_schedule().alphas_cumprod, target, []
+        self.abar, self.target, self.inputs = self.cfg.schedule.training().alphas_cumprod, target, []
 
     def forward(self, x, t, tokens, depth=None):
         self.inputs.append(x.clone())
@@ -121,8 +126,17 @@ def test_regeneration_runs_strength_of_the_steps_from_fresh_noise_in_the_region(
     starts = []
     for x in (images, other):
         net = _OracleNet(images)
-        out = regenerate(net, x, region, torch.zeros(2, 1, 8, 8), torch.ones(2, 12, dtype=torch.long), 0.7, True,
-                         SampleConfig(50, 7.5, 8), torch.Generator().manual_seed(0))  # fmt: skip
+        out = regenerate(
+            net,
+            x,
+            region,
+            torch.zeros(2, 1, 8, 8),
+            torch.ones(2, 12, dtype=torch.long),
+            0.7,
+            True,
+            SampleConfig(50, 7.5, 8),
+            torch.Generator().manual_seed(0),
+        )
         assert len(net.inputs) == 35
         assert torch.allclose(out, images, atol=1e-3)
         starts.append(net.inputs[0])
@@ -144,35 +158,57 @@ def _tiny_nets(size: int) -> dict:
     from handflow.papers.dhpc.networks import ConvConfig, HMRNet
 
     torch.manual_seed(0)
-    return {"mask": _BrightIsPerson(), "hmr": HMRNet(ConvConfig(size, (8, 16), 16)), "prior": PosePrior(PriorConfig(4, 16)),
-            "depth": TextToImage(TextToImageConfig(size, (8, 16), 16, 12, True))}  # fmt: skip
+    return {
+        "mask": _BrightIsPerson(),
+        "hmr": HMRNet(ConvConfig(size, (8, 16), 16)),
+        "prior": PosePrior(PriorConfig(4, 16)),
+        "depth": TextToImage(TextToImageConfig(size, (8, 16), 16, 12, True)),
+    }
 
 
-def test_correction_drops_images_without_a_person_and_counts_them():
+def test_correction_drops_images_without_a_person_and_counts_them(dhpc_body):
     """The seed returns -1 for an image without a person; here it is dropped, counted, and the rest corrected."""
     size = 16
     images = -torch.ones(4, 3, size, size)
     images[[0, 2], :, 4:12, 6:10] = 0.9  # a bright figure in images 0 and 2 only
     tokens = tokenize(["a photo of an athlete running"] * 4, 12, "test")
     cfg = CorrectConfig(0.7, True, 0.05, None)
-    out = correct(images, tokens, _tiny_nets(size), cfg, SampleConfig(4, 2.0, 8), torch.Generator().manual_seed(0), "numpy")
+    out = correct(images, tokens, _tiny_nets(size), cfg, SampleConfig(4, 2.0, 8), torch.Generator().manual_seed(0), "numpy", dhpc_body)
     assert out.kept.tolist() == [0, 2] and out.no_person.tolist() == [1, 3] and len(out.images) == 2
     assert np.isnan(out.scores[[1, 3]]).all() and np.isfinite(out.scores[[0, 2]]).all()
     with pytest.raises(ComputationError) as err:  # no image with a person: one line, no output
-        correct(images[[1, 3]], tokens[:2], _tiny_nets(size), cfg, SampleConfig(4, 2.0, 8), torch.Generator().manual_seed(0), "numpy")
+        correct(
+            images[[1, 3]], tokens[:2], _tiny_nets(size), cfg, SampleConfig(4, 2.0, 8), torch.Generator().manual_seed(0), "numpy", dhpc_body
+        )
     assert "none of 2 images has a person" in str(err.value)
 
 
-def test_the_prior_filter_keeps_only_high_scores():
+def test_the_prior_filter_keeps_only_high_scores(dhpc_body):
     size = 16
     images = torch.full((3, 3, size, size), 0.9)
     tokens = tokenize(["a photo of an athlete diving"] * 3, 12, "test")
     nets = _tiny_nets(size)
-    base = correct(images, tokens, nets, CorrectConfig(0.7, True, 0.05, None), SampleConfig(2, 2.0, 8), torch.Generator().manual_seed(1),
-                   "numpy")  # fmt: skip
+    base = correct(
+        images,
+        tokens,
+        nets,
+        CorrectConfig(0.7, True, 0.05, None),
+        SampleConfig(2, 2.0, 8),
+        torch.Generator().manual_seed(1),
+        "numpy",
+        dhpc_body,
+    )
     threshold = float(np.median(base.scores))
-    kept = correct(images, tokens, nets, CorrectConfig(0.7, True, 0.05, threshold), SampleConfig(2, 2.0, 8),
-                   torch.Generator().manual_seed(1), "numpy")  # fmt: skip
+    kept = correct(
+        images,
+        tokens,
+        nets,
+        CorrectConfig(0.7, True, 0.05, threshold),
+        SampleConfig(2, 2.0, 8),
+        torch.Generator().manual_seed(1),
+        "numpy",
+        dhpc_body,
+    )
     assert set(kept.kept) | set(kept.filtered) == {0, 1, 2} and (kept.scores[kept.kept] >= threshold).all()
     assert (kept.scores[kept.filtered] < threshold).all()
 
@@ -208,6 +244,12 @@ def test_pck_and_mpjpe_definitions():
     assert pck(gt2[..., :2], gt2, 32) == pytest.approx(80.0)
     with pytest.raises(ComputationError):
         mpjpe(gt3[:0], gt3[:0])
+    broken = gt3.copy()
+    broken[2, 5, 1] = np.nan
+    with pytest.raises(ComputationError, match=r"NaN or inf in the predicted joints \(image 2\)"):
+        mpjpe(broken, gt3)
+    with pytest.raises(ComputationError, match="ground-truth joints"):
+        mpjpe(gt3, broken)
 
 
 @pytest.mark.parametrize("ext", ["npz", "pkl"])
@@ -230,7 +272,7 @@ def test_an_smpl_file_poses_the_recipes_as_anny_does(tmp_path, ext):
         if joint:
             pose[POSED.index(joint)] = np.deg2rad(deg)
         with torch.no_grad():
-            return smpl(torch.as_tensor(pose[None]), torch.full((1, 6), 0.5))[1][0].numpy()
+            return smpl(torch.as_tensor(pose[None]), torch.full((1, 6), 0.5)).keypoints[0].numpy()
 
     k = {n: KEYPOINTS.index(n) for n in ("head", "ankle.L", "wrist.L", "shoulder.L", "wrist.R", "shoulder.R")}
     stand = keypoints("standing")
@@ -244,11 +286,18 @@ def test_an_smpl_file_poses_the_recipes_as_anny_does(tmp_path, ext):
     assert set(smpl.vertex_part) == {PART_SKIN, PART_TOP, PART_BOTTOM, PART_SHOES}
 
 
-@pytest.mark.parametrize(("key", "how", "message"), [("weights", lambda a: a[:, :23], "shape"),
-                                                     ("posedirs", lambda a: a[:, :, :200], "shape"), ("f", lambda a: a + 1000, "outside"),
-                                                     ("v_template", lambda a: a * np.nan, "NaN"),
-                                                     ("J_regressor", None, "missing"), ("kintree_table", lambda a: a[::-1], "parents"),
-                                                     ("shapedirs", lambda a: a[..., :3], "shape directions")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("key", "how", "message"),
+    [
+        ("weights", lambda a: a[:, :23], "shape"),
+        ("posedirs", lambda a: a[:, :, :200], "shape"),
+        ("f", lambda a: a + 1000, "outside"),
+        ("v_template", lambda a: a * np.nan, "NaN"),
+        ("J_regressor", None, "missing"),
+        ("kintree_table", lambda a: a[::-1], "parents"),
+        ("shapedirs", lambda a: a[..., :3], "shape directions"),
+    ],
+)
 def test_a_body_model_file_with_wrong_shapes_is_one_line_naming_the_key(tmp_path, key, how, message):
     from conftest import smpl_layout_arrays
     from handflow.papers.dhpc.smpl import read_smpl

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from handflow.errors import InputError
-from handflow.papers.digit.model import DigitConfig, HRNetBackbone, load_imagenet_weights
+from handflow.papers.digit.networks import DigitConfig, HRNetBackbone, load_imagenet_weights
 
 # Tensors of the official hrnet_w32 ImageNet checkpoint (HRNet-Image-Classification's layout):
 # stem, layer1's bottlenecks, each transition, branches and both kinds of fuse layers.

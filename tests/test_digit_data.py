@@ -148,7 +148,7 @@ def test_model_shapes_loss_and_ablation(digit_stores):
 
     from handflow.papers.digit.dataset import DigitSamples
     from handflow.papers.digit.losses import digit_loss
-    from handflow.papers.digit.model import Digit, DigitConfig
+    from handflow.papers.digit.networks import Digit, DigitConfig
 
     batch = torch.utils.data.default_collate([DigitSamples(*digit_stores, augment=None)[i] for i in range(2)])
     small = {"width": 8, "modules": (1, 1, 1), "blocks": 1, "seg_fusion_channels": 16, "unet_channels": (8, 8, 16, 16), "head_channels": 16}
@@ -170,7 +170,7 @@ def test_targets_and_predictions_are_in_the_same_units_at_any_input_size(digit_s
     import torch
 
     from handflow.papers.digit.dataset import DigitSamples
-    from handflow.papers.digit.model import Digit, DigitConfig
+    from handflow.papers.digit.networks import Digit, DigitConfig
 
     big, small = DigitSamples(*digit_stores, augment=None), DigitSamples(*digit_stores, augment=None, input_size=128)
     # up to half a pixel apart (0.25 units at 128 px): the crop map puts pixel centres at integers, at each size's own grid
@@ -188,7 +188,7 @@ def test_targets_and_predictions_are_in_the_same_units_at_any_input_size(digit_s
 def test_soft_argmax_finds_a_peak():
     import torch
 
-    from handflow.papers.digit.model import soft_argmax_2d
+    from handflow.papers.digit.networks import soft_argmax_2d
 
     hm = torch.full((1, 1, 64, 64), -1e4)
     hm[0, 0, 10, 40] = 0.0  # row 10, column 40
@@ -199,8 +199,9 @@ def test_soft_argmax_finds_a_peak():
 def test_training_starts_from_pretrained_backbone_weights(digit_stores, tmp_path):
     import torch
 
-    from handflow.papers.digit.model import DigitConfig, HRNetBackbone
-    from handflow.papers.digit.train import DigitTrainer, SplitStores, TrainConfig, load_digit
+    from handflow.papers.digit.dataset import SplitStores
+    from handflow.papers.digit.networks import DigitConfig, HRNetBackbone, load_network
+    from handflow.papers.digit.train import DigitTrainer, TrainConfig
     from handflow.training import fit
 
     network = DigitConfig(width=4, modules=(1, 1, 1), blocks=1, seg_fusion_channels=8, unet_channels=(8, 8, 8, 8), head_channels=8)
@@ -209,10 +210,10 @@ def test_training_starts_from_pretrained_backbone_weights(digit_stores, tmp_path
     with torch.no_grad():
         backbone.conv1.weight.fill_(0.5)  # a value no initialisation produces
     torch.save({"state_dict": backbone.state_dict(), "classifier.weight": torch.zeros(3)}, tmp_path / "imagenet.pth")
-    trainer = DigitTrainer(SplitStores(*digit_stores), network, train, 0, pretrained=tmp_path / "imagenet.pth")
+    trainer = DigitTrainer("seg", SplitStores(*digit_stores), network, train, 0, pretrained=tmp_path / "imagenet.pth")
     metrics = fit(trainer, tmp_path / "ck", tmp_path / "m.pt", tmp_path / "m.tsv")
     assert metrics["pretrained_tensors"] == len(backbone.state_dict())
-    start = load_digit(tmp_path / "m.pt").backbone.conv1.weight  # two small Adam steps away from the loaded weights
+    start = load_network(tmp_path / "m.pt", "seg")[0].backbone.conv1.weight  # two small Adam steps away from the loaded weights
     assert (start - 0.5).abs().max() < 0.01
 
 
@@ -220,13 +221,20 @@ def test_a_model_of_another_architecture_is_one_clear_error(tmp_path):
     import torch
 
     from handflow.errors import InputError
-    from handflow.papers.digit.train import load_digit
+    from handflow.papers.digit.networks import load_network
 
-    cfg = {"width": 4, "modules": [1, 1, 1], "blocks": 1, "seg_fusion_channels": 8, "unet_channels": [8, 8, 8, 8], "head_channels": 8,
-           "use_segmentation": True}  # fmt: skip
-    torch.save({"config": cfg, "state_dict": {"backbone.stem.0.0.weight": torch.zeros(1)}}, tmp_path / "old.pt")
+    cfg = {
+        "width": 4,
+        "modules": [1, 1, 1],
+        "blocks": 1,
+        "seg_fusion_channels": 8,
+        "unet_channels": [8, 8, 8, 8],
+        "head_channels": 8,
+        "use_segmentation": True,
+    }
+    torch.save({"kind": "seg", "config": cfg, "state_dict": {"backbone.stem.0.0.weight": torch.zeros(1)}}, tmp_path / "old.pt")
     with pytest.raises(InputError, match=r"old\.pt.*state_dict.*does not match"):
-        load_digit(tmp_path / "old.pt")
+        load_network(tmp_path / "old.pt", "seg")
 
 
 def _oracle(data, rel_offset: float = 0.0):
@@ -238,8 +246,12 @@ def _oracle(data, rel_offset: float = 0.0):
             rows = [next(i for i in range(len(data)) if torch.equal(data[i]["image"], im)) for im in image]
             s = torch.utils.data.default_collate([data[i] for i in rows])
             hand = s["hand_type"] * 20 - 10
-            return {"joints": s["joints"], "rel_root_depth": s["rel_root_depth"] + rel_offset, "hand_logits": hand,
-                    "segm_logits": torch.nn.functional.one_hot(s["mask"], 33).permute(0, 3, 1, 2).float()}  # fmt: skip
+            return {
+                "joints": s["joints"],
+                "rel_root_depth": s["rel_root_depth"] + rel_offset,
+                "hand_logits": hand,
+                "segm_logits": torch.nn.functional.one_hot(s["mask"], 33).permute(0, 3, 1, 2).float(),
+            }
 
     return Oracle()
 
@@ -278,8 +290,14 @@ def test_bone_loss_is_the_seeds_sum_of_the_two_hands_means():
 
     b = 2
     no = torch.zeros(b, dtype=torch.bool)
-    batch = {"joints": torch.zeros(b, 42, 3), "joint_valid": torch.ones(b, 42, dtype=torch.bool), "rel_root_depth": torch.zeros(b),
-             "rel_root_valid": no, "hand_type": torch.zeros(b, 2), "hand_type_valid": no}  # fmt: skip
+    batch = {
+        "joints": torch.zeros(b, 42, 3),
+        "joint_valid": torch.ones(b, 42, dtype=torch.bool),
+        "rel_root_depth": torch.zeros(b),
+        "rel_root_valid": no,
+        "hand_type": torch.zeros(b, 2),
+        "hand_type_valid": no,
+    }
     out = {"joints": torch.zeros(b, 42, 3), "rel_root_depth": torch.zeros(b), "hand_logits": torch.zeros(b, 2)}
     out["joints"][:, 0, 0] = 1.0  # the right thumb tip (a leaf): one bone of the right hand is off by 1 in x
     _, parts = digit_loss(out, batch)

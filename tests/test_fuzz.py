@@ -213,18 +213,18 @@ def test_params_loader_rejects_mutated_files(tmp_path, smoke_params):
 
 
 def test_model_files_reject_truncated_or_foreign_content(tmp_path):
-    from handflow.papers.interhandgen.features import FeatureNetConfig, SetAbstractionRegressor
-    from handflow.training import load_model, save_torch
+    from handflow.checkpoints import save_torch
+    from handflow.papers.interhandgen.networks import FeatureNetConfig, SetAbstractionRegressor, load_network
 
     cfg = FeatureNetConfig(n_left=4, n_right=4, width=8, feature_dim=4, centres=2, group_size=3)
     net = SetAbstractionRegressor(cfg, np.random.default_rng(0).normal(size=(8, 3)))
-    good = {"config": cfg.to_dict(), "state_dict": net.state_dict(), "vertex_ids": torch.arange(8)}
+    good = {"kind": "features", "config": cfg.to_dict(), "state_dict": net.state_dict(), "vertex_ids": torch.arange(8)}
     path = tmp_path / "features.pt"
     save_torch(good, path)
     raw = path.read_bytes()
 
     @fuzz
-    @given(how=st.sampled_from(["truncate", "flip", "config", "weights", "missing"]), cut=st.floats(0, 1), junk=JUNK)
+    @given(how=st.sampled_from(["truncate", "flip", "config", "weights", "missing", "kind"]), cut=st.floats(0, 1), junk=JUNK)
     def check(how, cut, junk):
         if how == "truncate":
             path.write_bytes(raw[: int(len(raw) * cut)])
@@ -239,11 +239,13 @@ def test_model_files_reject_truncated_or_foreign_content(tmp_path):
             elif how == "weights":
                 key = sorted(ckpt["state_dict"])[int((len(ckpt["state_dict"]) - 1) * cut)]
                 ckpt["state_dict"][key] = torch.zeros(3)
+            elif how == "kind":
+                ckpt["kind"] = junk
             else:
-                del ckpt[["config", "state_dict", "vertex_ids"][int(2 * cut)]]
+                del ckpt[["kind", "config", "state_dict", "vertex_ids"][int(3 * cut)]]
             save_torch(ckpt, path)
         try:
-            load_model(path, FeatureNetConfig, SetAbstractionRegressor, ("vertex_ids",))
+            load_network(path, "features")
         except InputError as exc:
             _one_line(exc, str(path))
 
@@ -321,8 +323,11 @@ _PALETTE = [(0, 0, 0), (128, 0, 0), (0, 128, 0), (128, 128, 0), (0, 0, 128), (12
 
 
 @fuzz
-@given(st.integers(1, 12), st.integers(1, 12), st.lists(st.one_of(st.sampled_from(_PALETTE), st.tuples(*[st.integers(0, 255)] * 3)),
-       min_size=1, max_size=144))  # fmt: skip
+@given(
+    st.integers(1, 12),
+    st.integers(1, 12),
+    st.lists(st.one_of(st.sampled_from(_PALETTE), st.tuples(*[st.integers(0, 255)] * 3)), min_size=1, max_size=144),
+)
 def test_palette_masks_read_or_fail_in_one_line(h, w, colours):
     from handflow.papers.affordance.ho3pair import labels_of_palette
 
@@ -371,10 +376,13 @@ def test_split_csvs_read_or_fail_in_one_line(hoi4d_tree, text):
 
 
 @fuzz
-@given(st.sampled_from(["hoi", "obj", "obj_sdedit", "keep", "hand_box", "category"]), st.sampled_from(["drop", "short", "group", "text"]),
-       st.integers(0, 100))  # fmt: skip
+@given(
+    st.sampled_from(["hoi", "obj", "obj_sdedit", "keep", "hand_box", "category"]),
+    st.sampled_from(["drop", "short", "group", "text"]),
+    st.integers(0, 100),
+)
 def test_pairs_files_load_or_fail_in_one_line(hoi4d_pairs, key, how, cut):
-    from handflow.papers.affordance.train import read_pairs_file
+    from handflow.papers.affordance.pair_data import read_pairs_file
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "pairs.h5"
@@ -451,9 +459,12 @@ def test_prompts_tokenize_or_fail_in_one_line(prompts, max_tokens):
 
 
 @fuzz
-@given(st.sampled_from(["web", "real_test"]),
-       st.sampled_from(["image", "mask", "depth", "kp2d", "kp3d", "pose", "shape", "trans", "focal", "action", "caption"]),
-       st.sampled_from(["drop", "short", "group", "text", "nan", "transpose"]), st.integers(0, 100))  # fmt: skip
+@given(
+    st.sampled_from(["web", "real_test"]),
+    st.sampled_from(["image", "mask", "depth", "kp2d", "kp3d", "pose", "shape", "trans", "focal", "action", "caption"]),
+    st.sampled_from(["drop", "short", "group", "text", "nan", "transpose"]),
+    st.integers(0, 100),
+)
 def test_renders_files_read_or_fail_in_one_line(dhpc_renders, split, key, how, cut):
     from handflow.papers.dhpc.dataset import read_split
 
@@ -484,8 +495,11 @@ def test_renders_files_read_or_fail_in_one_line(dhpc_renders, split, key, how, c
 
 
 @fuzz
-@given(st.sampled_from(["v_template", "f", "shapedirs", "posedirs", "J_regressor", "weights", "kintree_table"]),
-       st.sampled_from(["drop", "truncate", "transpose", "nan", "text", "scalar", "negative"]), st.integers(0, 30))  # fmt: skip
+@given(
+    st.sampled_from(["v_template", "f", "shapedirs", "posedirs", "J_regressor", "weights", "kintree_table"]),
+    st.sampled_from(["drop", "truncate", "transpose", "nan", "text", "scalar", "negative"]),
+    st.integers(0, 30),
+)
 def test_body_model_files_read_or_fail_in_one_line(key, how, cut):
     """An SMPL-layout file with one array damaged: a body that poses to finite numbers, or one line naming the file."""
     from conftest import smpl_layout_arrays
@@ -516,5 +530,5 @@ def test_body_model_files_read_or_fail_in_one_line(key, how, cut):
             _one_line(exc, "SMPL_NEUTRAL.npz")
             return
         with torch.no_grad():
-            verts, joints = smpl(torch.zeros(2, 14, 3), torch.full((2, 6), 0.5))
-        assert torch.isfinite(verts).all() and torch.isfinite(joints).all()
+            out = smpl(torch.zeros(2, 14, 3), torch.full((2, 6), 0.5))
+        assert torch.isfinite(out.vertices).all() and torch.isfinite(out.keypoints).all()

@@ -57,8 +57,12 @@ def test_look_at_points_the_optical_axis():
 def test_rotation_round_trips():
     rng = np.random.default_rng(3)
     aa = rng.normal(0, 1, (100, 3))
-    aa *= (np.pi * 0.95) / np.maximum(np.linalg.norm(aa, axis=1, keepdims=True), np.pi * 0.95) * np.minimum(
-        np.linalg.norm(aa, axis=1, keepdims=True), np.pi * 0.95) / np.linalg.norm(aa, axis=1, keepdims=True)  # fmt: skip
+    aa *= (
+        (np.pi * 0.95)
+        / np.maximum(np.linalg.norm(aa, axis=1, keepdims=True), np.pi * 0.95)
+        * np.minimum(np.linalg.norm(aa, axis=1, keepdims=True), np.pi * 0.95)
+        / np.linalg.norm(aa, axis=1, keepdims=True)
+    )
     mats = axis_angle_to_matrix_np(aa)
     np.testing.assert_allclose(matrix_to_axis_angle_np(mats), aa, atol=1e-9)
     m = torch.as_tensor(mats)

@@ -47,8 +47,12 @@ def test_translation_and_shape_move_joints(hands):
     right = hands["right"]
     z = torch.zeros(1, 45, dtype=torch.float64)
     base = right(torch.zeros(1, 3, dtype=torch.float64), z, torch.zeros(1, 10, dtype=torch.float64))
-    moved = right(torch.zeros(1, 3, dtype=torch.float64), z, torch.zeros(1, 10, dtype=torch.float64),
-                  torch.tensor([[0.1, 0.0, 0.0]], dtype=torch.float64))  # fmt: skip
+    moved = right(
+        torch.zeros(1, 3, dtype=torch.float64),
+        z,
+        torch.zeros(1, 10, dtype=torch.float64),
+        torch.tensor([[0.1, 0.0, 0.0]], dtype=torch.float64),
+    )
     torch.testing.assert_close(moved.joints - base.joints, torch.tensor([0.1, 0.0, 0.0], dtype=torch.float64).expand(1, 21, 3))
     betas = torch.zeros(1, 10, dtype=torch.float64)
     betas[0, 0] = 2.0

@@ -140,18 +140,24 @@ def _first(obj: dict) -> tuple[str, str]:
 @pytest.mark.parametrize(
     ("name", "fn", "field"),
     [
-        ("joint_3d", lambda o: o[_first(o)[0]][_first(o)[1]].update(world_coord=[[0, 0, 0]] * 21),
-         "world_coord: shape (21, 3), expected (42, 3)"),
+        (
+            "joint_3d",
+            lambda o: o[_first(o)[0]][_first(o)[1]].update(world_coord=[[0, 0, 0]] * 21),
+            "world_coord: shape (21, 3), expected (42, 3)",
+        ),
         ("joint_3d", lambda o: o[_first(o)[0]][_first(o)[1]].pop("joint_valid"), "joint_valid: missing"),
         ("joint_3d", lambda o: o[_first(o)[0]][_first(o)[1]]["world_coord"][3].__setitem__(0, float("nan")), "world_coord: contains NaN"),
-        ("MANO_NeuralAnnot", lambda o: next(v for v in o[_first(o)[0]].values() if v.get("left"))["left"].update(pose=[0.0] * 45),
-         "left.pose: shape (45,), expected (48,)"),
+        (
+            "MANO_NeuralAnnot",
+            lambda o: next(v for v in o[_first(o)[0]].values() if v.get("left"))["left"].update(pose=[0.0] * 45),
+            "left.pose: shape (45,), expected (48,)",
+        ),
         ("data", lambda o: o["images"][1].pop("file_name"), "images[1].file_name: missing"),
         ("data", lambda o: o["annotations"][0].update(image_id=-5), "annotations[0].image_id: -5 != images[0].id"),
         ("data", lambda o: o["images"][0].update(camera="999"), "images[0].camera: no camera 999"),
         ("camera", lambda o: o[next(iter(o))]["focal"].clear(), ".focal."),
     ],
-)  # fmt: skip
+)
 def test_reader_names_file_and_field(smoke_dataset, tmp_path, name, fn, field):
     root = tmp_path / "ih"
     shutil.copytree(smoke_dataset / "annotations", root / "annotations")
@@ -187,8 +193,23 @@ def test_preprocess_cli_bad_input_exit_2_no_output(smoke_dataset, model_dir, tmp
     )
     path = _corrupt(root, "joint_3d", lambda o: o[_first(o)[0]][_first(o)[1]].update(world_coord=[[0, 0]] * 42))
     out = tmp_path / "out" / "val.h5"
-    cmd = [sys.executable, "-m", "handflow", "--project", str(project), "data", "preprocess", "--root", str(root), "--split", "val",
-           "--hand-model", str(model_dir), "--out", str(out)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "handflow",
+        "--project",
+        str(project),
+        "data",
+        "preprocess",
+        "--root",
+        str(root),
+        "--split",
+        "val",
+        "--hand-model",
+        str(model_dir),
+        "--out",
+        str(out),
+    ]
     proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
     assert proc.returncode == 2
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("handflow: error:")]

@@ -17,7 +17,7 @@ from handflow.metrics.contact import intersection
 from handflow.papers.interhandgen.apg import PenetrationLoss, seed_penetration_loss
 from handflow.papers.interhandgen.dataset import SCHEMA_VERSION, read_pairs
 from handflow.papers.interhandgen.diffusion import ScheduleConfig
-from handflow.papers.interhandgen.model import Denoiser, DenoiserConfig
+from handflow.papers.interhandgen.networks import Denoiser, DenoiserConfig, load_network
 from handflow.papers.interhandgen.representation import (
     DIM,
     MIDDLE_MCP,
@@ -28,7 +28,6 @@ from handflow.papers.interhandgen.representation import (
     mirror_hand,
 )
 from handflow.papers.interhandgen.sample import read_samples
-from handflow.papers.interhandgen.train import load_denoiser
 from handflow.params import load_params
 
 
@@ -138,10 +137,25 @@ def test_a_damaged_model_file_stops_sampling_with_one_line_and_no_output(smoke_p
     """The trainer contract covers damaged checkpoints (test_trainer_contract.py); this is a damaged model file read by a later stage."""
     (tmp_path / "bad.pt").write_bytes(b"PK\x03\x04 not a whole torch file")
     with pytest.raises(InputError, match=r"bad.pt: corrupted checkpoint"):
-        load_denoiser(tmp_path / "bad.pt")
+        load_network(tmp_path / "bad.pt", "cascade")
     out = tmp_path / "samples.h5"
-    cmd = [sys.executable, "-m", "handflow", "--project", str(smoke_params.root), "interhandgen", "sample", "--variant", "no_apg",
-           "--model", str(tmp_path / "bad.pt"), "--hand-model", str(model_dir), "--out", str(out)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "handflow",
+        "--project",
+        str(smoke_params.root),
+        "interhandgen",
+        "sample",
+        "--row",
+        "no_apg",
+        "--model",
+        str(tmp_path / "bad.pt"),
+        "--hand-model",
+        str(model_dir),
+        "--out",
+        str(out),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1].startswith("handflow: error: ") and "bad.pt: corrupted checkpoint" in proc.stderr
@@ -237,8 +251,14 @@ def test_apg_schedule_is_the_seeds_and_steps_are_scaled_to_raw_units():
 
     std = np.linspace(0.5, 2.0, DIM)
     normalizer = Normalizer(np.zeros(DIM), std)
-    sampler = CascadeSampler(_Constant(*(torch.zeros(1, DIM),) * 3), normalizer, Linear(), ScheduleConfig(), Guidance(0.0, apg),
-                             penetration_loss=lambda vl, jl, vr, jr: vr[..., 0].sum(1))  # fmt: skip
+    sampler = CascadeSampler(
+        _Constant(*(torch.zeros(1, DIM),) * 3),
+        normalizer,
+        Linear(),
+        ScheduleConfig(),
+        Guidance(0.0, apg),
+        penetration_loss=lambda vl, jl, vr, jr: vr[..., 0].sum(1),
+    )
     x0 = torch.zeros(2, DIM)
     out = sampler._apg(x0, 41, None, None)
     moved = torch.as_tensor(normalizer.denormalize(out.double().numpy()))[:, 0]
@@ -260,7 +280,7 @@ def test_frames_without_a_valid_hand_type_are_not_training_pairs(smoke_h5, hands
 
 
 def test_the_architecture_ablations_are_what_the_paper_names():
-    from handflow.papers.interhandgen.model import Denoiser, SeparateDenoisers, build_denoiser
+    from handflow.papers.interhandgen.networks import Denoiser, SeparateDenoisers, build_denoiser
     from handflow.papers.interhandgen.train import architecture
 
     small = {"width": 32, "embed_dim": 16, "n_layers": 3, "skips": (1,), "transformer_layers": 1, "n_heads": 2}

@@ -3,7 +3,7 @@
 - each paper owns its commands: editing one paper's command module makes only that
   paper's stages stale, and adding a paper's commands makes none stale, under both drivers;
 - each command reads exactly the params keys its rule declares;
-- one paper builds alone (`snakemake digit`, `snakemake interhandgen`);
+- each paper builds alone (`snakemake <paper>` for every paper the CLI discovers);
 - after a Snakemake build, dvc.lock records it (`dvc status` clean);
 - dvc.yaml frozen before a data-source switch cannot run a stage on the wrong tree;
 - `snakemake --report` gives one page with every paper's tables and figures, in a real browser.
@@ -24,10 +24,12 @@ import pytest
 import yaml
 
 from conftest import PARAMS_READ, PIPELINE_ENV, SNAKEMAKE, copy_project, digests, run_ok
+from handflow.cli import SHARED_GROUPS, command_modules
 from handflow.params import DeclaredParams, covers
 from handflow.pipeline.dvcgen import _jobs
 
 pytestmark = pytest.mark.slow
+PAPERS = sorted(set(command_modules()) - set(SHARED_GROUPS))  # each has a target rule of its own name
 
 
 def _dry_rules(root: Path, *targets: str) -> set[str]:
@@ -35,7 +37,7 @@ def _dry_rules(root: Path, *targets: str) -> set[str]:
     if "Nothing to be done" in out:
         return set()
     table = out.split("Job stats:")[1]
-    return {m[1] for m in re.finditer(r"^(\w+)\s+\d+$", table, re.M)} - {"total", "all", "digit", "interhandgen", "data"}
+    return {m[1] for m in re.finditer(r"^(\w+)\s+\d+$", table, re.M)} - {"total", "all", "data", *PAPERS}
 
 
 def _dvc_stale(root: Path) -> set[str]:
@@ -96,14 +98,18 @@ def test_each_command_reads_only_what_its_rule_declares(smoke_build):
         assert not unread, f"{job.rule.name} declares {unread} but never reads them: a change would rerun it for nothing"
 
 
-def test_one_paper_builds_alone(tmp_path):
-    project = copy_project(tmp_path / "p")
-    digit = _dry_rules(project, "digit")
-    assert {"digit_train", "digit_evaluate", "digit_report", "embedded_interhand"} <= digit
-    assert not any(r.startswith("interhandgen") for r in digit) and "preprocess_interhand" not in digit
-    ihg = _dry_rules(project, "interhandgen")
-    assert {"interhandgen_train", "interhandgen_report", "preprocess_interhand"} <= ihg
-    assert not any(r.startswith("digit") for r in ihg)
+@pytest.fixture(scope="module")
+def fresh_project(tmp_path_factory) -> Path:
+    return copy_project(tmp_path_factory.mktemp("alone") / "p")
+
+
+@pytest.mark.parametrize("paper", PAPERS)
+def test_each_paper_builds_alone(fresh_project, paper):
+    """`snakemake <paper>` plans the paper's own stages to its report, the shared ones it reads, and no other paper's."""
+    rules = _dry_rules(fresh_project, paper)
+    assert f"{paper}_report" in rules and any(r.startswith(f"{paper}_train") for r in rules), rules
+    others = [r for r in rules if any(r.startswith(f"{other}_") for other in PAPERS if other != paper)]
+    assert not others, f"{paper} plans another paper's stages: {others}"
 
 
 def test_a_data_source_switch_is_caught_even_with_a_stale_dvc_yaml(smoke_build, tmp_path):
@@ -120,16 +126,18 @@ def test_a_data_source_switch_is_caught_even_with_a_stale_dvc_yaml(smoke_build, 
     readers = {f"preprocess_interhand_{s}" for s in ("train", "val", "test")} | {"data_report"}
     assert readers <= stale, "every stage reading the tree declares the keys that choose it"
     before = digests(project, "data")
-    proc = subprocess.run(["dvc", "repro", "-s", "preprocess_interhand_test"], cwd=project, env=PIPELINE_ENV,
-                                        capture_output=True, text=True, check=False)  # fmt: skip
+    proc = subprocess.run(
+        ["dvc", "repro", "-s", "preprocess_interhand_test"], cwd=project, env=PIPELINE_ENV, capture_output=True, text=True, check=False
+    )
     assert proc.returncode != 0
     assert "params/global.yaml: data_source: 'interhand26m' reads " + str(real) in proc.stdout + proc.stderr
     after = digests(project, "data")
     out = "data/processed/interhand26m_test.h5"  # DVC removes a stage's outputs before it runs: gone, never rebuilt from the wrong tree
     assert after.get(out) in (None, before[out]) and {k: after[k] for k in after if k != out} == {k: before[k] for k in before if k != out}
     # Snakemake reads params when it builds its DAG: the same switch makes it read the user's tree
-    dry = run_ok([*SNAKEMAKE, "-n", "-p", "--cores", "1", "data/processed/interhand26m_test.h5", "--forcerun", "preprocess_interhand"],
-                 project)  # fmt: skip
+    dry = run_ok(
+        [*SNAKEMAKE, "-n", "-p", "--cores", "1", "data/processed/interhand26m_test.h5", "--forcerun", "preprocess_interhand"], project
+    )
     assert f"--root {real} " in dry and "embedded_interhand" not in dry
 
 
@@ -152,11 +160,15 @@ def test_the_report_shows_every_papers_tables_and_figures_in_a_browser(smoke_bui
     wait = WebDriverWait(browser, 30)
     try:
         for category, table, title, figure in (
-            ("InterHandGen", "results/tables/interhandgen_table.html", "InterHandGen: two-hand synthesis",
-             "results/figures/interhandgen_samples.png"),
+            (
+                "InterHandGen",
+                "results/tables/interhandgen_table.html",
+                "InterHandGen: two-hand synthesis",
+                "results/figures/interhandgen_samples.png",
+            ),
             ("DIGIT", "results/tables/digit_table.html", "DIGIT: two-hand 3D pose", "results/figures/digit_predictions.png"),
             ("Diffusion-HPC", "results/tables/dhpc_table.html", "Diffusion-HPC: pose-corrected", "results/figures/dhpc_samples.png"),
-        ):  # fmt: skip
+        ):
             browser.get(report.as_uri())
             wait.until(expected_conditions.element_to_be_clickable((By.XPATH, f"//span[normalize-space(text())='{category}']"))).click()
             row = wait.until(expected_conditions.presence_of_element_located((By.XPATH, f"//td[normalize-space(text())='{table}']/..")))

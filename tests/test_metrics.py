@@ -78,8 +78,9 @@ def test_diversity_is_the_mean_pair_distance():
 
 def _cube(size: float, offset: float):
     v = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], float) * size + offset
-    f = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
-                  [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]])  # fmt: skip
+    f = np.array(
+        [[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1], [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]]
+    )
     return v, f
 
 
@@ -96,8 +97,11 @@ def test_penetration_volume_of_overlapping_cubes():
 def test_a_broken_mesh_raises_instead_of_counting_as_no_penetration(hands):
     model = hands["right"]
     with torch.no_grad():
-        verts = model.seal(model(torch.zeros(1, 3, dtype=torch.float64), torch.zeros(1, 45, dtype=torch.float64),
-                                 torch.zeros(1, 10, dtype=torch.float64)).vertices)[0].numpy()  # fmt: skip
+        verts = model.seal(
+            model(
+                torch.zeros(1, 3, dtype=torch.float64), torch.zeros(1, 45, dtype=torch.float64), torch.zeros(1, 10, dtype=torch.float64)
+            ).vertices
+        )[0].numpy()
     faces = model.sealed_faces.numpy()
     assert intersection(verts, faces, verts + 0.01, faces).volume() > 0
     with pytest.raises(PenetrationError, match="not a closed manifold"):

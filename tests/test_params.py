@@ -54,13 +54,19 @@ def test_scale_overrides_sizes_and_is_tracked(project):
         ("global.yaml", lambda d: d.update(data_source="hoi4d"), "params/global.yaml: data_source: 'hoi4d' is not one of"),
         ("global.yaml", lambda d: d.pop("hand_model"), "params/global.yaml: hand_model: missing"),
         ("data.yaml", lambda d: d["embedded"].update(n_cameras=2.5), "params/data.yaml: embedded.n_cameras: 2.5 is not of type 'integer'"),
-        ("data.yaml", lambda d: d["embedded"]["splits"]["train"].update(n_frame=3),
-         "params/data.yaml: embedded.splits.train.n_frame: unknown key"),
-        ("scales/smoke.yaml", lambda d: d["data"]["embedded"].update(colour="red"),
-         "params/scales/smoke.yaml: embedded.colour: unknown key"),
+        (
+            "data.yaml",
+            lambda d: d["embedded"]["splits"]["train"].update(n_frame=3),
+            "params/data.yaml: embedded.splits.train.n_frame: unknown key",
+        ),
+        (
+            "scales/smoke.yaml",
+            lambda d: d["data"]["embedded"].update(colour="red"),
+            "params/scales/smoke.yaml: embedded.colour: unknown key",
+        ),
         ("scales/smoke.yaml", lambda d: d.update({"global": {"seed": 1}}), "params/scales/smoke.yaml: global: a scale may not override"),
     ],
-)  # fmt: skip
+)
 def test_schema_errors_name_file_and_key(project, file, edit, message):
     _edit(project / "params" / file, edit)
     with pytest.raises(InputError) as err:
@@ -85,8 +91,12 @@ def test_params_file_without_schema_is_refused(project):
 def test_cli_reports_one_line_and_exit_2_without_output(project):
     _edit(project / "params/global.yaml", lambda d: d.update(seed=-1))
     out = project / "data" / "hand_model"
-    proc = subprocess.run([sys.executable, "-m", "handflow", "--project", str(project), "hand", "prepare", "--out", str(out)],
-                          check=False, capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "handflow", "--project", str(project), "hand", "prepare", "--out", str(out)],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert lines == [f"handflow: error: {project}/params/global.yaml: seed: -1 is less than the minimum of 0"]
@@ -105,8 +115,27 @@ def test_snakemake_stops_with_one_line_on_bad_params(project):
 def test_cuda_without_a_gpu_is_one_line_naming_the_param(project, tmp_path):
     _edit(project / "params/global.yaml", lambda d: d.update(device="cuda"))
     out = tmp_path / "cascade.pt"
-    cmd = [sys.executable, "-m", "handflow", "--project", str(project), "interhandgen", "train", "--model", "cascade", "--pairs", "p.h5",
-           "--stats", "s.json", "--checkpoints", str(tmp_path / "ck"), "--out", str(out), "--curve", str(tmp_path / "c.tsv")]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "handflow",
+        "--project",
+        str(project),
+        "interhandgen",
+        "train",
+        "--model",
+        "cascade",
+        "--pairs",
+        "p.h5",
+        "--stats",
+        "s.json",
+        "--checkpoints",
+        str(tmp_path / "ck"),
+        "--out",
+        str(out),
+        "--curve",
+        str(tmp_path / "c.tsv"),
+    ]
     proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
     assert proc.returncode == 2
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]

@@ -28,13 +28,27 @@ def _job_counts(text: str) -> dict[str, int]:
 
 
 def test_dvc_yaml_is_in_sync_with_the_snakefile():
-    proc = subprocess.run([sys.executable, "-m", "handflow", "pipeline", "dvc-yaml", "--check"], cwd=REPO, env=PIPELINE_ENV,
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "handflow", "pipeline", "dvc-yaml", "--check"],
+        cwd=REPO,
+        env=PIPELINE_ENV,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, "dvc.yaml is stale: run `python -m handflow pipeline dvc-yaml` and commit it\n" + proc.stderr[-2000:]
 
 
-IHG_JOBS = {"interhandgen_dataset": 1, "interhandgen_train": 4, "interhandgen_features": 1, "interhandgen_sample": 6,
-            "interhandgen_evaluate": 6, "interhandgen_evaluate_gt": 1, "interhandgen_sweep": 1, "interhandgen_report": 1}  # fmt: skip
+IHG_JOBS = {
+    "interhandgen_dataset": 1,
+    "interhandgen_train": 4,
+    "interhandgen_features": 1,
+    "interhandgen_sample": 6,
+    "interhandgen_evaluate": 6,
+    "interhandgen_evaluate_gt": 1,
+    "interhandgen_sweep": 1,
+    "interhandgen_report": 1,
+}
 # Semantics2Hands' MANO side reads the preprocessed InterHand2.6M splits too
 S2H_JOBS = {"s2h_tree": 1, "s2h_pack": 1, "s2h_train": 2, "s2h_evaluate": 4, "s2h_figure": 1, "s2h_report": 1}
 

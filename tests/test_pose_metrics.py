@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from handflow.errors import ComputationError
 from handflow.metrics.pose import handedness_accuracy, mpjpe, mrrpe, segmentation_miou
 
 
@@ -23,6 +24,11 @@ def test_mpjpe_aligns_each_hand_at_its_wrist_and_buckets_frames():
     assert out["single"] == pytest.approx(5.0 / 42)
     assert out["interacting"] == pytest.approx(0.0)
     assert mpjpe(pred, gt, valid, hand_type, include_wrists=False)["all"] == pytest.approx(2.5 / 40)
+    # the annotation files' own mask type: 0/1 floats (InterHand2.6M's joint_valid), the same as booleans
+    assert mpjpe(pred, gt, valid.astype(np.float32), hand_type) == out
+    assert mpjpe(pred, gt, valid.astype(np.int64), hand_type) == out
+    with pytest.raises(ComputationError, match="validity mask holds 0 and 1"):
+        mpjpe(pred, gt, valid * 0.5, hand_type)
 
 
 def test_mrrpe_handedness_and_miou():

@@ -72,8 +72,9 @@ def _training_pids(project: Path) -> list[int]:
 def _kill_at(project: Path, min_step: int, whole_run: bool) -> tuple[int, str]:
     """Start the target, SIGKILL once a checkpoint at >= `min_step` exists; the last checkpoint's step and the run's output."""
     out = open(project / f"run_killed_at_{min_step}.txt", "w")  # closed below
-    proc = subprocess.Popen([*SNAKEMAKE, "--cores", "2", TARGET], cwd=project, env=PIPELINE_ENV, stdout=out, stderr=subprocess.STDOUT,
-                            start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [*SNAKEMAKE, "--cores", "2", TARGET], cwd=project, env=PIPELINE_ENV, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 300
         while _checkpoint_step(project) < min_step:

@@ -63,8 +63,12 @@ def test_mano_hand_in_the_seeds_order_is_manos_own_kinematics(model_dir):
     h = mano_hand(model, betas)
     pos, _ = hand.forward_kinematics(h.offsets, local_rotations(pose, model.layer.hand_mean.double().numpy()))
     with torch.no_grad():
-        out = model(torch.zeros(3, 3), torch.as_tensor(pose, dtype=torch.float32), torch.as_tensor(np.repeat(betas[None], 3, 0)).float(),
-                    torch.zeros(3, 3))  # fmt: skip
+        out = model(
+            torch.zeros(3, 3),
+            torch.as_tensor(pose, dtype=torch.float32),
+            torch.as_tensor(np.repeat(betas[None], 3, 0)).float(),
+            torch.zeros(3, 3),
+        )
     joints = out.joints_openpose().double().numpy()[:, SEED_FROM_OPENPOSE] * 100.0
     # the tips are skinned vertices (blended, not rigid on the third joint): within 2 mm; the 16 joints exactly
     assert np.abs(joints - joints[:, :1] - pos).max() < 0.2

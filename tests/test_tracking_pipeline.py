@@ -59,8 +59,22 @@ def tracking_server(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     store, artifacts = f"sqlite:///{tmp_path / 'server.db'}", str(tmp_path / "artifacts")
-    cmd = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-           "--backend-store-uri", store, "--artifacts-destination", artifacts]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--backend-store-uri",
+        store,
+        "--artifacts-destination",
+        artifacts,
+    ]
     log = open(tmp_path / "server.log", "wb")  # closed below
     server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"

@@ -3,12 +3,14 @@
 For each trainer at a tiny size: a run killed after a checkpoint and started again ends
 in the same model file and loss curve, byte for byte, as an uninterrupted run; the
 restart resumes from the checkpoint (it does not start over); a damaged checkpoint is
-one clear error naming the file, with no model written. A new paper adds its trainer
-to TRAINERS.
+one clear error naming the file, with no model written; the model file loads back
+through its paper's one loader (`networks.load_network`) by its kind, and is refused as
+another kind. A new paper adds its trainer to TRAINERS.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -22,21 +24,22 @@ from handflow.training import Trainer, fit
 def _ihg_denoiser(model: str) -> Callable[[dict], Trainer]:
     def make(fx: dict) -> Trainer:
         from handflow.papers.interhandgen.diffusion import ScheduleConfig
-        from handflow.papers.interhandgen.model import DenoiserConfig
+        from handflow.papers.interhandgen.networks import DenoiserConfig
         from handflow.papers.interhandgen.train import DenoiserTrainer, TrainConfig, architecture
 
         pairs = fx["smoke_pairs"]
         network = DenoiserConfig(**architecture(model), width=32, embed_dim=16, n_layers=3, skips=(1,), transformer_layers=1, n_heads=2)
-        train = TrainConfig(batch_size=8, steps=6, lr=1e-3, lr_decay=0.9, lr_decay_every=3, grad_clip=4.0, p_uncond=0.1,
-                            checkpoint_every=2, log_every=1)  # fmt: skip
+        train = TrainConfig(
+            batch_size=8, steps=6, lr=1e-3, lr_decay=0.9, lr_decay_every=3, grad_clip=4.0, p_uncond=0.1, checkpoint_every=2, log_every=1
+        )
         return DenoiserTrainer(model, pairs / "pairs.h5", pairs / "stats.json", network, ScheduleConfig(), train, True, 0)
 
     return make
 
 
 def _ihg_features(fx: dict) -> Trainer:
-    from handflow.papers.interhandgen.features import FeaturesConfig, FeatureTrainer
     from handflow.papers.interhandgen.representation import TwoHandDecoder
+    from handflow.papers.interhandgen.train import FeaturesConfig, FeatureTrainer
 
     # logs and checkpoints every 2
     cfg = FeaturesConfig(feature_dim=8, width=8, points_per_hand=32, centres=8, group_size=4, mix_prob=0.5, steps=40, batch_size=8, lr=1e-3)
@@ -45,13 +48,21 @@ def _ihg_features(fx: dict) -> Trainer:
 
 def _digit(use_segmentation: bool) -> Callable[[dict], Trainer]:
     def make(fx: dict) -> Trainer:
-        from handflow.papers.digit.model import DigitConfig
-        from handflow.papers.digit.train import DigitTrainer, SplitStores, TrainConfig
+        from handflow.papers.digit.dataset import SplitStores
+        from handflow.papers.digit.networks import DigitConfig
+        from handflow.papers.digit.train import DigitTrainer, TrainConfig
 
-        network = DigitConfig(width=4, modules=(1, 1, 1), blocks=1, seg_fusion_channels=8, unet_channels=(8, 8, 8, 8), head_channels=8,
-                              use_segmentation=use_segmentation)  # fmt: skip
+        network = DigitConfig(
+            width=4,
+            modules=(1, 1, 1),
+            blocks=1,
+            seg_fusion_channels=8,
+            unet_channels=(8, 8, 8, 8),
+            head_channels=8,
+            use_segmentation=use_segmentation,
+        )
         train = TrainConfig(lr=1e-4, lr_decay_step=4, batch_size=2, steps=6, checkpoint_every=2, log_every=1)
-        return DigitTrainer(SplitStores(*fx["digit_stores"]), network, train, 0)
+        return DigitTrainer("seg" if use_segmentation else "noseg", SplitStores(*fx["digit_stores"]), network, train, 0)
 
     return make
 
@@ -64,15 +75,13 @@ def _affordance(kind: str) -> Callable[[dict], Trainer]:
         cfg = tr.TrainConfig(lr=1e-3, batch_size=4, steps=6, checkpoint_every=2, log_every=1, grad_clip=1.0)
         pairs = fx["hoi4d_pairs"]
         if kind == "layout":
-            return tr.LayoutTrainer(pairs["train"], nets.LayoutNetConfig(32, (8, 16), 2, 1), cfg, 0.1, 0)
+            return tr.LayoutTrainer(kind, pairs["train"], nets.LayoutNetConfig(32, (8, 16), 2, 1), cfg, 0.1, 0)
         if kind == "content":
-            return tr.ContentTrainer(pairs["train"], nets.ContentNetConfig(32, (8, 16), 1, (False, True)), cfg, True, 0)
+            return tr.ContentTrainer(kind, pairs["train"], nets.ContentNetConfig(32, (8, 16), 1, (False, True)), cfg, True, 0)
         if kind == "upsampler":
-            return tr.UpsamplerTrainer(pairs["train"], nets.UpsamplerConfig(8, 1, 2), 32, cfg, 0)
+            return tr.UpsamplerTrainer(kind, pairs["train"], nets.UpsamplerConfig(8, 1, 2), 32, cfg, 0)
         if kind == "handpose":
-            from handflow.papers.affordance.handpose import HandPoseConfig, HandPoseTrainer
-
-            return HandPoseTrainer(pairs["train"], fx["model_dir"], HandPoseConfig(32, (8, 16)), cfg, 0)
+            return tr.HandPoseTrainer(pairs["train"], fx["model_dir"], nets.HandPoseConfig(32, (8, 16)), cfg, 0)
         return tr.EvaluatorTrainer(pairs["frames_train"], nets.EvaluatorConfig(32, (8, 16), 8, 2), cfg, 0)
 
     return make
@@ -83,8 +92,20 @@ def _s2h(kind: str) -> Callable[[dict], Trainer]:
         from handflow.papers.s2h.networks import DecoderConfig
         from handflow.papers.s2h.train import RetargetTrainer, TrainConfig
 
-        cfg = TrainConfig(lr=1e-3, batch_size=4, steps=6, window=4, stride=2, checkpoint_every=2, log_every=1, grad_clip=0.5, lambda_rf=1.0,
-                          lambda_rp=1.0, lambda_anat=0.1, rf_unweighted=0.05)  # fmt: skip
+        cfg = TrainConfig(
+            lr=1e-3,
+            batch_size=4,
+            steps=6,
+            window=4,
+            stride=2,
+            checkpoint_every=2,
+            log_every=1,
+            grad_clip=0.5,
+            lambda_rf=1.0,
+            lambda_rp=1.0,
+            lambda_anat=0.1,
+            rf_unweighted=0.05,
+        )
         return RetargetTrainer(kind, fx["s2h_mixhand"], DecoderConfig(16, 8, 2), cfg, 0)
 
     return make
@@ -94,14 +115,15 @@ def _dhpc(kind: str) -> Callable[[dict], Trainer]:
     def make(fx: dict) -> Trainer:
         from handflow.papers.dhpc import networks as nets
         from handflow.papers.dhpc import train as tr
+        from handflow.training import TrainSection
 
         renders = fx["dhpc_renders"]
-        cfg = tr.TrainConfig(lr=1e-3, batch_size=4, steps=6, checkpoint_every=2, log_every=1, grad_clip=1.0)
+        cfg = TrainSection(lr=1e-3, batch_size=4, steps=6, checkpoint_every=2, log_every=1, grad_clip=1.0)
         conv = nets.ConvConfig(16, (8, 16), 16)
         if kind in ("t2i", "depth"):
             return tr.DiffusionTrainer(renders, nets.TextToImageConfig(16, (8, 16), 16, 12, kind == "depth"), cfg, 0.1, 0)
         if kind == "hmr":
-            return tr.HMRTrainer(renders, conv, cfg, tr.HMRLoss(5.0, 1.0, 0.1, 1.0, 0.4), 0)
+            return tr.HMRTrainer(renders, conv, cfg, tr.HMRLoss(5.0, 1.0, 0.1, 1.0, 0.4), 0, fx["dhpc_body"])
         if kind == "mask":
             return tr.MaskTrainer(renders, conv, cfg, 0.2, 0)
         if kind == "prior":
@@ -129,8 +151,13 @@ TRAINERS = {
     # one diffusion trainer class: its depth variant runs every line the text-only one does
     **{f"dhpc-{kind}": _dhpc(kind) for kind in ("depth", "hmr", "mask", "prior", "features")},
 }
-FIXTURES = {"interhandgen": ("smoke_pairs", "hands32"), "digit": ("digit_stores",), "affordance": ("hoi4d_pairs", "model_dir"),
-            "s2h": ("s2h_mixhand",), "dhpc": ("dhpc_renders",)}  # fmt: skip
+FIXTURES = {
+    "interhandgen": ("smoke_pairs", "hands32"),
+    "digit": ("digit_stores",),
+    "affordance": ("hoi4d_pairs", "model_dir"),
+    "s2h": ("s2h_mixhand",),
+    "dhpc": ("dhpc_renders", "dhpc_body"),
+}
 
 
 @pytest.fixture(scope="session")
@@ -151,6 +178,16 @@ class Killed(Exception):
     pass
 
 
+def _loads_by_kind(model_file: Path, kind: str, paper: str) -> None:
+    """The model file loads back through its paper's one loader by its kind, and is refused as any other kind."""
+    networks = importlib.import_module(f"handflow.papers.{paper}.networks")
+    model, ckpt = networks.load_network(model_file, kind)
+    assert ckpt["kind"] == kind and not model.training
+    other = next(k for k in networks.NETWORKS if k != kind)
+    with pytest.raises(InputError, match=rf"model\.pt: kind: a '{kind}' network, expected '{other}'"):
+        networks.load_network(model_file, other)
+
+
 def _kill_after_first_checkpoint(trainer: Trainer) -> Callable[[int, float], None]:
     every = -(-trainer.loop.checkpoint_every // trainer.loop.log_every) * trainer.loop.log_every
 
@@ -161,9 +198,11 @@ def _kill_after_first_checkpoint(trainer: Trainer) -> Callable[[int, float], Non
     return on_log
 
 
-def test_killed_and_resumed_equals_uninterrupted(make_trainer, tmp_path, caplog):
+def test_killed_and_resumed_equals_uninterrupted(make_trainer, tmp_path, caplog, request):
     straight, killed = tmp_path / "straight", tmp_path / "killed"
-    fit(make_trainer(), straight / "ck", straight / "model.pt", straight / "loss.tsv")
+    first = make_trainer()
+    fit(first, straight / "ck", straight / "model.pt", straight / "loss.tsv")
+    _loads_by_kind(straight / "model.pt", first.kind, request.node.callspec.params["make_trainer"].split("-")[0])
 
     trainer = make_trainer()
     with pytest.raises(Killed):

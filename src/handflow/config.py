@@ -19,9 +19,11 @@ import functools
 import types
 import typing
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 from handflow.errors import InputError
+
+S = TypeVar("S", bound="Section")
 
 
 @functools.cache
@@ -94,3 +96,13 @@ class Section:
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+
+
+class ParamsReader(Protocol):
+    """How a paper's module reads params when a command hands it the choice of sections (the stage: every read recorded)."""
+
+    def get(self, key: str) -> Any: ...
+
+    def section(self, cls: type[S], key: str, **extra: Any) -> S: ...
+
+    def source_of(self, key: str) -> Path | str: ...

@@ -3,17 +3,18 @@
 A group (a paper, or a shared family such as the hand model) owns its commands in its
 own `commands.py`, registered on a `CommandGroup`:
 
-    group = CommandGroup("digit", "DIGIT stages")
+    group = CommandGroup("digit", "DIGIT stages", PROVENANCE)  # what its results record
 
-    @group.command("evaluate", "metrics of a trained model", Arg("--variant", choices=...), *paths("model", "out"),
-                   run="digit_evaluate_{variant}")
+    @group.command("evaluate", "metrics of a trained model", Arg("--row", choices=...), *paths("model", "out"),
+                   run="digit_evaluate_{row}")
     def evaluate(stage: Stage, args: Namespace) -> dict[str, float]:
         ...  # only its own work; returns its metrics
 
 The frame around each handler loads and validates params, fixes torch's thread count,
 opens the MLflow run named after the Snakemake job (`run`; none for stages that only write
-files) with the provenance as tags, logs the handler's metrics and the params it read,
-and writes one JSON line of metrics to the log. Errors become one line in `handflow.cli`.
+files) with the group's provenance as tags (`handflow.provenance`: the same fields its
+results files record), logs the handler's metrics and the params it read, and writes one
+JSON line of metrics to the log. Errors become one line in `handflow.cli`.
 
 Every params read goes through `stage.get` / `stage.section`, which records the key. With
 `HANDFLOW_PARAMS_READ=<file>` set, the frame appends the keys a command read (with its
@@ -33,14 +34,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
+from handflow.config import S
 from handflow.errors import InputError
 from handflow.params import Params, load_params
+from handflow.provenance import GLOBAL, Provenance
+from handflow.storage.json_files import write_json
 
 log = logging.getLogger("handflow")
-S = TypeVar("S")
-PROVENANCE_KEYS = ("global.data_source", "global.scale", "global.seed", "global.hand_model")
 Handler = Callable[["Stage", argparse.Namespace], dict[str, float] | None]
 
 
@@ -70,6 +72,7 @@ class Command:
     run: str | None  # MLflow run name, formatted with the arguments (the Snakemake job's name)
     torch_threads: bool
     device: bool  # runs on `global.device`: checked before anything else, so a params mistake is reported first
+    provenance: Provenance  # its group's
 
 
 @dataclass
@@ -78,6 +81,7 @@ class Stage:
 
     root: Path
     params: Params
+    recorded: Provenance = GLOBAL  # what its results record: its group's (handflow.provenance)
     run: Any = None  # handflow.tracking.StageRun while a tracked run is open
     artifacts: list[Path] = field(default_factory=list)
 
@@ -86,7 +90,11 @@ class Stage:
 
     def section(self, cls: type[S], key: str, **extra: Any) -> S:
         """A typed config section (a `handflow.config.Section`) from the params at `key`."""
-        return cls.from_params(self.params, key, **extra)  # type: ignore[attr-defined]
+        return cls.from_params(self.params, key, **extra)
+
+    def source_of(self, key: str) -> Path:
+        """The params file that sets `key` (for an error line naming it)."""
+        return self.params.source_of(key)
 
     @property
     def seed(self) -> int:
@@ -94,8 +102,12 @@ class Stage:
 
     @property
     def provenance(self) -> dict[str, str]:
-        """Data source, scale, seed and hand model: every results file records them (the rule declares them)."""
-        return {key.partition(".")[2]: str(self.get(key)) for key in PROVENANCE_KEYS}
+        """What every results file of the group records (data source, scale, seed, ...; the rule declares the keys)."""
+        return self.recorded.of(self.get)
+
+    def write_result(self, path: Path | str, result: dict[str, Any]) -> None:
+        """A results file: the provenance, then `result`, as JSON (no NaN: a value that does not exist is null), written whole."""
+        write_json(path, {**self.provenance, **result})
 
     @functools.cached_property
     def device(self):
@@ -139,8 +151,8 @@ class Stage:
 class CommandGroup:
     """The commands of one group (`python -m handflow <group> ...`), registered by decorator."""
 
-    def __init__(self, name: str, help: str) -> None:
-        self.name, self.help = name, help
+    def __init__(self, name: str, help: str, provenance: Provenance = GLOBAL) -> None:
+        self.name, self.help, self.provenance = name, help, provenance
         self.commands: dict[str, Command] = {}
 
     def command(
@@ -149,7 +161,7 @@ class CommandGroup:
         flat = tuple(a for item in args for a in (item if isinstance(item, list) else [item]))
 
         def register(handler: Handler) -> Handler:
-            self.commands[name] = Command(name, help, handler, flat, run, torch_threads, device)
+            self.commands[name] = Command(name, help, handler, flat, run, torch_threads, device, self.provenance)
             return handler
 
         return register
@@ -185,7 +197,7 @@ def _tracked(stage: Stage, args: argparse.Namespace, template: str | None) -> It
         return
     from handflow.tracking import tracked_run
 
-    tags = {key.partition(".")[2]: str(stage.params.peek(key)) for key in PROVENANCE_KEYS}
+    tags = stage.recorded.of(stage.params.peek)
     with tracked_run(template.format(**vars(args)), stage.root, tags) as run:
         stage.run = run
         try:
@@ -198,7 +210,7 @@ def run_command(args: argparse.Namespace) -> None:
     """The frame around one handler (see the module docstring)."""
     cmd: Command = args.command
     root = Path(args.project)
-    stage = Stage(root, load_params(root))
+    stage = Stage(root, load_params(root), cmd.provenance)
     try:
         if cmd.torch_threads:
             import torch

@@ -21,7 +21,6 @@ report. All three come from the same object, so they cannot disagree.
 from __future__ import annotations
 
 import html
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from handflow.storage.atomic import atomic_write_text
+from handflow.storage.json_files import write_json
 
 HOLDS, NOT_SHOWN, CONTRADICTED = "holds", "not shown at this scale", "contradicted"
 
@@ -148,8 +148,11 @@ class ResultsTable:
             verdict = judge(claim, rows, cols)
             unmet = [r for r in claim.requires if out[r]["verdict"] != HOLDS]
             if unmet and verdict["verdict"] != NOT_SHOWN:
-                verdict = {**verdict, "verdict": NOT_SHOWN, "evidence": f"{verdict['evidence']}; but {', '.join(unmet)} does not hold, "
-                           "so this difference is not evidence"}  # fmt: skip
+                verdict = {
+                    **verdict,
+                    "verdict": NOT_SHOWN,
+                    "evidence": f"{verdict['evidence']}; but {', '.join(unmet)} does not hold, so this difference is not evidence",
+                }
             out[claim.id] = verdict
         return out
 
@@ -240,5 +243,14 @@ class ResultsTable:
             path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(md_path, self.to_markdown())
         atomic_write_text(html_path, self.to_html())
-        atomic_write_text(json_path, json.dumps(data, indent=2, allow_nan=False))
+        write_json(json_path, data)
         return data
+
+    def flat_metrics(self) -> dict[str, float]:
+        """`<row>.<column>` -> mean, for every value there is: what a report stage logs to its MLflow run."""
+        return {
+            f"{row.key}.{c.key}": est.mean
+            for row in self.rows
+            for c in self.columns
+            if (est := row.values.get(c.key)) is not None and math.isfinite(est.mean)
+        }

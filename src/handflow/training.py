@@ -14,6 +14,9 @@ uninterrupted one. Each checkpoint carries a fingerprint of the run's settings a
 data; a checkpoint of another run (changed params, other data) is never resumed.
 Checkpoints live outside the stage's declared outputs, so Snakemake does not
 delete them when a killed job is cleaned up.
+
+Reading model files back (what sampling and evaluation stages need) is `handflow.checkpoints`,
+so those stages never depend on this module or a paper's trainers.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import json
 import logging
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,8 +35,9 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from handflow.checkpoints import cpu_state, load_torch, save_torch
 from handflow.config import Section
-from handflow.errors import ComputationError, InputError
+from handflow.errors import ComputationError
 from handflow.storage.atomic import atomic_path
 
 log = logging.getLogger(__name__)
@@ -42,44 +46,9 @@ log = logging.getLogger(__name__)
 CPU = torch.device("cpu")
 
 
-def cpu_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """Weights to save: on the CPU, so a model trained on a GPU loads anywhere (a no-op for CPU runs)."""
-    return {k: v.cpu() for k, v in model.state_dict().items()}
-
-
 def fingerprint(*parts: Any) -> str:
     """Stable hash of JSON-able settings and file digests."""
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def save_torch(obj: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
-
-
-def load_torch(path: Path, required: tuple[str, ...]) -> dict:
-    """A checkpoint written by `save_torch`; one clear error if it is missing, corrupted or incomplete."""
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise InputError(path, None, "file not found") from None
-    except Exception as exc:  # torch raises many types for a damaged file (RuntimeError, UnpicklingError, EOFError...)
-        raise InputError(path, None, f"corrupted checkpoint ({type(exc).__name__})") from None
-    if not isinstance(obj, dict):
-        raise InputError(path, None, "not a handflow checkpoint")
-    for key in required:
-        if key not in obj:
-            raise InputError(path, key, "missing from checkpoint")
-    return obj
 
 
 @dataclass
@@ -190,11 +159,48 @@ class LoopSettings:
     grad_clip: float | None = None
 
 
-class Trainer(ABC):
-    """One paper's training, as `fit` runs it (see the module docstring)."""
+@dataclass(frozen=True)
+class TrainSection(Section):
+    """What every network's training section in params holds (`<paper>...train`); a paper's own section adds its fields.
 
+    Subclasses are `@dataclass(frozen=True, kw_only=True)`, so their fields may follow the
+    defaulted `grad_clip` (sections are built from params by keyword anyway).
+    """
+
+    lr: float
+    batch_size: int
+    steps: int
+    checkpoint_every: int
+    log_every: int
+    grad_clip: float | None = None  # by norm; None (or 0): no clipping
+
+    @property
+    def loop(self) -> LoopSettings:
+        return LoopSettings(self.steps, self.checkpoint_every, self.log_every, self.grad_clip)
+
+
+def adamw(
+    model: torch.nn.Module, lr: float, weight_decay: float = 0.0
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+    """AdamW at a constant learning rate (the Affordance Diffusion and Diffusion-HPC seeds' optimiser)."""
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
+
+
+class Trainer(ABC):
+    """One paper's training, as `fit` runs it (see the module docstring).
+
+    `kind` names the network in the paper's vocabulary and is written into the model file,
+    where the paper's loader checks it (`handflow.checkpoints.load_model`).
+    """
+
+    kind: str
     seed: int
-    loop: LoopSettings
+    cfg: TrainSection
+
+    @property
+    def loop(self) -> LoopSettings:
+        return self.cfg.loop
 
     @abstractmethod
     def build(self, device: torch.device) -> TrainState:
@@ -210,15 +216,21 @@ class Trainer(ABC):
 
     @abstractmethod
     def export(self, state: TrainState) -> dict[str, Any]:
-        """What the model file keeps beside the weights (its config, normalisation, ...)."""
+        """What the model file keeps beside the kind and the weights: at least the network's `config`, and its normalisation, ..."""
 
     def summary(self, state: TrainState) -> dict[str, float]:
         """Metrics of the finished run beside the final loss."""
         return {}
 
 
-def fit(trainer: Trainer, checkpoint_dir: Path, out: Path, curve: Path, on_log: Callable[[int, float], None] | None = None,
-        device: torch.device = CPU) -> dict[str, float]:  # fmt: skip
+def fit(
+    trainer: Trainer,
+    checkpoint_dir: Path,
+    out: Path,
+    curve: Path,
+    on_log: Callable[[int, float], None] | None = None,
+    device: torch.device = CPU,
+) -> dict[str, float]:
     """Train (resuming from `checkpoint_dir` when it holds this run's checkpoint); write the model file and the loss curve."""
     torch.manual_seed(trainer.seed)
     state = trainer.build(device)
@@ -228,25 +240,28 @@ def fit(trainer: Trainer, checkpoint_dir: Path, out: Path, curve: Path, on_log: 
     every = -(-settings.checkpoint_every // settings.log_every) * settings.log_every
     loop = LoopConfig(settings.steps, every, settings.log_every, checkpoint_dir, run_id, grad_clip=settings.grad_clip or None)
     history = train(state, loop, lambda: trainer.loss(state), on_log)
-    save_torch({**trainer.export(state), "state_dict": cpu_state(state.model), "fingerprint": run_id, "steps": settings.steps}, out)
+    model_file = {**trainer.export(state), "kind": trainer.kind, "state_dict": cpu_state(state.model), "fingerprint": run_id}
+    save_torch({**model_file, "steps": settings.steps}, out)
     write_loss_curve(history, curve)
     return {"final_loss": history[-1][1], **trainer.summary(state)}
 
 
-def load_model(path: Path, config_cls: type[Section], build: Callable[[Any], torch.nn.Module],
-               required: tuple[str, ...] = ()) -> tuple[torch.nn.Module, dict]:  # fmt: skip
-    """A model file written by `fit`: its saved config restored, the network built from it, weights loaded.
+def fit_seeds(
+    make: Callable[[int], Trainer],
+    seeds: Sequence[int],
+    checkpoint_dir: Path,
+    out_dir: Path,
+    on_log: Callable[[int, float], None] | None = None,
+    device: torch.device = CPU,
+) -> dict[str, float]:
+    """One training per seed, `make(seed)` each, into the folder `out_dir` (`s<k>.pt`, `s<k>_loss.tsv`), written whole.
 
-    Returns the model in eval mode and the whole file's dict; one clear error if the file is
-    damaged or its weights do not fit the network its config describes (an older version).
+    The tables' spread over trainings comes from these; `handflow.checkpoints.seed_model_files`
+    reads the folder back. Metrics are prefixed `s<k>.`.
     """
-    ckpt = load_torch(path, ("config", "state_dict", *required))
-    cfg = config_cls.from_dict(ckpt["config"], path, "config")
-    try:
-        model = build(cfg)
-        model.load_state_dict(ckpt["state_dict"])
-    except (MemoryError, OverflowError, ValueError) as exc:  # a config of absurd sizes (a crafted or damaged file)
-        raise InputError(path, "config", f"describes a network that cannot be built ({type(exc).__name__})") from None
-    except (TypeError, KeyError, RuntimeError) as exc:
-        raise InputError(path, "state_dict", f"does not match the model it describes ({str(exc).splitlines()[0][:120]})") from None
-    return model.eval(), ckpt
+    metrics: dict[str, float] = {}
+    with atomic_path(out_dir, is_dir=True) as out:
+        for k, seed in enumerate(seeds):
+            run = fit(make(seed), checkpoint_dir / f"s{k}", out / f"s{k}.pt", out / f"s{k}_loss.tsv", on_log, device)
+            metrics |= {f"s{k}.{key}": value for key, value in run.items()}
+    return metrics

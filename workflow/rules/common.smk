@@ -7,14 +7,19 @@ from handflow.datasets.interhand.source import SOURCE_KEYS, raw_root
 from handflow.errors import InputError
 from handflow.params import DeclaredParams, load_params
 from handflow.pipeline.deps import ImportCache, command_files
+from handflow.provenance import GLOBAL
 
 try:
     P = load_params(Path(workflow.basedir), valid_cache=Path(workflow.basedir) / ".snakemake" / "handflow_params_valid")
 except InputError as exc:
     sys.exit(f"handflow: error: {exc}")
 
-# What every results file records (the stage frame's `provenance`): a rule writing it declares them.
-PROVENANCE = ("global.data_source", "global.scale", "global.seed", "global.hand_model")
+# What every results file records (handflow.provenance; a paper may have its own): a rule writing one declares these keys.
+PROVENANCE = GLOBAL.params()
+HAND_MODEL = "data/hand_model"  # the prepared hand model folder (rule hand_model)
+# Every rule runs in the named conda environment environment.yml creates, when Snakemake deploys software with conda
+# (`--software-deployment-method conda`); `make demo` runs them in .venv instead.
+CONDA_ENV = "handflow"
 SRC = Path(workflow.basedir) / "src"
 IMPORTS = ImportCache(Path(workflow.basedir) / ".snakemake" / "handflow_imports.json", frozen_files=True)
 
@@ -25,7 +30,7 @@ def par(*keys):
     Values are canonical JSON (sorted keys), so rewriting a params file without changing
     a value (reordered keys, a YAML round trip) reruns nothing. The keys are the dotted
     params keys, which `handflow pipeline dvc-yaml` turns into DVC `params:`; a command may
-    read only what its rule declares (tests/test_params_read.py).
+    read only what its rule declares (tests/test_layout.py, test_each_command_reads_only_what_its_rule_declares).
     """
     return DeclaredParams({key: json.dumps(value, sort_keys=True) for key, value in P.subset(*keys).items()})
 

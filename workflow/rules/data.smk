@@ -7,16 +7,18 @@ DATA = "handflow.datasets.interhand.commands"
 
 rule embedded_interhand:
     input:
-        hand="data/hand_model",
+        hand=HAND_MODEL,
         code=code_of(f"{DATA}:embedded"),
     output:
         directory("data/raw/embedded/InterHand2.6M"),
-    params:
-        p=par("global.seed", "global.threads", "global.render_backend", "data.embedded"),
     log:
         "logs/embedded_interhand.log",
     benchmark:
         "logs/bench/embedded_interhand.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        p=par("global.seed", "global.threads", "global.render_backend", "data.embedded"),
     shell:
         "python -m handflow data embedded --hand-model {input.hand} --out {output} --log {log}"
 
@@ -26,12 +28,14 @@ rule download_interhand:
         code_of(f"{DATA}:download"),
     output:
         directory("data/raw/interhand26m"),
-    params:
-        p=par("data.download"),
     log:
         "logs/download_interhand.log",
     benchmark:
         "logs/bench/download_interhand.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        p=par("data.download"),
     shell:
         "python -m handflow data download --out {output} --log {log}"
 
@@ -39,18 +43,20 @@ rule download_interhand:
 rule preprocess_interhand:
     input:
         root=RAW_INTERHAND,
-        hand="data/hand_model",
+        hand=HAND_MODEL,
         code=code_of(f"{DATA}:preprocess"),
     output:
         "data/processed/interhand26m_{split}.h5",
-    wildcard_constraints:
-        split="|".join(SPLITS),
-    params:
-        p=par(*PROVENANCE, *SOURCE_KEYS, "global.threads", "data.preprocess.batch_size"),
     log:
         "logs/preprocess_interhand_{split}.log",
     benchmark:
         "logs/bench/preprocess_interhand_{split}.tsv"
+    wildcard_constraints:
+        split="|".join(SPLITS),
+    conda:
+        CONDA_ENV
+    params:
+        p=par(*PROVENANCE, *SOURCE_KEYS, "global.threads", "data.preprocess.batch_size"),
     shell:
         "python -m handflow data preprocess --root {input.root} --split {wildcards.split}"
         " --hand-model {input.hand} --out {output} --log {log}"
@@ -64,15 +70,16 @@ rule data_report:
     output:
         json="results/data_summary.json",
         figure=report("results/figures/interhand_samples.png", caption="../report/interhand_samples.rst", category="Data"),
-    params:
-        p=par(*PROVENANCE, *SOURCE_KEYS),
     log:
         "logs/data_report.log",
     benchmark:
         "logs/bench/data_report.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        p=par(*PROVENANCE, *SOURCE_KEYS),
     shell:
-        "python -m handflow data report --root {input.root} --h5 {input.h5}"
-        " --json {output.json} --figure {output.figure} --log {log}"
+        "python -m handflow data report --root {input.root} --h5 {input.h5}" " --json {output.json} --figure {output.figure} --log {log}"
 
 
 rule data:

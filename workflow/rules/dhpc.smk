@@ -6,12 +6,7 @@ import handflow.papers.dhpc.variants as dhpc
 DHPC_CMD = "handflow.papers.dhpc.commands"
 
 
-def dhpc_train_params(wildcards):
-    m = wildcards.model
-    sections = ("dhpc.t2i", "dhpc.depth.train") if m == "depth" else ("dhpc.t2i",) if m == "t2i" else (f"dhpc.{m}",)
-    if m == "hmr":  # its loss poses bodies
-        sections += ("dhpc.body_model",)
-    return par("global.seed", "global.threads", "global.device", *sections)
+DHPC_PROVENANCE = dhpc.PROVENANCE.params()
 
 
 rule dhpc_data:
@@ -19,12 +14,14 @@ rule dhpc_data:
         code=code_of(f"{DHPC_CMD}:data"),
     output:
         dhpc.RENDERS,
-    params:
-        p=par(*dhpc.PROVENANCE_KEYS, "global.threads", "global.render_backend", "dhpc.data"),
     log:
         "logs/dhpc/data.log",
     benchmark:
         "logs/bench/dhpc_data.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        p=par(*DHPC_PROVENANCE, "global.threads", "global.render_backend", "dhpc.data"),
     shell:
         "python -m handflow dhpc data --out {output} --log {log}"
 
@@ -36,18 +33,20 @@ rule dhpc_train:
     output:
         model="models/dhpc/{model}.pt",
         curve="models/dhpc/{model}_loss.tsv",
-    wildcard_constraints:
-        model="|".join(dhpc.MODELS),
-    params:
-        p=dhpc_train_params,
-        checkpoints="checkpoints/dhpc/{model}",
-    threads: P.get("global.threads")
-    resources:
-        gpu=1,
     log:
         "logs/dhpc/train_{model}.log",
     benchmark:
         "logs/bench/dhpc_train_{model}.tsv"
+    wildcard_constraints:
+        model="|".join(dhpc.MODELS),
+    conda:
+        CONDA_ENV
+    threads: P.get("global.threads")
+    resources:
+        gpu=1,
+    params:
+        p=lambda w: par("global.seed", "global.threads", "global.device", *dhpc.MODELS[w.model].reads),
+        checkpoints="checkpoints/dhpc/{model}",
     shell:
         "python -m handflow dhpc train --model {wildcards.model} --renders {input.renders} --checkpoints {params.checkpoints}"
         " --out {output.model} --log {log}"
@@ -59,15 +58,17 @@ rule dhpc_sample:
         code=code_of(f"{DHPC_CMD}:sample"),
     output:
         dhpc.SAMPLES.format(row="text_only"),
-    params:
-        p=par(*dhpc.PROVENANCE_KEYS, "global.threads", "global.device", "dhpc.sample", "dhpc.prompts", "dhpc.n_seeds"),
-    threads: P.get("global.threads")
-    resources:
-        gpu=1,
     log:
         "logs/dhpc/sample.log",
     benchmark:
         "logs/bench/dhpc_sample.tsv"
+    conda:
+        CONDA_ENV
+    threads: P.get("global.threads")
+    resources:
+        gpu=1,
+    params:
+        p=par(*DHPC_PROVENANCE, "global.threads", "global.device", "dhpc.sample", "dhpc.prompts", "dhpc.n_seeds"),
     shell:
         "python -m handflow dhpc sample --t2i {input.t2i} --out {output} --log {log}"
 
@@ -79,15 +80,17 @@ rule dhpc_correct:
         code=code_of(f"{DHPC_CMD}:correct"),
     output:
         dhpc.SAMPLES.format(row="corrected"),
-    params:
-        p=par(*dhpc.PROVENANCE_KEYS, "global.threads", "global.device", "global.render_backend", "dhpc.sample", "dhpc.correct"),
-    threads: P.get("global.threads")
-    resources:
-        gpu=1,
     log:
         "logs/dhpc/correct.log",
     benchmark:
         "logs/bench/dhpc_correct.tsv"
+    conda:
+        CONDA_ENV
+    threads: P.get("global.threads")
+    resources:
+        gpu=1,
+    params:
+        p=par(*DHPC_PROVENANCE, "global.threads", "global.device", "global.render_backend", "dhpc.sample", "dhpc.correct"),
     shell:
         "python -m handflow dhpc correct --samples {input.samples} --mask {input.nets[0]} --hmr {input.nets[1]} --prior {input.nets[2]}"
         " --depth {input.nets[3]} --out {output} --log {log}"
@@ -100,50 +103,54 @@ rule dhpc_synthesize:
         code=code_of(f"{DHPC_CMD}:synthesize"),
     output:
         dhpc.SYNTHETIC,
-    params:
-        p=par(*dhpc.PROVENANCE_KEYS, "global.threads", "global.device", "global.render_backend", "dhpc.synthetic"),
-    threads: P.get("global.threads")
-    resources:
-        gpu=1,
     log:
         "logs/dhpc/synthesize.log",
     benchmark:
         "logs/bench/dhpc_synthesize.tsv"
+    conda:
+        CONDA_ENV
+    threads: P.get("global.threads")
+    resources:
+        gpu=1,
+    params:
+        p=par(*DHPC_PROVENANCE, "global.threads", "global.device", "global.render_backend", "dhpc.synthetic"),
     shell:
         "python -m handflow dhpc synthesize --renders {input.renders} --mask {input.nets[0]} --hmr {input.nets[1]}"
         " --prior {input.nets[2]} --depth {input.nets[3]} --out {output} --log {log}"
-
-
-def dhpc_synthetic(wildcards):
-    return [dhpc.SYNTHETIC] if wildcards.mode == "real_synth" else []
-
-
-def dhpc_synthetic_flag(wildcards, input):
-    return f"--synthetic {input.synthetic}" if wildcards.mode == "real_synth" else ""
 
 
 rule dhpc_finetune:
     input:
         renders=dhpc.RENDERS,
         hmr="models/dhpc/hmr.pt",
-        synthetic=dhpc_synthetic,
+        synthetic=lambda w: [dhpc.SYNTHETIC] if w.mode == "real_synth" else [],
         code=code_of(f"{DHPC_CMD}:finetune"),
     output:
         directory("models/dhpc/finetune_{mode}"),
-    wildcard_constraints:
-        mode="|".join(dhpc.FINETUNES),
-    params:
-        p=par("global.seed", "global.threads", "global.device", "dhpc.body_model", "dhpc.hmr.network", "dhpc.hmr.loss", "dhpc.finetune",
-              "dhpc.n_seeds"),
-        synthetic=dhpc_synthetic_flag,
-        checkpoints="checkpoints/dhpc/finetune_{mode}",
-    threads: P.get("global.threads")
-    resources:
-        gpu=1,
     log:
         "logs/dhpc/finetune_{mode}.log",
     benchmark:
         "logs/bench/dhpc_finetune_{mode}.tsv"
+    wildcard_constraints:
+        mode="|".join(dhpc.FINETUNES),
+    conda:
+        CONDA_ENV
+    threads: P.get("global.threads")
+    resources:
+        gpu=1,
+    params:
+        p=par(
+            "global.seed",
+            "global.threads",
+            "global.device",
+            "dhpc.body_model",
+            "dhpc.hmr.network",
+            "dhpc.hmr.loss",
+            "dhpc.finetune",
+            "dhpc.n_seeds",
+        ),
+        synthetic=lambda w, input: f"--synthetic {input.synthetic}" if w.mode == "real_synth" else "",
+        checkpoints="checkpoints/dhpc/finetune_{mode}",
     shell:
         "python -m handflow dhpc finetune --mode {wildcards.mode} --renders {input.renders} --hmr {input.hmr} {params.synthetic}"
         " --checkpoints {params.checkpoints} --out {output} --log {log}"
@@ -159,44 +166,39 @@ rule dhpc_evaluate_images:
         code=code_of(f"{DHPC_CMD}:evaluate_images"),
     output:
         "results/dhpc/eval_images.json",
-    params:
-        p=par(*dhpc.PROVENANCE_KEYS, "global.threads", "global.device", "dhpc.n_seeds"),
-    threads: P.get("global.threads")
     log:
         "logs/dhpc/evaluate_images.log",
     benchmark:
         "logs/bench/dhpc_evaluate_images.tsv"
+    conda:
+        CONDA_ENV
+    threads: P.get("global.threads")
+    params:
+        p=par(*DHPC_PROVENANCE, "global.threads", "global.device", "dhpc.n_seeds"),
     shell:
         "python -m handflow dhpc evaluate-images --renders {input.renders} --text-only {input.text_only} --corrected {input.corrected}"
         " --features {input.features} --mask {input.mask} --out {output} --log {log}"
 
 
-def dhpc_pose_models(wildcards):
-    """The regressor(s) a pose row scores: none for the mean pose, the pretrained one, or a fine-tuning's folder of seeds."""
-    return {"mean_pose": [], "pretrained": ["models/dhpc/hmr.pt"]}.get(wildcards.row, [f"models/dhpc/finetune_{wildcards.row}"])
-
-
-def dhpc_pose_models_flag(wildcards, input):
-    return f"--models {input.models}" if input.models else ""
-
-
 rule dhpc_evaluate_pose:
     input:
         renders=dhpc.RENDERS,
-        models=dhpc_pose_models,
+        models=lambda w: dhpc.pose_row_models(w.row),
         code=code_of(f"{DHPC_CMD}:evaluate_pose"),
     output:
         "results/dhpc/eval_{row}.json",
-    wildcard_constraints:
-        row="|".join(dhpc.POSE_ROWS),
-    params:
-        p=par(*dhpc.PROVENANCE_KEYS, "global.threads"),
-        models=dhpc_pose_models_flag,
-    threads: P.get("global.threads")
     log:
         "logs/dhpc/evaluate_pose_{row}.log",
     benchmark:
         "logs/bench/dhpc_evaluate_pose_{row}.tsv"
+    wildcard_constraints:
+        row="|".join(dhpc.POSE_ROWS),
+    conda:
+        CONDA_ENV
+    threads: P.get("global.threads")
+    params:
+        p=par(*DHPC_PROVENANCE, "global.threads"),
+        models=lambda w, input: f"--models {input.models}" if input.models else "",
     shell:
         "python -m handflow dhpc evaluate-pose --row {wildcards.row} --renders {input.renders} {params.models} --out {output}"
         " --log {log}"
@@ -210,12 +212,14 @@ rule dhpc_figure:
         code=code_of(f"{DHPC_CMD}:figure"),
     output:
         report("results/figures/dhpc_samples.png", caption="../report/dhpc_samples.rst", category="Diffusion-HPC"),
-    params:
-        p=par("global.threads", "dhpc.figure"),
     log:
         "logs/dhpc/figure.log",
     benchmark:
         "logs/bench/dhpc_figure.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        p=par("global.threads", "dhpc.figure"),
     shell:
         "python -m handflow dhpc figure --text-only {input.text_only} --corrected {input.corrected} --synthetic {input.synthetic}"
         " --out {output} --log {log}"
@@ -230,12 +234,14 @@ rule dhpc_report:
         json=dhpc.METRICS_JSON,
         table="results/tables/dhpc_table.md",
         html=report("results/tables/dhpc_table.html", caption="../report/dhpc_table.rst", category="Diffusion-HPC"),
-    params:
-        p=par(*dhpc.PROVENANCE_KEYS, "global.threads", "dhpc.n_seeds"),
     log:
         "logs/dhpc/report.log",
     benchmark:
         "logs/bench/dhpc_report.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        p=par(*DHPC_PROVENANCE, "global.threads", "dhpc.n_seeds"),
     shell:
         "python -m handflow dhpc report --evals {input.evals} --corrected {input.corrected} --json {output.json}"
         " --table {output.table} --html {output.html} --log {log}"

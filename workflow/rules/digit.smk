@@ -12,14 +12,16 @@ rule digit_pack_images:
         code=code_of(f"{DIGIT_CMD}:pack_images"),
     output:
         directory(f"{DIGIT}/images_{{split}}.lmdb"),
-    wildcard_constraints:
-        split="|".join(dg.SPLITS),
-    params:
-        p=par(*SOURCE_KEYS, "digit.images"),
     log:
         "logs/digit/pack_images_{split}.log",
     benchmark:
         "logs/bench/digit_pack_images_{split}.tsv"
+    wildcard_constraints:
+        split="|".join(dg.SPLITS),
+    conda:
+        CONDA_ENV
+    params:
+        p=par(*SOURCE_KEYS, "digit.images"),
     shell:
         "python -m handflow digit pack-images --root {input.root} --split {wildcards.split} --out {output} --log {log}"
 
@@ -30,14 +32,16 @@ rule digit_annotations:
         code=code_of(f"{DIGIT_CMD}:annotations"),
     output:
         f"{DIGIT}/annotations_{{split}}.h5",
-    wildcard_constraints:
-        split="|".join(dg.SPLITS),
-    params:
-        p=par(*PROVENANCE, *SOURCE_KEYS),
     log:
         "logs/digit/annotations_{split}.log",
     benchmark:
         "logs/bench/digit_annotations_{split}.tsv"
+    wildcard_constraints:
+        split="|".join(dg.SPLITS),
+    conda:
+        CONDA_ENV
+    params:
+        p=par(*PROVENANCE, *SOURCE_KEYS),
     shell:
         "python -m handflow digit annotations --root {input.root} --split {wildcards.split} --out {output} --log {log}"
 
@@ -45,83 +49,86 @@ rule digit_annotations:
 rule digit_segmentation:
     input:
         root=RAW_INTERHAND,
-        hand="data/hand_model",
+        hand=HAND_MODEL,
         code=code_of(f"{DIGIT_CMD}:segmentation"),
     output:
         lmdb=directory(f"{DIGIT}/segm_{{split}}.lmdb"),
         meta=f"{DIGIT}/segm_{{split}}_meta.json",
-    wildcard_constraints:
-        split="|".join(dg.SPLITS),
-    params:
-        p=par(*SOURCE_KEYS, "global.threads", "global.render_backend", "digit.images.batch_mb", "digit.segmentation"),
     log:
         "logs/digit/segmentation_{split}.log",
     benchmark:
         "logs/bench/digit_segmentation_{split}.tsv"
+    wildcard_constraints:
+        split="|".join(dg.SPLITS),
+    conda:
+        CONDA_ENV
+    params:
+        p=par(*SOURCE_KEYS, "global.threads", "global.render_backend", "digit.images.batch_mb", "digit.segmentation"),
     shell:
         "python -m handflow digit segmentation --root {input.root} --split {wildcards.split} --hand-model {input.hand}"
         " --out {output.lmdb} --meta {output.meta} --log {log}"
 
 
-def digit_stores(split):
-    return {
+DIGIT_STORES = {
+    split: {
         "annotations": f"{DIGIT}/annotations_{split}.h5",
         "images": f"{DIGIT}/images_{split}.lmdb",
         "masks": f"{DIGIT}/segm_{split}.lmdb",
         "meta": f"{DIGIT}/segm_{split}_meta.json",
     }
-
-
-STORE_ARGS = "--annotations {input.annotations} --images {input.images} --masks {input.masks} --masks-meta {input.meta}"
+    for split in dg.SPLITS
+}
 
 
 rule digit_train:
     input:
-        **digit_stores("train"),
+        **DIGIT_STORES["train"],
         pretrained=P.get("digit.pretrained_backbone") or [],
         code=code_of(f"{DIGIT_CMD}:train"),
     output:
         model="models/digit/{model}.pt",
         curve="models/digit/{model}_loss.tsv",
-    wildcard_constraints:
-        model="|".join(dg.MODELS),
-    params:
-        p=par("global.seed", "global.threads", "global.device", "digit.pretrained_backbone", "digit.model", "digit.train"),
-        checkpoints="checkpoints/digit/{model}",
-    threads: P.get("global.threads")
-    resources:
-        gpu=1,
     log:
         "logs/digit/train_{model}.log",
     benchmark:
         "logs/bench/digit_train_{model}.tsv"
+    wildcard_constraints:
+        model="|".join(dg.MODELS),
+    conda:
+        CONDA_ENV
+    threads: P.get("global.threads")
+    resources:
+        gpu=1,
+    params:
+        p=par("global.seed", "global.threads", "global.device", "digit.pretrained_backbone", "digit.model", "digit.train"),
+        checkpoints="checkpoints/digit/{model}",
     shell:
-        "python -m handflow digit train --model {wildcards.model} " + STORE_ARGS
-        + " --checkpoints {params.checkpoints} --out {output.model} --curve {output.curve} --log {log}"
-
-
-def digit_model(wildcards):
-    return f"models/digit/{dg.VARIANTS[wildcards.variant].model}.pt"
+        "python -m handflow digit train --model {wildcards.model} --annotations {input.annotations} --images {input.images}"
+        " --masks {input.masks} --masks-meta {input.meta} --checkpoints {params.checkpoints} --out {output.model}"
+        " --curve {output.curve} --log {log}"
 
 
 rule digit_evaluate:
     input:
-        **digit_stores("test"),
-        model=digit_model,
+        **DIGIT_STORES["test"],
+        model=lambda w: f"models/digit/{dg.VARIANTS[w.row].model}.pt",
         code=code_of(f"{DIGIT_CMD}:evaluate"),
     output:
-        "results/digit/eval_{variant}.json",
+        "results/digit/eval_{row}.json",
+    log:
+        "logs/digit/evaluate_{row}.log",
+    benchmark:
+        "logs/bench/digit_evaluate_{row}.tsv"
     wildcard_constraints:
-        variant="|".join(dg.VARIANTS),
+        row="|".join(dg.VARIANTS),
+    conda:
+        CONDA_ENV
+    threads: P.get("global.threads")
     params:
         p=par(*PROVENANCE, "global.threads"),
-    threads: P.get("global.threads")
-    log:
-        "logs/digit/evaluate_{variant}.log",
-    benchmark:
-        "logs/bench/digit_evaluate_{variant}.tsv"
     shell:
-        "python -m handflow digit evaluate --variant {wildcards.variant} " + STORE_ARGS + " --model {input.model} --out {output} --log {log}"
+        "python -m handflow digit evaluate --row {wildcards.row} --annotations {input.annotations} --images {input.images}"
+        " --masks {input.masks} --masks-meta {input.meta} --model {input.model} --out {output} --log {log}"
 
 
 rule digit_mean_pose:
@@ -131,37 +138,41 @@ rule digit_mean_pose:
         code=code_of(f"{DIGIT_CMD}:mean_pose"),
     output:
         f"results/digit/eval_{dg.REFERENCE}.json",
-    params:
-        p=par(*PROVENANCE),
     log:
         "logs/digit/mean_pose.log",
     benchmark:
         "logs/bench/digit_mean_pose.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        p=par(*PROVENANCE),
     shell:
         "python -m handflow digit mean-pose --train-annotations {input.train} --annotations {input.test} --out {output} --log {log}"
 
 
 rule digit_report:
     input:
-        **digit_stores("test"),
-        evals=expand("results/digit/eval_{variant}.json", variant=[dg.REFERENCE, *dg.VARIANTS]),
-        model="models/digit/seg.pt",
+        **DIGIT_STORES["test"],
+        evals=expand("results/digit/eval_{row}.json", row=[dg.REFERENCE, *dg.VARIANTS]),
+        model=f"models/digit/{dg.FIGURE_MODEL}.pt",
         code=code_of(f"{DIGIT_CMD}:report"),
     output:
         json="results/digit_metrics.json",
         table="results/tables/digit_table.md",
         html=report("results/tables/digit_table.html", caption="../report/digit_table.rst", category="DIGIT"),
         figure=report("results/figures/digit_predictions.png", caption="../report/digit_predictions.rst", category="DIGIT"),
-    params:
-        p=par(*PROVENANCE, "global.threads"),
-    threads: P.get("global.threads")
     log:
         "logs/digit/report.log",
     benchmark:
         "logs/bench/digit_report.tsv"
+    conda:
+        CONDA_ENV
+    threads: P.get("global.threads")
+    params:
+        p=par(*PROVENANCE, "global.threads"),
     shell:
-        "python -m handflow digit report --evals {input.evals} " + STORE_ARGS + " --model {input.model}"
-        " --json {output.json} --table {output.table} --html {output.html} --figure {output.figure} --log {log}"
+        "python -m handflow digit report --evals {input.evals} --annotations {input.annotations} --images {input.images}"
+        " --masks {input.masks} --masks-meta {input.meta} --model {input.model} --json {output.json} --table {output.table} --html {output.html} --figure {output.figure} --log {log}"
 
 
 rule digit:

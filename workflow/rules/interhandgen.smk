@@ -10,19 +10,21 @@ rule interhandgen_dataset:
     input:
         train="data/processed/interhand26m_train.h5",
         test="data/processed/interhand26m_test.h5",
-        hand="data/hand_model",
+        hand=HAND_MODEL,
         code=code_of(f"{IHG_CMD}:dataset"),
     output:
         train=f"{IHG}/pairs_train.h5",
         test=f"{IHG}/pairs_test.h5",
         stats=f"{IHG}/stats.json",
-    params:
-        p=par(*PROVENANCE, "global.threads", "interhandgen.dataset"),
-    threads: P.get("global.threads")
     log:
         "logs/interhandgen/dataset.log",
     benchmark:
         "logs/bench/interhandgen_dataset.tsv"
+    conda:
+        CONDA_ENV
+    threads: P.get("global.threads")
+    params:
+        p=par(*PROVENANCE, "global.threads", "interhandgen.dataset"),
     shell:
         "python -m handflow interhandgen dataset --hand-model {input.hand} --train {input.train} --test {input.test}"
         " --out-train {output.train} --out-test {output.test} --out-stats {output.stats} --log {log}"
@@ -36,19 +38,28 @@ rule interhandgen_train:
     output:
         model="models/interhandgen/{model}.pt",
         curve="models/interhandgen/{model}_loss.tsv",
-    wildcard_constraints:
-        model="|".join(ihg.MODELS),
-    params:
-        p=par("global.seed", "global.threads", "global.device", "interhandgen.dataset.swap_augmentation", "interhandgen.model",
-              "interhandgen.diffusion", "interhandgen.train"),
-        checkpoints="checkpoints/interhandgen/{model}",
-    resources:
-        gpu=1,
-    threads: P.get("global.threads")
     log:
         "logs/interhandgen/train_{model}.log",
     benchmark:
         "logs/bench/interhandgen_train_{model}.tsv"
+    wildcard_constraints:
+        model="|".join(ihg.MODELS),
+    conda:
+        CONDA_ENV
+    threads: P.get("global.threads")
+    resources:
+        gpu=1,
+    params:
+        p=par(
+            "global.seed",
+            "global.threads",
+            "global.device",
+            "interhandgen.dataset.swap_augmentation",
+            "interhandgen.model",
+            "interhandgen.diffusion",
+            "interhandgen.train",
+        ),
+        checkpoints="checkpoints/interhandgen/{model}",
     shell:
         "python -m handflow interhandgen train --model {wildcards.model} --pairs {input.pairs} --stats {input.stats}"
         " --checkpoints {params.checkpoints} --out {output.model} --curve {output.curve} --log {log}"
@@ -58,74 +69,76 @@ rule interhandgen_features:
     input:
         train=f"{IHG}/pairs_train.h5",
         test=f"{IHG}/pairs_test.h5",
-        hand="data/hand_model",
+        hand=HAND_MODEL,
         code=code_of(f"{IHG_CMD}:features"),
     output:
         model="models/interhandgen/features.pt",
         report="results/interhandgen/features.json",
-    params:
-        p=par(*PROVENANCE, "global.threads", "interhandgen.dataset.swap_augmentation", "interhandgen.features"),
-        checkpoints="checkpoints/interhandgen/features",
-    resources:
-        gpu=1,
-    threads: P.get("global.threads")
     log:
         "logs/interhandgen/features.log",
     benchmark:
         "logs/bench/interhandgen_features.tsv"
+    conda:
+        CONDA_ENV
+    threads: P.get("global.threads")
+    resources:
+        gpu=1,
+    params:
+        p=par(*PROVENANCE, "global.threads", "interhandgen.dataset.swap_augmentation", "interhandgen.features"),
+        checkpoints="checkpoints/interhandgen/features",
     shell:
         "python -m handflow interhandgen features --hand-model {input.hand} --train {input.train} --test {input.test}"
         " --checkpoints {params.checkpoints} --out {output.model} --report {output.report} --log {log}"
 
 
-def ihg_model(wildcards):
-    return f"models/interhandgen/{ihg.VARIANTS[wildcards.variant].model}.pt"
-
-
 rule interhandgen_sample:
     input:
-        model=ihg_model,
-        hand="data/hand_model",
+        model=lambda w: f"models/interhandgen/{ihg.VARIANTS[w.row].model}.pt",
+        hand=HAND_MODEL,
         code=code_of(f"{IHG_CMD}:sample"),
     output:
-        "data/samples/interhandgen/{variant}.h5",
+        "data/samples/interhandgen/{row}.h5",
+    log:
+        "logs/interhandgen/sample_{row}.log",
+    benchmark:
+        "logs/bench/interhandgen_sample_{row}.tsv"
     wildcard_constraints:
-        variant="|".join(ihg.VARIANTS),
-    params:
-        p=par(*PROVENANCE, "global.threads", "interhandgen.diffusion.sampling_steps", "interhandgen.sample"),
+        row="|".join(ihg.VARIANTS),
+    conda:
+        CONDA_ENV
+    threads: P.get("global.threads")
     resources:
         gpu=1,
-    threads: P.get("global.threads")
-    log:
-        "logs/interhandgen/sample_{variant}.log",
-    benchmark:
-        "logs/bench/interhandgen_sample_{variant}.tsv"
+    params:
+        p=par(*PROVENANCE, "global.threads", "interhandgen.diffusion.sampling_steps", "interhandgen.sample"),
     shell:
-        "python -m handflow interhandgen sample --variant {wildcards.variant} --model {input.model} --hand-model {input.hand}"
+        "python -m handflow interhandgen sample --row {wildcards.row} --model {input.model} --hand-model {input.hand}"
         " --out {output} --log {log}"
 
 
 rule interhandgen_evaluate:
     input:
-        samples="data/samples/interhandgen/{variant}.h5",
+        samples="data/samples/interhandgen/{row}.h5",
         train=f"{IHG}/pairs_train.h5",
         test=f"{IHG}/pairs_test.h5",
         features="models/interhandgen/features.pt",
-        hand="data/hand_model",
+        hand=HAND_MODEL,
         code=code_of(f"{IHG_CMD}:evaluate"),
     output:
-        "results/interhandgen/eval_{variant}.json",
+        "results/interhandgen/eval_{row}.json",
+    log:
+        "logs/interhandgen/evaluate_{row}.log",
+    benchmark:
+        "logs/bench/interhandgen_evaluate_{row}.tsv"
     wildcard_constraints:
-        variant="|".join(ihg.VARIANTS),
+        row="|".join(ihg.VARIANTS),
+    conda:
+        CONDA_ENV
+    threads: P.get("global.threads")
     params:
         p=par(*PROVENANCE, "global.threads", "interhandgen.evaluate"),
-    threads: P.get("global.threads")
-    log:
-        "logs/interhandgen/evaluate_{variant}.log",
-    benchmark:
-        "logs/bench/interhandgen_evaluate_{variant}.tsv"
     shell:
-        "python -m handflow interhandgen evaluate --variant {wildcards.variant} --samples {input.samples} --train {input.train}"
+        "python -m handflow interhandgen evaluate --row {wildcards.row} --samples {input.samples} --train {input.train}"
         " --test {input.test} --features {input.features} --hand-model {input.hand} --out {output} --log {log}"
 
 
@@ -134,49 +147,53 @@ rule interhandgen_evaluate_gt:
         train=f"{IHG}/pairs_train.h5",
         test=f"{IHG}/pairs_test.h5",
         features="models/interhandgen/features.pt",
-        hand="data/hand_model",
+        hand=HAND_MODEL,
         code=code_of(f"{IHG_CMD}:evaluate"),
     output:
         f"results/interhandgen/eval_{ihg.REFERENCE}.json",
-    params:
-        p=par(*PROVENANCE, "global.threads", "interhandgen.evaluate", "interhandgen.sample.n_samples", "interhandgen.sample.n_repeats"),
-    threads: P.get("global.threads")
     log:
         "logs/interhandgen/evaluate_gt.log",
     benchmark:
         "logs/bench/interhandgen_evaluate_gt.tsv"
+    conda:
+        CONDA_ENV
+    threads: P.get("global.threads")
+    params:
+        p=par(*PROVENANCE, "global.threads", "interhandgen.evaluate", "interhandgen.sample.n_samples", "interhandgen.sample.n_repeats"),
     shell:
-        f"python -m handflow interhandgen evaluate --variant {ihg.REFERENCE} --train {{input.train}} --test {{input.test}}"
+        f"python -m handflow interhandgen evaluate --row {ihg.REFERENCE} --train {{input.train}} --test {{input.test}}"
         " --features {input.features} --hand-model {input.hand} --out {output} --log {log}"
 
 
 rule interhandgen_sweep:
     input:
         model="models/interhandgen/cascade.pt",
-        hand="data/hand_model",
+        hand=HAND_MODEL,
         code=code_of(f"{IHG_CMD}:sweep"),
     output:
         "results/interhandgen/apg_sweep.json",
-    params:
-        p=par(*PROVENANCE, "global.threads", "interhandgen.diffusion.sampling_steps", "interhandgen.sample", "interhandgen.sweep"),
-    resources:
-        gpu=1,
-    threads: P.get("global.threads")
     log:
         "logs/interhandgen/sweep.log",
     benchmark:
         "logs/bench/interhandgen_sweep.tsv"
+    conda:
+        CONDA_ENV
+    threads: P.get("global.threads")
+    resources:
+        gpu=1,
+    params:
+        p=par(*PROVENANCE, "global.threads", "interhandgen.diffusion.sampling_steps", "interhandgen.sample", "interhandgen.sweep"),
     shell:
         "python -m handflow interhandgen sweep --model {input.model} --hand-model {input.hand} --out {output} --log {log}"
 
 
 rule interhandgen_report:
     input:
-        evals=expand("results/interhandgen/eval_{variant}.json", variant=[ihg.REFERENCE, *ihg.VARIANTS]),
+        evals=expand("results/interhandgen/eval_{row}.json", row=[ihg.REFERENCE, *ihg.VARIANTS]),
         features="results/interhandgen/features.json",
         sweep="results/interhandgen/apg_sweep.json",
         samples="data/samples/interhandgen/full.h5",
-        hand="data/hand_model",
+        hand=HAND_MODEL,
         code=code_of(f"{IHG_CMD}:report"),
     output:
         json="results/interhandgen_metrics.json",
@@ -184,13 +201,15 @@ rule interhandgen_report:
         html=report("results/tables/interhandgen_table.html", caption="../report/interhandgen_table.rst", category="InterHandGen"),
         samples=report("results/figures/interhandgen_samples.png", caption="../report/interhandgen_samples.rst", category="InterHandGen"),
         sweep=report("results/figures/interhandgen_apg_sweep.png", caption="../report/interhandgen_sweep.rst", category="InterHandGen"),
-    params:
-        p=par(*PROVENANCE, "global.threads"),
-    threads: P.get("global.threads")
     log:
         "logs/interhandgen/report.log",
     benchmark:
         "logs/bench/interhandgen_report.tsv"
+    conda:
+        CONDA_ENV
+    threads: P.get("global.threads")
+    params:
+        p=par(*PROVENANCE, "global.threads"),
     shell:
         "python -m handflow interhandgen report --evals {input.evals} --features {input.features} --sweep {input.sweep}"
         " --samples {input.samples} --hand-model {input.hand} --json {output.json} --table {output.table} --html {output.html}"

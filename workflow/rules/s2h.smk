@@ -8,17 +8,19 @@ S2H_CMD = "handflow.papers.s2h.commands"
 
 rule s2h_tree:
     input:
-        hand="data/hand_model",
+        hand=HAND_MODEL,
         interhand=expand("data/processed/interhand26m_{split}.h5", split=("train", "val", "test")),
         code=code_of(f"{S2H_CMD}:tree"),
     output:
         directory(s2h.TREE),
-    params:
-        p=par("global.seed", "global.threads", "s2h.characters", "s2h.motions"),
     log:
         "logs/s2h/tree.log",
     benchmark:
         "logs/bench/s2h_tree.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        p=par("global.seed", "global.threads", "s2h.characters", "s2h.motions"),
     shell:
         "python -m handflow s2h tree --hand-model {input.hand} --interhand-train {input.interhand[0]}"
         " --interhand-val {input.interhand[1]} --interhand-test {input.interhand[2]} --out {output} --log {log}"
@@ -27,16 +29,18 @@ rule s2h_tree:
 rule s2h_pack:
     input:
         tree=s2h.TREE,
-        hand="data/hand_model",
+        hand=HAND_MODEL,
         code=code_of(f"{S2H_CMD}:pack"),
     output:
         s2h.PACKED,
-    params:
-        p=par("global.threads"),
     log:
         "logs/s2h/pack.log",
     benchmark:
         "logs/bench/s2h_pack.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        p=par("global.threads"),
     shell:
         "python -m handflow s2h pack --tree {input.tree} --hand-model {input.hand} --out {output} --log {log}"
 
@@ -47,48 +51,44 @@ rule s2h_train:
         code=code_of(f"{S2H_CMD}:train"),
     output:
         directory("models/s2h/{model}"),
-    wildcard_constraints:
-        model="|".join(s2h.MODELS),
-    params:
-        p=par("global.seed", "global.threads", "global.device", "s2h.network", "s2h.train", "s2h.n_seeds"),
-        checkpoints="checkpoints/s2h/{model}",
-    threads: P.get("global.threads")
-    resources:
-        gpu=1,
     log:
         "logs/s2h/train_{model}.log",
     benchmark:
         "logs/bench/s2h_train_{model}.tsv"
+    wildcard_constraints:
+        model="|".join(s2h.MODELS),
+    conda:
+        CONDA_ENV
+    threads: P.get("global.threads")
+    resources:
+        gpu=1,
+    params:
+        p=par("global.seed", "global.threads", "global.device", "s2h.network", "s2h.train", "s2h.n_seeds"),
+        checkpoints="checkpoints/s2h/{model}",
     shell:
         "python -m handflow s2h train --model {wildcards.model} --data {input.data} --checkpoints {params.checkpoints}"
         " --out {output} --log {log}"
 
 
-def s2h_models(wildcards):
-    return [f"models/s2h/{wildcards.row}"] if wildcards.row in s2h.MODELS else []
-
-
-def s2h_models_flag(wildcards, input):
-    return f"--models {input.models}" if wildcards.row in s2h.MODELS else ""
-
-
 rule s2h_evaluate:
     input:
         data=s2h.PACKED,
-        models=s2h_models,
+        models=lambda w: [f"models/s2h/{w.row}"] if w.row in s2h.MODELS else [],
         code=code_of(f"{S2H_CMD}:evaluate"),
     output:
         "results/s2h/eval_{row}.json",
-    wildcard_constraints:
-        row="|".join(s2h.ROWS),
-    params:
-        p=par(*s2h.PROVENANCE_KEYS, "global.threads", "s2h.train.window", "s2h.train.stride"),
-        models=s2h_models_flag,
-    threads: P.get("global.threads")
     log:
         "logs/s2h/evaluate_{row}.log",
     benchmark:
         "logs/bench/s2h_evaluate_{row}.tsv"
+    wildcard_constraints:
+        row="|".join(s2h.ROWS),
+    conda:
+        CONDA_ENV
+    threads: P.get("global.threads")
+    params:
+        p=par(*s2h.PROVENANCE.params(), "global.threads", "s2h.train.window", "s2h.train.stride"),
+        models=lambda w, input: f"--models {input.models}" if w.row in s2h.MODELS else "",
     shell:
         "python -m handflow s2h evaluate --row {wildcards.row} --data {input.data} {params.models} --out {output} --log {log}"
 
@@ -97,17 +97,19 @@ rule s2h_figure:
     input:
         data=s2h.PACKED,
         tree=s2h.TREE,
-        hand="data/hand_model",
-        models="models/s2h/asrn",
+        hand=HAND_MODEL,
+        models=f"models/s2h/{s2h.FIGURE_MODEL}",
         code=code_of(f"{S2H_CMD}:figure"),
     output:
         report("results/figures/s2h_retarget.gif", caption="../report/s2h_retarget.rst", category="Semantics2Hands"),
-    params:
-        p=par("global.threads", "global.render_backend", "s2h.figure", "s2h.train.window"),
     log:
         "logs/s2h/figure.log",
     benchmark:
         "logs/bench/s2h_figure.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        p=par("global.threads", "global.render_backend", "s2h.figure", "s2h.train.window"),
     shell:
         "python -m handflow s2h figure --data {input.data} --tree {input.tree} --hand-model {input.hand} --models {input.models}"
         " --out {output} --log {log}"
@@ -122,12 +124,14 @@ rule s2h_report:
         json=s2h.METRICS_JSON,
         table="results/tables/s2h_table.md",
         html=report("results/tables/s2h_table.html", caption="../report/s2h_table.rst", category="Semantics2Hands"),
-    params:
-        p=par(*s2h.PROVENANCE_KEYS, "global.threads", "s2h.n_seeds"),
     log:
         "logs/s2h/report.log",
     benchmark:
         "logs/bench/s2h_report.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        p=par(*s2h.PROVENANCE.params(), "global.threads", "s2h.n_seeds"),
     shell:
         "python -m handflow s2h report --evals {input.evals} --data {input.data} --json {output.json} --table {output.table}"
         " --html {output.html} --log {log}"

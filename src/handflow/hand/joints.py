@@ -21,12 +21,22 @@ FINGERS = ("thumb", "index", "middle", "ring", "pinky")
 
 MANO16_NAMES = (
     "wrist",
-    "index1", "index2", "index3",
-    "middle1", "middle2", "middle3",
-    "pinky1", "pinky2", "pinky3",
-    "ring1", "ring2", "ring3",
-    "thumb1", "thumb2", "thumb3",
-)  # fmt: skip
+    "index1",
+    "index2",
+    "index3",
+    "middle1",
+    "middle2",
+    "middle3",
+    "pinky1",
+    "pinky2",
+    "pinky3",
+    "ring1",
+    "ring2",
+    "ring3",
+    "thumb1",
+    "thumb2",
+    "thumb3",
+)
 TIP_NAMES = tuple(f"{f}4" for f in FINGERS)
 # joints as `HandModel` computes them: the 16 MANO joints, then tips thumb..pinky
 MANO21_NAMES = MANO16_NAMES + TIP_NAMES

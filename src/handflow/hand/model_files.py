@@ -71,12 +71,16 @@ ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
 
 
 class RestrictedUnpickler(pickle.Unpickler):
-    """Unpickler that resolves only the globals official MANO files contain."""
+    """Unpickler that resolves only the globals it is given (official MANO and SMPL files: `ALLOWED_GLOBALS`)."""
+
+    def __init__(self, file: Any, allowed: dict[tuple[str, str], Any], what: str) -> None:
+        super().__init__(file, encoding="latin1")
+        self.allowed, self.what = allowed, what
 
     def find_class(self, module: str, name: str) -> Any:
-        target = ALLOWED_GLOBALS.get((module, name))
+        target = self.allowed.get((module, name))
         if target is None:
-            raise pickle.UnpicklingError(f"global '{module}.{name}' is not allowed in a MANO file")
+            raise pickle.UnpicklingError(f"global '{module}.{name}' is not allowed in a {self.what}")
         return target
 
 
@@ -151,26 +155,32 @@ def _resolve(value: Any, source: Path, key: str, depth: int = 0) -> Any:
     return value
 
 
-def load_mano_pickle(path: Path) -> dict[str, np.ndarray]:
-    """Arrays of an official MANO pkl, chumpy-free; fails on a missing key or a foreign global."""
+def read_restricted_pickle(path: Path, what: str, keys: tuple[str, ...], allowed: dict[tuple[str, str], Any] = ALLOWED_GLOBALS) -> dict:
+    """The entries `keys` of the dict a Python-2 pickle holds, unpickled with only the `allowed` globals and resolved.
+
+    Every reader of a pickle a user brings (MANO and SMPL model files, HOI4D's hand poses)
+    goes through here: a foreign global, a damaged stream or a pickle that is not a dict is
+    one line naming the file (`what` says what it should have been); chumpy records and
+    sparse matrices become checked arrays. Entries not in `keys` are never resolved.
+    """
     try:
         with open(path, "rb") as fh:
-            raw = RestrictedUnpickler(fh, encoding="latin1").load()
+            raw = RestrictedUnpickler(fh, allowed, what).load()
     except FileNotFoundError:
         raise InputError(path, None, "file not found") from None
     except InputError:
         raise
-    except Exception as exc:  # a crafted stream can make pickle raise nearly anything; all mean "not a MANO file"
-        raise InputError(path, None, f"not a readable MANO pickle: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:  # a crafted stream can make pickle raise nearly anything; all mean "not such a file"
+        raise InputError(path, None, f"not a readable {what}: {type(exc).__name__}: {exc}") from None
     if not isinstance(raw, dict):
         raise InputError(path, None, f"expected a dict, got {type(raw).__name__}")
-    out = {}
-    for key, raw_value in raw.items():
-        if key not in REQUIRED_KEYS:
-            continue  # other entries (bs_style, bs_type, J, ...) are not used; never resolved
-        value = _resolve(raw_value, path, str(key))
-        if isinstance(value, np.ndarray):
-            out[key] = value
+    return {key: _resolve(value, path, str(key)) for key, value in raw.items() if key in keys}
+
+
+def load_mano_pickle(path: Path) -> dict[str, np.ndarray]:
+    """Arrays of an official MANO pkl, chumpy-free; fails on a missing key or a foreign global."""
+    raw = read_restricted_pickle(path, "MANO file", REQUIRED_KEYS)
+    out = {key: value for key, value in raw.items() if isinstance(value, np.ndarray)}
     check_model_arrays(out, path)
     return out
 

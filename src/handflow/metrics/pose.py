@@ -33,6 +33,16 @@ def bucket_rows(hand_type: np.ndarray) -> dict[str, np.ndarray]:
     return {"all": np.ones(len(hand_type), bool), "single": np.isin(hand_type, (0, 1)), "interacting": hand_type == 2}
 
 
+def validity_mask(valid: np.ndarray) -> np.ndarray:
+    """A joint validity mask as booleans: bools, or the 0/1 numbers the annotation files store (`joint_valid` is float)."""
+    valid = np.asarray(valid)
+    if valid.dtype == bool:
+        return valid
+    if valid.dtype.kind not in "iuf" or not np.isin(valid, (0, 1)).all():
+        raise ComputationError(f"MPJPE: a validity mask holds 0 and 1 (or booleans); got {valid.dtype} values other than those")
+    return valid == 1
+
+
 def _check_pose_inputs(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, hand_type: np.ndarray) -> None:
     n = len(gt)
     if n == 0:
@@ -48,9 +58,11 @@ def _check_pose_inputs(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, hand
 def mpjpe(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, hand_type: np.ndarray, include_wrists: bool = True) -> dict[str, float]:
     """{"all", "single", "interacting"}: mm, from (N, 42, 3) camera-space joints in mm.
 
-    A bucket with no valid joint is NaN (no frame to measure: the evaluation writes null); bad
-    input (no frames, disagreeing shapes, NaN in a valid joint) raises ComputationError.
+    `valid` (N, 42): booleans or the annotation files' 0/1 numbers. A bucket with no valid joint
+    is NaN (no frame to measure: the evaluation writes null); bad input (no frames, disagreeing
+    shapes, a mask value other than 0/1, NaN in a valid joint) raises ComputationError.
     """
+    valid = validity_mask(valid)
     _check_pose_inputs(pred, gt, valid, hand_type)
     with np.errstate(invalid="ignore"):  # invalid joints may hold NaN; they are masked below
         err = np.linalg.norm(_root_aligned(pred) - _root_aligned(gt), axis=-1)

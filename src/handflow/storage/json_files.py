@@ -1,4 +1,4 @@
-"""JSON files one stage writes and another reads: read with one clear error, gathered by a key field."""
+"""JSON files one stage writes and another reads: written whole without NaN, read with one clear error, gathered by a key field."""
 
 from __future__ import annotations
 
@@ -8,6 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from handflow.errors import InputError
+from handflow.storage.atomic import atomic_write_text
+
+
+def write_json(path: Path | str, data: Any) -> None:
+    """Every JSON file a stage writes: indented, atomic, and never a NaN or inf (`allow_nan=False`: a missing value is null)."""
+    atomic_write_text(path, json.dumps(data, indent=2, allow_nan=False))
 
 
 def read_json(path: Path | str) -> Any:

@@ -334,9 +334,23 @@ class Generator:
                             for cam_id in seen:
                                 cam = cams[cam_id]
                                 self._write_image(
-                                    root, split, cap, str(seq), cam_id, cam, frame_idx, hands, present, world,
-                                    annotated, hand_type, data, rng, tone, subject_id,
-                                )  # fmt: skip
+                                    root,
+                                    split,
+                                    cap,
+                                    str(seq),
+                                    cam_id,
+                                    cam,
+                                    frame_idx,
+                                    hands,
+                                    present,
+                                    world,
+                                    annotated,
+                                    hand_type,
+                                    data,
+                                    rng,
+                                    tone,
+                                    subject_id,
+                                )
                             frame_idx += FRAME_STEP
                 adir = ann / split
                 adir.mkdir()

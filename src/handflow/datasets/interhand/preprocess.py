@@ -50,8 +50,16 @@ def preprocess_split(
     joint_valid = np.stack([s.joint_valid for s in steps]) if n else np.zeros((0, 42), bool)
     metrics: dict[str, float] = {"time_steps": float(n), "images": float(len(data))}
     with atomic_path(out) as tmp, h5py.File(tmp, "w") as h5:
-        h5.attrs.update({**provenance, "split": split, "schema_version": SCHEMA_VERSION, "units": "metres",
-                         "frame": "capture world frame", "joint_order": "InterHand2.6M (right 0-20, left 21-41)"})  # fmt: skip
+        h5.attrs.update(
+            {
+                **provenance,
+                "split": split,
+                "schema_version": SCHEMA_VERSION,
+                "units": "metres",
+                "frame": "capture world frame",
+                "joint_order": "InterHand2.6M (right 0-20, left 21-41)",
+            }
+        )
         h5["capture"] = np.array([s.capture for s in steps], np.int32)
         h5["frame_idx"] = np.array([s.frame_idx for s in steps], np.int32)
         h5["subject"] = np.array([subjects.get(k, -1) for k in keys], np.int32)
@@ -73,8 +81,7 @@ def _write_hand(h5, side, steps, model: HandModel, joints_world, joint_valid, ba
     fits = [s.mano[side] for s in steps]
     valid = np.array([f is not None for f in fits], bool)
     zeros = {"global_orient": np.zeros(3), "hand_pose": np.zeros(45), "shape": np.zeros(10), "trans": np.zeros(3)}
-    cols = {k: np.stack([getattr(f, k) if f is not None else z for f in fits]) if n else np.zeros((0, *z.shape))
-            for k, z in zeros.items()}  # fmt: skip
+    cols = {k: np.stack([getattr(f, k) if f is not None else z for f in fits]) if n else np.zeros((0, *z.shape)) for k, z in zeros.items()}
     joints = np.zeros((n, 21, 3))
     with torch.no_grad():
         for start in range(0, n, batch_size):

@@ -201,8 +201,16 @@ class InterHandSplit:
         if len(images) != len(annotations):
             raise InputError(path, "annotations", f"{len(annotations)} entries for {len(images)} images")
         for i, (img, ann) in enumerate(zip(images, annotations, strict=True)):
-            for key, kind in (("id", int), ("file_name", str), ("width", int), ("height", int), ("capture", int),
-                              ("seq_name", str), ("camera", str), ("frame_idx", int)):  # fmt: skip
+            for key, kind in (
+                ("id", int),
+                ("file_name", str),
+                ("width", int),
+                ("height", int),
+                ("capture", int),
+                ("seq_name", str),
+                ("camera", str),
+                ("frame_idx", int),
+            ):
                 _require(img, key, kind, path, f"images[{i}].{key}")
             if not isinstance(img.get("subject", -1), int):
                 raise InputError(path, f"images[{i}].subject", f"expected int, got {type(img['subject']).__name__}")

@@ -60,10 +60,15 @@ def sample_figure(root: Path, split: str, out: Path, tile_height: int = 256) -> 
     width = max(t.shape[1] for t in tiles)
     grid = [[np.pad(t, ((0, 0), (0, width - t.shape[1]), (0, 0))) for t in row] for row in grid]
     grid = [row + [np.zeros_like(row[0])] * (4 - len(row)) for row in grid]  # a short last row: blank tiles
-    save_image_grid(out, grid, f"InterHand2.6M, {split} split: annotations drawn on the images", [""] * 4,
-                    [f"images {4 * r + 1}-{4 * r + len(row)}" for r, row in enumerate(grid)],
-                    "Joints from joint_3d.json projected through camera.json: right hand green, left hand magenta; "
-                    "the annotation box in cyan. Off-hand dots mean a units, camera or joint-order problem.")  # fmt: skip
+    save_image_grid(
+        out,
+        grid,
+        f"InterHand2.6M, {split} split: annotations drawn on the images",
+        [""] * 4,
+        [f"images {4 * r + 1}-{4 * r + len(row)}" for r, row in enumerate(grid)],
+        "Joints from joint_3d.json projected through camera.json: right hand green, left hand magenta; "
+        "the annotation box in cyan. Off-hand dots mean a units, camera or joint-order problem.",
+    )
 
 
 def write_report(root: Path, h5_files: list[Path], out_json: Path, out_figure: Path, provenance: dict[str, str]) -> None:

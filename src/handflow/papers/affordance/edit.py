@@ -18,10 +18,11 @@ import numpy as np
 import torch
 from PIL import Image
 
+from handflow.diffusion import to_uint8
 from handflow.papers.affordance.evaluate import test_pairs
 from handflow.papers.affordance.layout import mirror_path, render_hard
-from handflow.papers.affordance.sample import keep_masks, sample_content, sample_layouts, to_uint8
-from handflow.papers.affordance.train import load_network
+from handflow.papers.affordance.networks import load_network
+from handflow.papers.affordance.sample import keep_masks, sample_content, sample_layouts
 from handflow.render.figure import save_image_grid
 from handflow.storage.atomic import atomic_path
 
@@ -31,8 +32,9 @@ def _upsampled(upsampler, images: torch.Tensor) -> np.ndarray:
         return to_uint8(upsampler(images))
 
 
-def interpolation_gif(out: Path, pairs: Path, layout_path: Path, content_path: Path, upsampler_path: Path, frames: int,
-                      sampler: str, steps: int, seed: int) -> np.ndarray:  # fmt: skip
+def interpolation_gif(
+    out: Path, pairs: Path, layout_path: Path, content_path: Path, upsampler_path: Path, frames: int, sampler: str, steps: int, seed: int
+) -> np.ndarray:
     """Write the GIF; returns the layouts used (frames, 5)."""
     layout_net, content = load_network(layout_path, "layout")[0], load_network(content_path, "content")[0]
     upsampler = load_network(upsampler_path, "upsampler")[0]
@@ -43,8 +45,12 @@ def interpolation_gif(out: Path, pairs: Path, layout_path: Path, content_path: P
     start = sample_layouts(layout_net, obj, sampler, steps, g)[0].double().numpy()
     path = torch.as_tensor(mirror_path(start, frames, orient=True), dtype=torch.float32)
     # one noise for every frame: the sampler's first draw from a generator reset per frame
-    images = torch.cat([sample_content(content, obj, keep_masks(path[i : i + 1], 1, size), sampler, steps,
-                                       torch.Generator().manual_seed(seed + 1)) for i in range(frames)])  # fmt: skip
+    images = torch.cat(
+        [
+            sample_content(content, obj, keep_masks(path[i : i + 1], 1, size), sampler, steps, torch.Generator().manual_seed(seed + 1))
+            for i in range(frames)
+        ]
+    )
     big = _upsampled(upsampler, images)
     side = big.shape[1]
     tiles = []
@@ -56,8 +62,9 @@ def interpolation_gif(out: Path, pairs: Path, layout_path: Path, content_path: P
     return path.numpy()
 
 
-def hijack_figure(out: Path, pairs: Path, layout_path: Path, content_path: Path, upsampler_path: Path, n: int, sampler: str,
-                  steps: int, seed: int) -> float:  # fmt: skip
+def hijack_figure(
+    out: Path, pairs: Path, layout_path: Path, content_path: Path, upsampler_path: Path, n: int, sampler: str, steps: int, seed: int
+) -> float:
     """Write the figure; returns the largest distance between a pinned point and its sampled layout's (x, y) (0 by construction)."""
     layout_net, content = load_network(layout_path, "layout")[0], load_network(content_path, "content")[0]
     upsampler = load_network(upsampler_path, "upsampler")[0]
@@ -74,6 +81,7 @@ def hijack_figure(out: Path, pairs: Path, layout_path: Path, content_path: Path,
         centre = (int((p[0] + 1) / 2 * side), int((p[1] + 1) / 2 * side))
         marked = cv2.circle(np.ascontiguousarray(img), centre, 3, (255, 0, 0), -1)
         tiles.append([cv2.resize(o, (side, side)), np.repeat(render_hard(lay, side)[..., None], 3, 2), marked])
-    save_image_grid(out, tiles, "Keypoint (hijack) guidance: the red point pins the hand's position",
-                    ["object image", "layout (x, y pinned)", "output"])  # fmt: skip
+    save_image_grid(
+        out, tiles, "Keypoint (hijack) guidance: the red point pins the hand's position", ["object image", "layout (x, y pinned)", "output"]
+    )
     return float((layouts[:, :2] - points).abs().max())

@@ -25,12 +25,15 @@ import h5py
 import numpy as np
 import torch
 
+from handflow.config import Section
+from handflow.diffusion import resize_images, to_tensor, to_uint8
 from handflow.errors import InputError
 from handflow.metrics.generative import frechet_distance, kernel_distance
 from handflow.papers.affordance.hand_contact import hand_contact_metrics, place_hand
+from handflow.papers.affordance.networks import load_network
+from handflow.papers.affordance.pair_data import FrameSet, PairSet, read_pairs_file
 from handflow.papers.affordance.pairs import CONTACT, NO_HAND
-from handflow.papers.affordance.sample import keep_masks, sample_content, sample_layouts, to_uint8
-from handflow.papers.affordance.train import FrameSet, PairSet, _resize_all, _to_tensor, load_network, read_pairs_file
+from handflow.papers.affordance.sample import SampleConfig, keep_masks, sample_content, sample_layouts
 from handflow.papers.affordance.variants import VARIANTS
 from handflow.storage.atomic import atomic_path
 
@@ -68,15 +71,34 @@ def mean_layout(train_pairs: Path, size: int) -> torch.Tensor:
     return lay
 
 
-def sample_variant(variant: str, test: Path, models: dict[str, Path], train_pairs: Path, n_seeds: int, sampler: str, steps: int,
-                   batch: int, seed: int, out: Path, provenance: dict, device: torch.device) -> dict[str, float]:  # fmt: skip
-    """`n_seeds` samples of the variant for every synthesis input, to HDF5 (images uint8, layouts)."""
-    v = VARIANTS[variant]
-    content, cfg = load_network(models[v.content], "content")
+@dataclass(frozen=True)
+class EvaluateConfig(Section):
+    """params `affordance.evaluate`."""
+
+    kid_subsets: int
+    contact_mm: float  # 3D contact: a joint this near the object's surface
+
+
+def sample_variant(
+    row: str,
+    test: Path,
+    models: dict[str, Path],
+    train_pairs: Path,
+    cfg: SampleConfig,
+    seed: int,
+    out: Path,
+    provenance: dict,
+    device: torch.device,
+) -> dict[str, float]:
+    """`cfg.n_seeds` samples of the variant (a sampled row) for every synthesis input, to HDF5 (images uint8, layouts);
+    `models`: the model files of `variants.MODELS` by name (those the variant uses)."""
+    v = VARIANTS[row]
+    n_seeds, sampler, steps, batch = cfg.n_seeds, cfg.sampler, cfg.steps, cfg.batch_size
+    content, cfg = load_network(models[v.content], v.content)
     content.to(device)
     size = cfg["config"]["image_size"]
     data, a, _ = test_pairs(test, size)
-    layout_net = load_network(models[v.layout], "layout")[0].to(device) if v.layout in ("layout", "layout_nomask") else None
+    layout_net = load_network(models[v.layout], v.layout)[0].to(device) if v.layout in ("layout", "layout_nomask") else None
     fixed = mean_layout(train_pairs, size) if v.layout == "mean" else None
     images, layouts = [], []
     for s in range(n_seeds):
@@ -98,7 +120,7 @@ def sample_variant(variant: str, test: Path, models: dict[str, Path], train_pair
         h5.create_dataset("images", data=np.stack(images))
         h5.create_dataset("layouts", data=np.stack(layouts).astype(np.float32))
         h5.create_dataset("inputs", data=a)
-        h5.attrs.update({"variant": variant, "sampler": sampler, "steps": steps, "provenance": json.dumps(provenance)})
+        h5.attrs.update({"row": row, "sampler": sampler, "steps": steps, "provenance": json.dumps(provenance)})
     return {"images": float(len(a) * n_seeds)}
 
 
@@ -114,8 +136,12 @@ def _score(evaluator, images: torch.Tensor, batch: int = 64) -> tuple[np.ndarray
 
 def _metrics(feats: np.ndarray, states: np.ndarray, reference: np.ndarray, kid_subsets: int, rng: np.random.Generator) -> dict:
     kid = kernel_distance(feats, reference, kid_subsets, 1000, 3, rng)[0]  # cubic kernel, as clean-fid's KID
-    return {"fid": frechet_distance(feats, reference), "kid": kid, "contact_recall": float(np.mean(states == CONTACT)),
-            "hand_present": float(np.mean(states != NO_HAND))}  # fmt: skip
+    return {
+        "fid": frechet_distance(feats, reference),
+        "kid": kid,
+        "contact_recall": float(np.mean(states == CONTACT)),
+        "hand_present": float(np.mean(states != NO_HAND)),
+    }
 
 
 @torch.no_grad()
@@ -126,9 +152,13 @@ def evaluator_checks(evaluator, frames: Path, size: int) -> dict[str, float]:
     category = np.concatenate([evaluator(data.image[i : i + 64])[1].argmax(1).numpy() for i in range(0, len(data.image), 64)])
     truth = data.state.numpy()
     majority = np.bincount(truth).max() / len(truth)
-    return {"contact_accuracy": float(np.mean(contact == truth)), "contact_majority_baseline": float(majority),
-            "contact_recall_on_true_contacts": float(np.mean(contact[truth == CONTACT] == CONTACT)) if (truth == CONTACT).any() else None,
-            "category_accuracy": float(np.mean(category == data.category.numpy())), "n_frames": len(truth)}  # fmt: skip
+    return {
+        "contact_accuracy": float(np.mean(contact == truth)),
+        "contact_majority_baseline": float(majority),
+        "contact_recall_on_true_contacts": float(np.mean(contact[truth == CONTACT] == CONTACT)) if (truth == CONTACT).any() else None,
+        "category_accuracy": float(np.mean(category == data.category.numpy())),
+        "n_frames": len(truth),
+    }
 
 
 @dataclass(frozen=True)
@@ -167,8 +197,9 @@ def true_joints(raw: dict[str, np.ndarray], index: np.ndarray, model_dir: Path) 
     return out.joints_openpose().double().numpy() * 1000.0
 
 
-def evaluate_row(row: str, test: Path, evaluator_path: Path, samples: Path | None, kid_subsets: int, seed: int,
-                 handpose_path: Path, model_dir: Path, contact_mm: float) -> dict:  # fmt: skip
+def evaluate_row(
+    row: str, test: Path, evaluator_path: Path, samples: Path | None, cfg: EvaluateConfig, seed: int, handpose_path: Path, model_dir: Path
+) -> dict:
     """Per-seed metrics of one row (a variant's samples, or a reference row)."""
     evaluator, ckpt = load_network(evaluator_path, "evaluator")
     size = ckpt["config"]["image_size"]
@@ -180,20 +211,22 @@ def evaluate_row(row: str, test: Path, evaluator_path: Path, samples: Path | Non
     hand3d = None
     if "obj_depth" in raw:
         net = load_network(handpose_path, "handpose")[0]
-        hand3d = Hand3D(net, raw["obj_depth"][index], raw["crop_camera"][index].astype(np.float64), raw["hoi"].shape[1], contact_mm)
+        hand3d = Hand3D(net, raw["obj_depth"][index], raw["crop_camera"][index].astype(np.float64), raw["hoi"].shape[1], cfg.contact_mm)
     if samples is None:
         sets = [data.hoi[a] if row == "gt" else data.obj[a]]
     else:
         with h5py.File(samples, "r") as h5:
             if not np.array_equal(h5["inputs"][()], a):
                 raise InputError(samples, "inputs", "made from other test pairs than these: resample")
-            sets = [_to_tensor(_resize_all(img, size)) for img in h5["images"][()]]
+            sets = [to_tensor(resize_images(img, size)) for img in h5["images"][()]]
     per_seed = []
     for imgs in sets:
         feats, states = _score(evaluator, imgs)
-        per_seed.append(_metrics(feats, states, reference, kid_subsets, rng) | (hand3d.score(imgs, states != NO_HAND) if hand3d else {}))
+        per_seed.append(
+            _metrics(feats, states, reference, cfg.kid_subsets, rng) | (hand3d.score(imgs, states != NO_HAND) if hand3d else {})
+        )
     out = {"row": row, "per_seed": per_seed, "n_inputs": len(a), "n_reference": len(b)}
     if hand3d is not None and row == "gt":
         truth = true_joints(raw, index, model_dir)
-        out["true_hands"] = hand_contact_metrics(truth, hand3d.depth, hand3d.camera, contact_mm)
+        out["true_hands"] = hand_contact_metrics(truth, hand3d.depth, hand3d.camera, cfg.contact_mm)
     return out

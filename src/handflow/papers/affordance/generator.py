@@ -165,8 +165,9 @@ class HOI4DGenerator:
             sealed = self.hand.seal(out.vertices)[0].double().numpy()
         return grasp.orient, art, transl, sealed, out.joints_openpose()[0].double().numpy()
 
-    def _render(self, cam: Camera, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]], bg: np.ndarray, light: Lighting,
-                noise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    def _render(
+        self, cam: Camera, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]], bg: np.ndarray, light: Lighting, noise: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """sRGB8 image and label map of (verts world m, faces, albedo, label) parts."""
         verts, faces, albedo, labels, offset = [], [], [], [], 0
         for v, f, a, label in parts:
@@ -217,8 +218,10 @@ class HOI4DGenerator:
             arm_v = np.asarray(arm.vertices) + shift
             clearance = float(min(signed_distance_outside(obj.mesh, sealed[:-1]).min(), signed_distance_outside(obj.mesh, arm_v).min()))
             noise = rng.normal(0.0, 0.006, (size[1], size[0], 3))
-            hand_parts = [(sealed, self.hand.sealed_faces.numpy(), hand_albedo, 2),
-                          (arm_v, np.asarray(arm.faces), hand_albedo[: len(arm_v)], 2)]  # fmt: skip
+            hand_parts = [
+                (sealed, self.hand.sealed_faces.numpy(), hand_albedo, 2),
+                (arm_v, np.asarray(arm.faces), hand_albedo[: len(arm_v)], 2),
+            ]
             image, labels = self._render(cam, [obj_part, *hand_parts], bg, light, noise)
             object_only, _ = self._render(cam, [obj_part], bg, light, noise)
             depths.append(object_depths(cam, obj_part[0], obj_part[1], size, self.backend))
@@ -232,17 +235,32 @@ class HOI4DGenerator:
             r_cam = cam.R @ rotation_of(orient)
             t_cam = cam.R @ (root_joint + transl - cam.campos) - root_joint
             kps = cam.project(cam.world_to_cam(joints) * 1000.0)
-            pose = {"poseCoeff": np.concatenate([matrix_to_axis_angle_np(r_cam), art]).astype(np.float32),
-                    "beta": betas.astype(np.float32), "trans": t_cam.astype(np.float32), "kps2D": kps.astype(np.float32)}  # fmt: skip
+            pose = {
+                "poseCoeff": np.concatenate([matrix_to_axis_angle_np(r_cam), art]).astype(np.float32),
+                "beta": betas.astype(np.float32),
+                "trans": t_cam.astype(np.float32),
+                "kps2D": kps.astype(np.float32),
+            }
             path = hoi4d.hand_pose_path(root, vid, f)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(pickle.dumps(pose, protocol=2))
             in_view = bool((labels == 2).sum() >= 50)
-            truth.append({"frame": f, "clearance_mm": clearance * 1000.0, "contact": bool(clearance * 1000.0 < CONTACT_MM and in_view),
-                          "hand_in_view": in_view, "object_pixels": int((labels == 1).sum())})  # fmt: skip
+            truth.append(
+                {
+                    "frame": f,
+                    "clearance_mm": clearance * 1000.0,
+                    "contact": bool(clearance * 1000.0 < CONTACT_MM and in_view),
+                    "hand_in_view": in_view,
+                    "object_pixels": int((labels == 1).sum()),
+                }
+            )
         writer.release()
-        np.savez_compressed(root / "handflow_truth" / vid / "object_depth.npz", depth=np.stack(depths).astype(np.float16),
-                            focal=cams[0].focal, princpt=cams[0].princpt)  # fmt: skip
+        np.savez_compressed(
+            root / "handflow_truth" / vid / "object_depth.npz",
+            depth=np.stack(depths).astype(np.float16),
+            focal=cams[0].focal,
+            princpt=cams[0].princpt,
+        )
         (root / "handflow_truth" / vid / "truth.json").write_text(json.dumps({"category": category, "frames": truth}, indent=1))
         return truth
 

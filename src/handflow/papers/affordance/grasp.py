@@ -28,8 +28,13 @@ from handflow.hand.model import HandModel
 from handflow.papers.affordance.objects import GraspSite
 
 FINGER_JOINTS = {"index": (1, 2, 3), "middle": (4, 5, 6), "pinky": (7, 8, 9), "ring": (10, 11, 12), "thumb": (13, 14, 15)}
-FLEX_SHARE = {"index": (1.0, 1.1, 0.7), "middle": (1.0, 1.1, 0.7), "pinky": (1.0, 1.1, 0.7), "ring": (1.0, 1.1, 0.7),
-              "thumb": (0.3, 0.8, 0.8)}  # fmt: skip
+FLEX_SHARE = {
+    "index": (1.0, 1.1, 0.7),
+    "middle": (1.0, 1.1, 0.7),
+    "pinky": (1.0, 1.1, 0.7),
+    "ring": (1.0, 1.1, 0.7),
+    "thumb": (0.3, 0.8, 0.8),
+}
 MAX_FLEX = 1.3  # radians at the first joint when a finger never touches
 FOREARM_LENGTH, FOREARM_RADIUS = 0.16, 0.027
 
@@ -117,8 +122,9 @@ def _posed(model: HandModel, frame: HandFrame, rot: np.ndarray, transl: np.ndarr
     return out.vertices.double().numpy()
 
 
-def solve_grasp(model: HandModel, frame: HandFrame, mesh: trimesh.Trimesh, site: GraspSite, margin: float = 0.002,
-                steps: int = 12) -> Grasp:  # fmt: skip
+def solve_grasp(
+    model: HandModel, frame: HandFrame, mesh: trimesh.Trimesh, site: GraspSite, margin: float = 0.002, steps: int = 12
+) -> Grasp:
     """The held hand at `site` (see the module docstring)."""
     rot = facing(frame, site)
     flat = np.zeros((1, 45))

@@ -76,5 +76,8 @@ def hand_contact_metrics(joints_mm: np.ndarray, depth: np.ndarray, camera: np.nd
     scored = [against_depth(j, d, c) for j, d, c in zip(joints_mm, depth, camera, strict=True)]
     pen = np.array([s[0] for s in scored])
     dist = np.array([s[1] for s in scored])
-    return {"penetration_mm": float(pen.mean()), "contact_3d": float(np.mean(dist <= contact_mm)),
-            "median_distance_mm": float(np.median(dist))}  # fmt: skip
+    return {
+        "penetration_mm": float(pen.mean()),
+        "contact_3d": float(np.mean(dist <= contact_mm)),
+        "median_distance_mm": float(np.median(dist)),
+    }

@@ -15,26 +15,16 @@ A pose pickle is read by an unpickler that builds numpy arrays and builtin conta
 from __future__ import annotations
 
 import csv
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from handflow.errors import InputError
-from handflow.hand.model_files import ALLOWED_GLOBALS, RestrictedUnpickler
+from handflow.hand.model_files import ALLOWED_GLOBALS, read_restricted_pickle
 
 POSE_FIELDS = {"poseCoeff": (48,), "beta": (10,), "trans": (3,), "kps2D": (21, 2)}
 _NUMPY_GLOBALS = {k: v for k, v in ALLOWED_GLOBALS.items() if k[0].startswith(("numpy", "_codecs"))}
-
-
-class _PoseUnpickler(RestrictedUnpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        target = _NUMPY_GLOBALS.get((module, name))
-        if target is None:
-            raise pickle.UnpicklingError(f"global '{module}.{name}' is not allowed in a HOI4D hand-pose file")
-        return target
 
 
 @dataclass(frozen=True)
@@ -72,17 +62,7 @@ def hand_pose_path(root: Path, vid: str, frame: int) -> Path:
 
 def read_hand_pose(path: Path) -> HandPose:
     """A right-hand pose pickle, every field checked (present, numeric, its shape, finite)."""
-    try:
-        with open(path, "rb") as fh:
-            raw = _PoseUnpickler(fh, encoding="latin1").load()
-    except FileNotFoundError:
-        raise InputError(path, None, "file not found") from None
-    except InputError:
-        raise
-    except Exception as exc:  # a damaged or crafted stream can make pickle raise nearly anything
-        raise InputError(path, None, f"not a readable hand-pose pickle: {type(exc).__name__}: {exc}") from None
-    if not isinstance(raw, dict):
-        raise InputError(path, None, f"expected a dict, got {type(raw).__name__}")
+    raw = read_restricted_pickle(path, "HOI4D hand-pose file", tuple(POSE_FIELDS), _NUMPY_GLOBALS)
     values = {}
     for key, shape in POSE_FIELDS.items():
         if key not in raw:

@@ -19,10 +19,11 @@ import h5py
 import numpy as np
 import torch
 
+from handflow.diffusion import to_tensor, to_uint8
 from handflow.errors import InputError
 from handflow.papers.affordance.layout import render_hard
-from handflow.papers.affordance.sample import keep_masks, sample_content, sample_layouts, to_uint8
-from handflow.papers.affordance.train import _to_tensor, load_network
+from handflow.papers.affordance.networks import load_network
+from handflow.papers.affordance.sample import keep_masks, sample_content, sample_layouts
 from handflow.storage.atomic import atomic_path
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -60,14 +61,24 @@ def _png(path: Path, rgb: np.ndarray) -> None:
     cv2.imwrite(str(path), np.ascontiguousarray(rgb[..., ::-1]))
 
 
-def infer(source: Path, out: Path, layout_path: Path, content_path: Path, upsampler_path: Path, test_num: int, limit: int,
-          sampler: str, steps: int, seed: int) -> dict[str, float]:  # fmt: skip
+def infer(
+    source: Path,
+    out: Path,
+    layout_path: Path,
+    content_path: Path,
+    upsampler_path: Path,
+    test_num: int,
+    limit: int,
+    sampler: str,
+    steps: int,
+    seed: int,
+) -> dict[str, float]:
     layout_net, content = load_network(layout_path, "layout")[0], load_network(content_path, "content")[0]
     upsampler = load_network(upsampler_path, "upsampler")[0]
     size = content.cfg.image_size
     inputs = read_inputs(source, size, limit)
     names = list(inputs)
-    obj = _to_tensor(np.stack([inputs[n] for n in names]))
+    obj = to_tensor(np.stack([inputs[n] for n in names]))
     index = []
     with atomic_path(out, is_dir=True) as tmp:
         for name in names:

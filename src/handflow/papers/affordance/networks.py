@@ -20,6 +20,13 @@
   hand / hand not touching / touching: 100DOH's states -1, 0 and 3, the detector's role in
   the seed's contact recall) and the object category; its penultimate features are the
   FID features (Inception's role).
+- **Hand-pose network** (FrankMocap's role, see `handpose`): 2D joints in the crop and 3D
+  joints relative to the wrist, from a HOI crop.
+
+LayoutNet and ContentNet carry their diffusion schedule in their config (GLIDE's cosine
+schedule, `handflow.diffusion.NoiseSchedule`), so every model file holds the schedule its
+sampler must use. `load_network` reads any of them back by the model's name
+(`variants.MODELS`), checking the file holds that network.
 """
 
 from __future__ import annotations
@@ -32,9 +39,12 @@ from diffusers import UNet2DModel
 from diffusers.models.embeddings import TimestepEmbedding, Timesteps
 from torch import nn
 
+from handflow.checkpoints import NetworkSpec, directory_digest, load_model
 from handflow.config import Section
+from handflow.diffusion import COSINE, NoiseSchedule
 from handflow.errors import InputError
 from handflow.papers.affordance.layout import render_soft
+from handflow.papers.affordance.variants import MODELS
 
 
 def _block(c_in: int, c_out: int, stride: int) -> nn.Sequential:
@@ -49,6 +59,7 @@ class LayoutNetConfig(Section):
     channels: tuple[int, ...]  # encoder widths; each stage halves the side
     heads: int
     attention_layers: int
+    schedule: NoiseSchedule = COSINE
 
 
 class LayoutNet(nn.Module):
@@ -69,8 +80,9 @@ class LayoutNet(nn.Module):
         self.query = nn.Linear(5, width)
         self.attn = nn.ModuleList(nn.MultiheadAttention(width, cfg.heads, batch_first=True) for _ in range(cfg.attention_layers))
         self.norms = nn.ModuleList(nn.LayerNorm(width) for _ in range(2 * cfg.attention_layers))
-        self.mlps = nn.ModuleList(nn.Sequential(nn.Linear(width, 2 * width), nn.SiLU(), nn.Linear(2 * width, width))
-                                  for _ in range(cfg.attention_layers))  # fmt: skip
+        self.mlps = nn.ModuleList(
+            nn.Sequential(nn.Linear(width, 2 * width), nn.SiLU(), nn.Linear(2 * width, width)) for _ in range(cfg.attention_layers)
+        )
         self.out = nn.Linear(width, 5)
 
     def splat_input(self, x_t: torch.Tensor, obj: torch.Tensor) -> torch.Tensor:
@@ -102,16 +114,24 @@ class ContentNetConfig(Section):
     attention: tuple[bool, ...]  # per level: a self-attention block (the seed: at downsampling 2, 4, 8)
     latent_channels: int = 0  # the LDM variant: the autoencoder's latent channels (0: pixel space); set from the autoencoder
     latent_factor: int = 1  # pixels per latent cell
+    schedule: NoiseSchedule = COSINE
 
 
 def content_net(cfg: ContentNetConfig) -> UNet2DModel:
     down = tuple("AttnDownBlock2D" if a else "DownBlock2D" for a in cfg.attention)
     up = tuple("AttnUpBlock2D" if a else "UpBlock2D" for a in reversed(cfg.attention))
     data = cfg.latent_channels or 3
-    return UNet2DModel(sample_size=cfg.image_size // cfg.latent_factor, in_channels=2 * data + 1, out_channels=data,
-                       block_out_channels=cfg.channels,
-                       layers_per_block=cfg.layers_per_block, down_block_types=down, up_block_types=up,
-                       norm_num_groups=min(8, *cfg.channels), attention_head_dim=min(32, cfg.channels[-1]))  # fmt: skip
+    return UNet2DModel(
+        sample_size=cfg.image_size // cfg.latent_factor,
+        in_channels=2 * data + 1,
+        out_channels=data,
+        block_out_channels=cfg.channels,
+        layers_per_block=cfg.layers_per_block,
+        down_block_types=down,
+        up_block_types=up,
+        norm_num_groups=min(8, *cfg.channels),
+        attention_head_dim=min(32, cfg.channels[-1]),
+    )
 
 
 class LatentCodec:
@@ -217,3 +237,52 @@ class Evaluator(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         f = torch.relu(self.features(x))
         return self.contact(f), self.category(f)
+
+
+@dataclass(frozen=True)
+class HandPoseConfig(Section):
+    """params `affordance.handpose.network`."""
+
+    image_size: int
+    channels: tuple[int, ...]
+
+
+class HandPoseNet(nn.Module):
+    def __init__(self, cfg: HandPoseConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        layers, c_in = [], 3
+        for c in cfg.channels:
+            layers += [nn.Conv2d(c_in, c, 3, 2, 1), nn.GroupNorm(min(8, c), c), nn.SiLU(), nn.Conv2d(c, c, 3, 1, 1), nn.SiLU()]
+            c_in = c
+        self.trunk = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(2), nn.Flatten())
+        self.head = nn.Sequential(nn.Linear(4 * c_in, 256), nn.SiLU(), nn.Linear(256, 21 * 5))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, 21, 2) joints in crop NDC and (B, 21, 3) wrist-relative joints in decimetres."""
+        out = self.head(self.trunk(x)).reshape(-1, 21, 5)
+        return out[..., :2], out[..., 2:]
+
+
+_FAMILIES = {
+    "layout": NetworkSpec(LayoutNetConfig, LayoutNet),
+    "content": NetworkSpec(ContentNetConfig, ContentNet),
+    "upsampler": NetworkSpec(UpsamplerConfig, Upsampler),
+    "evaluator": NetworkSpec(EvaluatorConfig, Evaluator),
+    "handpose": NetworkSpec(HandPoseConfig, HandPoseNet),
+}
+NETWORKS = {name: _FAMILIES[m.family] for name, m in MODELS.items()}
+
+
+def load_network(path: Path, kind: str) -> tuple[nn.Module, dict]:
+    """A model file of one kind (`variants.MODELS`): the network in eval mode and the file's dict.
+
+    ContentNet's LDM variant gets its autoencoder back from the directory it was trained
+    with; one line if that directory changed since.
+    """
+    model, ckpt = load_model(path, kind, NETWORKS)
+    if MODELS[kind].family == "content" and ckpt.get("vae"):
+        model.codec = LatentCodec(Path(ckpt["vae"]))
+        if directory_digest(Path(ckpt["vae"])) != ckpt.get("vae_digest"):
+            raise InputError(ckpt["vae"], None, f"the autoencoder changed since {path} was trained on it")
+    return model, ckpt

@@ -209,8 +209,26 @@ def build_pairs(root: Path, split_csv: Path, out: Path, size: int, cfg: InpaintC
         raise InputError(split_csv, None, "no rows")
     inpaint, frames, rng = Inpainter(cfg, root), FrameSource(root), np.random.default_rng(seed)
     prompts = sorted({r.prompt for r in rows})
-    data: dict[str, list] = {k: [] for k in ("hoi", "obj", "obj_sdedit", "obj_true", "obj_depth", "crop_camera", "keep", "hand_box",
-                                            "crop_box", "category", "kps2d", "pose", "beta", "trans", "frame")}  # fmt: skip
+    data: dict[str, list] = {
+        k: []
+        for k in (
+            "hoi",
+            "obj",
+            "obj_sdedit",
+            "obj_true",
+            "obj_depth",
+            "crop_camera",
+            "keep",
+            "hand_box",
+            "crop_box",
+            "category",
+            "kps2d",
+            "pose",
+            "beta",
+            "trans",
+            "frame",
+        )
+    }
     depth_truth = DepthTruth(root)
     vids, errors = [], {"inpainted": [], "unfilled": [], "mean_colour": []}
     for row in rows:
@@ -226,10 +244,20 @@ def build_pairs(root: Path, split_csv: Path, out: Path, size: int, cfg: InpaintC
                 for name, img in (("inpainted", obj), ("unfilled", crop.hoi), ("mean_colour", mean_fill)):
                     errors[name].append(float(np.abs(img[hole].astype(np.float64) - truth[hole]).mean()))
         scale = size / (crop.box[2] - crop.box[0])
-        for key, value in (("hoi", crop.hoi), ("obj", obj), ("obj_sdedit", inpaint.sdedit(obj, rng)), ("keep", crop.keep),
-                           ("hand_box", hand_box_in_crop(pose.kps2d, crop.box, size)), ("crop_box", crop.box),
-                           ("category", prompts.index(row.prompt)), ("kps2d", (pose.kps2d - crop.box[:2]) * scale),
-                           ("pose", pose.pose), ("beta", pose.beta), ("trans", pose.trans), ("frame", row.frame)):  # fmt: skip
+        for key, value in (
+            ("hoi", crop.hoi),
+            ("obj", obj),
+            ("obj_sdedit", inpaint.sdedit(obj, rng)),
+            ("keep", crop.keep),
+            ("hand_box", hand_box_in_crop(pose.kps2d, crop.box, size)),
+            ("crop_box", crop.box),
+            ("category", prompts.index(row.prompt)),
+            ("kps2d", (pose.kps2d - crop.box[:2]) * scale),
+            ("pose", pose.pose),
+            ("beta", pose.beta),
+            ("trans", pose.trans),
+            ("frame", row.frame),
+        ):
             data[key].append(value)
         data["obj_true"].append(truth if truth is not None else np.zeros_like(crop.hoi))
         depth = depth_truth(row.vid, row.frame, crop.box, size)

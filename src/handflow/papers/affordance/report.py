@@ -19,10 +19,13 @@ import h5py
 import numpy as np
 import torch
 
-from handflow.papers.affordance.handpose import predict_kps
+from handflow.diffusion import resize_images, to_tensor, to_uint8
+from handflow.papers.affordance.evaluate import evaluator_checks
+from handflow.papers.affordance.handpose import held_out_accuracy, predict_kps
 from handflow.papers.affordance.layout import render_hard
-from handflow.papers.affordance.sample import to_uint8
-from handflow.papers.affordance.train import PairSet, _resize_all, _to_tensor, load_network
+from handflow.papers.affordance.networks import load_network
+from handflow.papers.affordance.pair_data import PairSet
+from handflow.papers.affordance.sample import SampleConfig
 from handflow.papers.affordance.variants import REFERENCES, VARIANTS
 from handflow.render.figure import save_image_grid
 from handflow.tables import Claim, Column, Estimate, ResultsTable, Row
@@ -37,18 +40,47 @@ COLUMNS = [
     Column("judge_accuracy", "Judge accuracy", "higher", digits=3),
 ]
 CLAIMS = [
-    Claim("evaluator_is_a_judge", "the contact classifier beats the majority class on held-out frames (else no recall is evidence)",
-          "judge_accuracy", "evaluator", "majority"),
-    Claim("draws_hands", "ContentNet draws hands in contact at all (beats returning the object image)", "contact_recall", "full", "copy",
-          requires=("evaluator_is_a_judge",)),
-    Claim("layout_beats_nolayout_contact", "layout-conditioned synthesis has a higher contact recall than the no-layout baseline",
-          "contact_recall", "full", "nolayout", requires=("draws_hands",)),
-    Claim("layout_beats_nolayout_fid", "layout-conditioned synthesis has a lower FID than the no-layout baseline", "fid", "full",
-          "nolayout", requires=("draws_hands",)),
-    Claim("layoutnet_beats_mean_layout", "LayoutNet's layouts beat the training set's mean layout (contact recall)", "contact_recall",
-          "full", "mean_layout", requires=("draws_hands",)),
+    Claim(
+        "evaluator_is_a_judge",
+        "the contact classifier beats the majority class on held-out frames (else no recall is evidence)",
+        "judge_accuracy",
+        "evaluator",
+        "majority",
+    ),
+    Claim(
+        "draws_hands",
+        "ContentNet draws hands in contact at all (beats returning the object image)",
+        "contact_recall",
+        "full",
+        "copy",
+        requires=("evaluator_is_a_judge",),
+    ),
+    Claim(
+        "layout_beats_nolayout_contact",
+        "layout-conditioned synthesis has a higher contact recall than the no-layout baseline",
+        "contact_recall",
+        "full",
+        "nolayout",
+        requires=("draws_hands",),
+    ),
+    Claim(
+        "layout_beats_nolayout_fid",
+        "layout-conditioned synthesis has a lower FID than the no-layout baseline",
+        "fid",
+        "full",
+        "nolayout",
+        requires=("draws_hands",),
+    ),
+    Claim(
+        "layoutnet_beats_mean_layout",
+        "LayoutNet's layouts beat the training set's mean layout (contact recall)",
+        "contact_recall",
+        "full",
+        "mean_layout",
+        requires=("draws_hands",),
+    ),
     Claim("mask_loss_helps", "LayoutNet's mask loss lowers FID", "fid", "full", "nomask", requires=("draws_hands",)),
-]  # fmt: skip
+]
 UNCERTAINTY = (
     "mean ± standard error over sampling seeds (one trained model per network: training noise is not in it); the reference "
     "rows are fixed image sets, exact (± 0) against the same reference half; the judge's accuracy ± its binomial s.e. over "
@@ -91,13 +123,23 @@ def build_table(evals: dict[str, dict], provenance: dict, extra: dict, notes: li
         "The paper's reported values are not shown: they could not be retrieved (see shared/reference/seed-affordance-diffusion.md). "
         "They are on real HOI4D with Inception features and the 100DOH detector; only comparisons between rows carry over.",
     ]
-    return ResultsTable("affordance", "Affordance Diffusion: HOI synthesis from an object image", provenance, COLUMNS, rows, UNCERTAINTY,
-                        CLAIMS, [], notes, extra)  # fmt: skip
+    return ResultsTable(
+        "affordance",
+        "Affordance Diffusion: HOI synthesis from an object image",
+        provenance,
+        COLUMNS,
+        rows,
+        UNCERTAINTY,
+        CLAIMS,
+        [],
+        notes,
+        extra,
+    )
 
 
 def _upsample(upsampler, images: np.ndarray) -> np.ndarray:
     with torch.no_grad():
-        return to_uint8(upsampler(_to_tensor(images)))
+        return to_uint8(upsampler(to_tensor(images)))
 
 
 def write_figure(out: Path, test_pairs: Path, samples: dict[str, Path], upsampler_path: Path, hand_net, n: int = 4) -> None:
@@ -116,16 +158,20 @@ def write_figure(out: Path, test_pairs: Path, samples: dict[str, Path], upsample
         kept = PairSet.load(test_pairs, size).kept
         for i in pick:
             src = kept[inputs[i]]
-            obj = _resize_all(obj_all[src][None], size)[0]
+            obj = resize_images(obj_all[src][None], size)[0]
             hand = render_hard(layouts[i], size) == 0
             over = obj.copy()
             over[hand] = (0.5 * over[hand] + 0.5 * np.array([40, 90, 255])).astype(np.uint8)
             big = _upsample(upsampler, np.stack([full[i], nolayout[i]]))
             skeleton = _skeleton(big[0], predict_kps(hand_net, big[:1])[0])
             tiles.append([obj, over, big[0], skeleton, big[1], hoi_all[src]])
-    save_image_grid(out, tiles, "Affordance Diffusion on held-out objects", ["object image", "sampled layout", "ours (upsampled)",
-                    "its hand's joints", "no-layout baseline", "real HOI crop"],
-                    caption="Seed 0 of each variant; layouts are LayoutNet samples; joints from the hand-pose network.")  # fmt: skip
+    save_image_grid(
+        out,
+        tiles,
+        "Affordance Diffusion on held-out objects",
+        ["object image", "sampled layout", "ours (upsampled)", "its hand's joints", "no-layout baseline", "real HOI crop"],
+        caption="Seed 0 of each variant; layouts are LayoutNet samples; joints from the hand-pose network.",
+    )
 
 
 def _skeleton(image: np.ndarray, kps: np.ndarray) -> np.ndarray:
@@ -152,3 +198,51 @@ def pairs_notes(test_pairs: Path) -> tuple[dict, list[str]]:
             f"{stats['hole_mae_unfilled']:.1f} for leaving the hand in."
         )
     return {"pairs_test": stats, "inpainting": inpainting, "sdedit": sdedit}, notes
+
+
+def write_report(
+    evals: dict[str, dict],
+    samples: dict[str, Path],
+    test: Path,
+    evaluator_path: Path,
+    frames: Path,
+    upsampler: Path,
+    handpose_path: Path,
+    hand_model: Path,
+    sampling: SampleConfig,
+    provenance: dict,
+    json_path: Path,
+    table_path: Path,
+    html_path: Path,
+    figure: Path,
+) -> ResultsTable:
+    """The table (JSON, Markdown, HTML) with the judge's and the hand-pose network's checks in its notes, and the figure."""
+    evaluator, ckpt = load_network(evaluator_path, "evaluator")
+    checks = evaluator_checks(evaluator, frames, ckpt["config"]["image_size"])
+    extra, notes = pairs_notes(test)
+    net, hp_ckpt = load_network(handpose_path, "handpose")
+    hand_pose = held_out_accuracy(net, hp_ckpt, test, hand_model)
+    notes.append(
+        f"Hand-pose network (FrankMocap's role; joints, not a MANO fit) on held-out real crops: wrist-relative MPJPE "
+        f"{hand_pose['mpjpe_mm']:.1f} mm vs {hand_pose['mean_pose_mpjpe_mm']:.1f} mm for the training mean pose; 2D joints "
+        f"{hand_pose['kps_error_pct']:.1f} % of the crop vs {hand_pose['mean_kps_error_pct']:.1f} %. The figure overlays its "
+        "joints on the synthesised hands."
+    )
+    notes.append(
+        f"Evaluator (contact state and category, trained on the embedded training frames) on held-out frames: contact-state "
+        f"accuracy {checks['contact_accuracy']:.3f} vs {checks['contact_majority_baseline']:.3f} for the majority class; "
+        f"category accuracy {checks['category_accuracy']:.3f}."
+    )
+    extra = {
+        **extra,
+        "evaluator": checks,
+        "sampler": sampling.sampler,
+        "sampling_steps": sampling.steps,
+        "n_seeds": sampling.n_seeds,
+        "references": REFERENCES,
+        "hand_pose": hand_pose,
+    }
+    table = build_table(evals, provenance, extra, notes)
+    table.write(json_path, table_path, html_path)
+    write_figure(figure, test, samples, upsampler, net)
+    return table

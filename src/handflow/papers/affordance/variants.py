@@ -1,14 +1,36 @@
 """Affordance Diffusion's vocabulary, defined once for the rules, the commands and the report (no torch here).
 
-A *model* is a network the pipeline trains; a *variant* is a row of the table: which
-layout (a LayoutNet, the training set's mean layout, or none) goes to which ContentNet.
-`gt` (the real HOI crops: the floor) and `copy` (the object image returned unchanged: the
-trivial baseline that adds no hand) are reference rows with nothing sampled.
+A *model* is a network the pipeline trains: its family (which network and trainer), the
+file it trains on and the params sections it reads, so its rule declares exactly what its
+command reads. A *row* of the table is a *variant* (sampled: which layout, a LayoutNet,
+the training set's mean layout or none, goes to which ContentNet) or a reference: `gt`
+(the real HOI crops: the floor) and `copy` (the object image returned unchanged: the
+trivial baseline that adds no hand), with nothing sampled.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from handflow.provenance import Field, Provenance
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    family: str  # layout | content | upsampler | evaluator | handpose: its network class and trainer
+    data: str  # the file it trains on, under data/processed/affordance (without .h5)
+    reads: tuple[str, ...]  # params sections under `affordance.` its training reads
+    mask_loss: float = 0.0  # LayoutNet: the weight of its mask loss (the seed: 0.1; 0 is the ablation)
+    use_layout: bool = True  # ContentNet: the keep-mask channel (False: all ones, the no-layout baseline)
+
+    def params(self) -> tuple[str, ...]:
+        return tuple(f"affordance.{r}" for r in self.reads)
+
+    @property
+    def needs_hand_model(self) -> bool:
+        """The hand-pose network's labels pose the pairs' MANO parameters with the prepared hand model."""
+        return self.family == "handpose"
 
 
 @dataclass(frozen=True)
@@ -30,12 +52,29 @@ VARIANTS = {
 }
 REFERENCES = {"gt": "Ground-truth HOI crops (floor)", "copy": "Object image unchanged (trivial: no hand)"}
 ROWS = (*VARIANTS, *REFERENCES)
-LAYOUT_MODELS = {"layout": 0.1, "layout_nomask": 0.0}  # LayoutNet -> its mask-loss weight (the seed: 0.1)
-CONTENT_MODELS = {"content": True, "content_nolayout": False}  # ContentNet -> uses the layout channel
-MODELS = (*LAYOUT_MODELS, *CONTENT_MODELS, "upsampler", "evaluator", "handpose")
+_SIZE = "content.network.image_size"  # LayoutNet and the upsampler work at ContentNet's size
+MODELS = {
+    m.name: m
+    for m in (
+        Model("layout", "layout", "pairs_train", ("layout", _SIZE), mask_loss=0.1),
+        Model("layout_nomask", "layout", "pairs_train", ("layout", _SIZE), mask_loss=0.0),
+        Model("content", "content", "pairs_train", ("content",), use_layout=True),
+        Model("content_nolayout", "content", "pairs_train", ("content",), use_layout=False),
+        Model("upsampler", "upsampler", "pairs_train", ("upsampler", _SIZE)),
+        Model("evaluator", "evaluator", "frames_train", ("evaluator",)),
+        Model("handpose", "handpose", "pairs_train", ("handpose",)),
+    )
+}
 SPLITS = ("train", "test")
 # What every affordance results file records: the HOI4D source (not InterHand's global.data_source), scale, seed, hand model.
-PROVENANCE_KEYS = ("affordance.data.source", "global.scale", "global.seed", "global.hand_model")
+PROVENANCE = Provenance(
+    (
+        Field("data_source", "affordance.data.source"),
+        Field("scale", "global.scale"),
+        Field("seed", "global.seed"),
+        Field("hand_model", "global.hand_model"),
+    )
+)
 SOURCE_KEYS = ("affordance.data.source", "affordance.data.hoi4d_root")
 
 EMBEDDED_ROOT = "data/raw/embedded/HOI4D"
@@ -49,6 +88,15 @@ TARGETS = (
     "results/figures/affordance_hijack.png",
     "results/affordance/inference",
 )
+
+
+def sample_inputs(row: str) -> dict[str, str]:
+    """The model files a variant samples from (its rule's inputs): its ContentNet, and its LayoutNet when it has one."""
+    v = VARIANTS[row]
+    files = {"content": f"models/affordance/{v.content}.pt"}
+    if v.layout in MODELS:
+        files["layout"] = f"models/affordance/{v.layout}.pt"
+    return files
 
 
 def source_root(source: str, hoi4d_root: str | None) -> str:

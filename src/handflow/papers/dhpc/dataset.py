@@ -27,14 +27,24 @@ import torch
 
 from handflow.config import Section
 from handflow.errors import InputError
-from handflow.papers.dhpc.body import N_POSED, body
 from handflow.papers.dhpc.poses import ACTIONS, HARD, caption, sample_poses
 from handflow.papers.dhpc.render import STYLES, clothing, place, render, to_camera
+from handflow.papers.dhpc.skeleton import N_POSED, BodyModel
 from handflow.storage.atomic import atomic_path
 
 IMAGE_SPLITS = ("web", "web_ref", "web_holdout", "real_train", "real_test")
-FIELDS = {"image": np.uint8, "mask": bool, "depth": np.float32, "background": np.uint8, "kp2d": np.float32, "kp3d": np.float32,
-          "pose": np.float32, "shape": np.float32, "trans": np.float32, "action": np.int64}  # fmt: skip
+FIELDS = {
+    "image": np.uint8,
+    "mask": bool,
+    "depth": np.float32,
+    "background": np.uint8,
+    "kp2d": np.float32,
+    "kp3d": np.float32,
+    "pose": np.float32,
+    "shape": np.float32,
+    "trans": np.float32,
+    "action": np.int64,
+}
 
 
 @dataclass(frozen=True)
@@ -56,15 +66,15 @@ class DataConfig(Section):
     fill: dict[str, float]  # body height / frame, per style
 
 
-def _render_split(cfg: DataConfig, split: SplitSize, rng: np.random.Generator, backend: str) -> dict[str, np.ndarray]:
-    model = body()
+def _render_split(cfg: DataConfig, split: SplitSize, rng: np.random.Generator, backend: str, model: BodyModel) -> dict[str, np.ndarray]:
     names = list(HARD if split.hard_only else ACTIONS)
     actions = rng.integers(0, len(names), split.n)
     action_names = [names[a] for a in actions]
     poses = sample_poses(action_names, cfg.jitter_deg, cfg.heading_deg, rng)
     shapes = rng.uniform(0.0, 1.0, (split.n, 6))
     with torch.no_grad():
-        verts, joints = (t.numpy() for t in model(torch.as_tensor(poses), torch.as_tensor(shapes)))
+        posed = model(torch.as_tensor(poses), torch.as_tensor(shapes))
+    verts, joints = posed.vertices.numpy(), posed.keypoints.numpy()
     out: dict[str, list] = {k: [] for k in (*FIELDS, "caption", "focal")}
     for i in range(split.n):
         fill = cfg.fill[split.style] * rng.uniform(0.9, 1.05)
@@ -81,8 +91,8 @@ def _render_split(cfg: DataConfig, split: SplitSize, rng: np.random.Generator, b
     return {k: np.asarray(v) for k, v in out.items()}
 
 
-def build(out: Path, cfg: DataConfig, seed: int, backend: str, provenance: dict) -> dict[str, float]:
-    """Render every split and the pose set into `out` (written whole or not at all)."""
+def build(out: Path, cfg: DataConfig, seed: int, backend: str, body: BodyModel, provenance: dict) -> dict[str, float]:
+    """Render every split of `body` and the pose set into `out` (written whole or not at all)."""
     for name, split in cfg.splits.items():
         if name not in IMAGE_SPLITS or split.style not in STYLES:
             raise InputError("params/dhpc.yaml", f"data.splits.{name}", f"a split of {IMAGE_SPLITS} in a style of {STYLES}")
@@ -94,7 +104,7 @@ def build(out: Path, cfg: DataConfig, seed: int, backend: str, provenance: dict)
         f.attrs["hard"] = json.dumps(list(HARD))
         f.attrs["image_size"] = cfg.image_size
         for name in IMAGE_SPLITS:
-            data = _render_split(cfg, cfg.splits[name], rng, backend)
+            data = _render_split(cfg, cfg.splits[name], rng, backend, body)
             g = f.create_group(name)
             for key, values in data.items():
                 if key == "caption":
@@ -129,9 +139,20 @@ class Split:
 
 
 def _shapes(n: int, s: int) -> dict[str, tuple[int, ...]]:
-    return {"image": (n, s, s, 3), "mask": (n, s, s), "depth": (n, s, s), "background": (n, s, s, 3), "kp2d": (n, 14, 3),
-            "kp3d": (n, 14, 3), "pose": (n, N_POSED, 3), "shape": (n, 6), "trans": (n, 3), "focal": (n,), "action": (n,),
-            "caption": (n,)}  # fmt: skip
+    return {
+        "image": (n, s, s, 3),
+        "mask": (n, s, s),
+        "depth": (n, s, s),
+        "background": (n, s, s, 3),
+        "kp2d": (n, 14, 3),
+        "kp3d": (n, 14, 3),
+        "pose": (n, N_POSED, 3),
+        "shape": (n, 6),
+        "trans": (n, 3),
+        "focal": (n,),
+        "action": (n,),
+        "caption": (n,),
+    }
 
 
 def read_split(path: Path, name: str) -> Split:

@@ -23,7 +23,7 @@ import torch
 
 from handflow.errors import ComputationError
 from handflow.metrics.generative import frechet_distance, kernel_distance
-from handflow.papers.dhpc.body import HIPS
+from handflow.papers.dhpc.skeleton import HIPS
 
 KID_SUBSETS, KID_SUBSET_SIZE, KID_DEGREE = 100, 1000, 3  # clean-fid's compute_kid defaults
 
@@ -39,12 +39,18 @@ def features(net, images: torch.Tensor, masks: torch.Tensor | None = None, batch
 
 def image_metrics(feats: np.ndarray, ref: np.ndarray, masked: np.ndarray, ref_masked: np.ndarray, rng: np.random.Generator) -> dict:
     kid = lambda a, b: kernel_distance(a, b, KID_SUBSETS, KID_SUBSET_SIZE, KID_DEGREE, rng)[0]  # noqa: E731
-    return {"fid": frechet_distance(feats, ref), "kid": kid(feats, ref), "h_fid": frechet_distance(masked, ref_masked),
-            "h_kid": kid(masked, ref_masked)}  # fmt: skip
+    return {
+        "fid": frechet_distance(feats, ref),
+        "kid": kid(feats, ref),
+        "h_fid": frechet_distance(masked, ref_masked),
+        "h_kid": kid(masked, ref_masked),
+    }
 
 
 def pck(pred_uv: np.ndarray, gt: np.ndarray, size: int, threshold: float = 0.1) -> float:
     """(N, 14, 2) predicted pixels, (N, 14, 3) GT pixels + visibility -> PCK x 100."""
+    if len(gt) == 0 or pred_uv.shape != gt[..., :2].shape:
+        raise ComputationError(f"PCK: {pred_uv.shape} predicted and {gt.shape} ground-truth keypoints")
     visible = gt[..., 2] > 0
     hit = (np.linalg.norm(pred_uv - gt[..., :2], axis=-1) < threshold * size) & visible
     per_image = np.where(visible.any(1), hit.sum(1) / np.maximum(visible.sum(1), 1), 0.0)
@@ -55,6 +61,11 @@ def mpjpe(pred: np.ndarray, gt: np.ndarray) -> tuple[float, float]:
     """(N, 14, 3) mm -> (MPJPE, PA-MPJPE) in mm, pelvis-centred."""
     if len(pred) == 0 or pred.shape != gt.shape:
         raise ComputationError(f"MPJPE: {pred.shape} predicted and {gt.shape} ground-truth joints")
+    for name, joints in (("predicted", pred), ("ground-truth", gt)):
+        if not np.isfinite(joints).all():
+            raise ComputationError(
+                f"MPJPE: NaN or inf in the {name} joints (image {int(np.flatnonzero(~np.isfinite(joints).all((1, 2)))[0])})"
+            )
     centre = lambda k: k - k[:, list(HIPS)].mean(1, keepdims=True)  # noqa: E731
     p, g = centre(pred), centre(gt)
     err = np.linalg.norm(p - g, axis=-1).mean()

@@ -19,16 +19,21 @@ body's depth regenerates the guide, and the body is the sample's label.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 from diffusers import DDIMScheduler
 
 from handflow.config import Section
+from handflow.diffusion import denoise, to_tensor, to_uint8
 from handflow.errors import ComputationError
-from handflow.papers.dhpc.body import body
+from handflow.papers.dhpc.poses import caption
+from handflow.papers.dhpc.posing import posed_keypoints, project, rotvec_of_6d
 from handflow.papers.dhpc.render import depth_map, to_camera
-from handflow.papers.dhpc.train import noise_schedule, posed_keypoints, project, rotvec_of_6d
+from handflow.papers.dhpc.samples import read, write
+from handflow.papers.dhpc.skeleton import BodyModel
+from handflow.papers.dhpc.text import tokenize
 from handflow.render.rasterize import rasterize
 
 
@@ -52,36 +57,56 @@ class CorrectConfig(Section):
     min_score: float | None
 
 
-def sampler(steps: int) -> DDIMScheduler:
-    s = DDIMScheduler.from_config(noise_schedule().config, timestep_spacing="leading", steps_offset=1, set_alpha_to_one=True,
-                                  clip_sample=True)  # fmt: skip
-    s.set_timesteps(steps)
-    return s
+def sampler(net, steps: int) -> DDIMScheduler:
+    """DDIM on the network's own training schedule (saved in its model file), the predicted x0 clipped to the images' range."""
+    return net.cfg.schedule.ddim(steps, clip=1.0)
 
 
-@torch.no_grad()
-def denoise(net, x: torch.Tensor, tokens: torch.Tensor, guidance: float, sched: DDIMScheduler, timesteps,
-            depth: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
+def guided(
+    net, x: torch.Tensor, tokens: torch.Tensor, guidance: float, sched: DDIMScheduler, timesteps, depth: torch.Tensor | None = None
+) -> torch.Tensor:
     """DDIM from `x` over `timesteps` with classifier-free guidance: eps = eps_null + w (eps_text - eps_null)."""
     null = torch.zeros_like(tokens)
     both = torch.cat([tokens, null])
     d2 = torch.cat([depth, depth]) if depth is not None else None
-    for t in timesteps:
+
+    def eps(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         eps_text, eps_null = net(torch.cat([x, x]), t.reshape(1), both, d2).chunk(2)
-        x = sched.step(eps_null + guidance * (eps_text - eps_null), t, x).prev_sample
-    return x.clamp(-1, 1)
+        return eps_null + guidance * (eps_text - eps_null)
+
+    return denoise(eps, x, sched, timesteps).clamp(-1, 1)
 
 
 def sample_images(net, tokens: torch.Tensor, cfg: SampleConfig, g: torch.Generator) -> torch.Tensor:
     """(B, 3, S, S) in [-1, 1], text to image from pure noise."""
     device = next(net.parameters()).device
-    sched = sampler(cfg.steps)
+    sched = sampler(net, cfg.steps)
     out = []
     for start in range(0, len(tokens), cfg.batch_size):
         tok = tokens[start : start + cfg.batch_size]
         x = torch.randn((len(tok), 3, net.cfg.image_size, net.cfg.image_size), generator=g).to(device)
-        out.append(denoise(net, x, tok.to(device), cfg.guidance, sched, sched.timesteps).cpu())
+        out.append(guided(net, x, tok.to(device), cfg.guidance, sched, sched.timesteps).cpu())
     return torch.cat(out)
+
+
+def prompts(actions: list[str], n: int, rng: np.random.Generator) -> list[str]:
+    """n evaluation prompts: an action drawn from `actions`, its caption from the seed's templates."""
+    return [caption(actions[rng.integers(len(actions))], rng) for _ in range(n)]
+
+
+def sample_set(
+    net, actions: list[str], n: int, n_seeds: int, cfg: SampleConfig, seed: int, source: str, out: Path, provenance: dict
+) -> dict[str, float]:
+    """`n_seeds` draws of `n` prompts each, text to image, into one samples file (the seed of every image recorded)."""
+    images, all_prompts, seeds = [], [], []
+    for k in range(n_seeds):
+        batch = prompts(actions, n, np.random.default_rng([seed, k]))
+        tokens = tokenize(batch, net.cfg.max_tokens, source)
+        images.append(to_uint8(sample_images(net, tokens, cfg, torch.Generator().manual_seed(seed * 1000 + k))))
+        all_prompts += batch
+        seeds += [k] * n
+    write(out, "samples", {"image": np.concatenate(images), "seed": np.array(seeds)}, all_prompts, {"provenance": provenance})
+    return {"n_images": float(len(all_prompts))}
 
 
 @dataclass
@@ -104,27 +129,35 @@ def regress(hmr, images: torch.Tensor) -> Bodies:
     return Bodies(rotvec_of_6d(six.cpu()).float(), shape.cpu().float(), trans.cpu().float())
 
 
-def render_depth(bodies: Bodies, size: int, backend: str) -> tuple[np.ndarray, np.ndarray]:
+def render_depth(body: BodyModel, bodies: Bodies, size: int, backend: str) -> tuple[np.ndarray, np.ndarray]:
     """(B, S, S) depth in mm (0 off the body) and keypoints (B, 14, 3: u, v, visible) of the bodies, as the data's camera sees them."""
-    model = body()
     with torch.no_grad():
-        verts, _ = model(bodies.pose.double(), bodies.shape.double())
-        kp = posed_keypoints(bodies.pose, bodies.shape, bodies.trans)
+        verts = body(bodies.pose.double(), bodies.shape.double()).vertices
+        kp = posed_keypoints(body, bodies.pose, bodies.shape, bodies.trans)
     focal = 1.2 * size
     depths = []
     for v, t in zip(verts.numpy(), bodies.trans.numpy(), strict=True):
-        raster = rasterize(to_camera(v, t), model.faces, np.array([focal, focal]), np.full(2, size / 2.0), (size, size), backend)
+        raster = rasterize(to_camera(v, t), body.faces, np.array([focal, focal]), np.full(2, size / 2.0), (size, size), backend)
         depths.append(np.where(raster.mask, raster.depth, 0.0).astype(np.float32))
     uv = project(kp, torch.full((len(kp),), focal), size).numpy()
     visible = ((uv >= 0) & (uv < size)).all(-1, keepdims=True)
     return np.stack(depths), np.concatenate([uv, visible], -1).astype(np.float32)
 
 
-def regenerate(depth_net, images: torch.Tensor, region: torch.Tensor, depth: torch.Tensor, tokens: torch.Tensor, strength: float,
-               random_in_region: bool, cfg: SampleConfig, g: torch.Generator) -> torch.Tensor:  # fmt: skip
+def regenerate(
+    depth_net,
+    images: torch.Tensor,
+    region: torch.Tensor,
+    depth: torch.Tensor,
+    tokens: torch.Tensor,
+    strength: float,
+    random_in_region: bool,
+    cfg: SampleConfig,
+    g: torch.Generator,
+) -> torch.Tensor:
     """The seed's depth2img step: start `strength` of the way up the schedule from the image (fresh noise inside `region`)."""
     device = next(depth_net.parameters()).device
-    sched = sampler(cfg.steps)
+    sched = sampler(depth_net, cfg.steps)
     n_kept = min(int(cfg.steps * strength), cfg.steps)
     timesteps = sched.timesteps[cfg.steps - n_kept :]
     out = []
@@ -134,8 +167,17 @@ def regenerate(depth_net, images: torch.Tensor, region: torch.Tensor, depth: tor
         if random_in_region:
             x0 = x0 * (1 - m) + torch.randn(x0.shape, generator=g) * m
         x = sched.add_noise(x0, torch.randn(x0.shape, generator=g), timesteps[:1]) if n_kept else x0
-        out.append(denoise(depth_net, x.to(device), tokens[s : s + cfg.batch_size].to(device), cfg.guidance, sched, timesteps,
-                           depth[s : s + cfg.batch_size].to(device)).cpu())  # fmt: skip
+        out.append(
+            guided(
+                depth_net,
+                x.to(device),
+                tokens[s : s + cfg.batch_size].to(device),
+                cfg.guidance,
+                sched,
+                timesteps,
+                depth[s : s + cfg.batch_size].to(device),
+            ).cpu()
+        )
     return torch.cat(out)
 
 
@@ -149,8 +191,16 @@ class Corrected:
     depth: np.ndarray  # (K, S, S) the conditioning depth (mm)
 
 
-def correct(images: torch.Tensor, tokens: torch.Tensor, nets: dict, cfg: CorrectConfig, sample: SampleConfig, g: torch.Generator,
-            backend: str) -> Corrected:  # fmt: skip
+def correct(
+    images: torch.Tensor,
+    tokens: torch.Tensor,
+    nets: dict,
+    cfg: CorrectConfig,
+    sample: SampleConfig,
+    g: torch.Generator,
+    backend: str,
+    body: BodyModel,
+) -> Corrected:
     """Pose correction of text-to-image samples (see the module docstring); nets: mask, hmr, prior, depth."""
     size = images.shape[-1]
     masks = person_masks(nets["mask"], images)
@@ -162,14 +212,52 @@ def correct(images: torch.Tensor, tokens: torch.Tensor, nets: dict, cfg: Correct
     keep = has_person & ((scores >= cfg.min_score) if cfg.min_score is not None else True)
     idx = np.flatnonzero(keep)
     if len(idx) == 0:
-        raise ComputationError(f"pose correction: none of {len(images)} images has a person the mask network finds "
-                               f"(>= {cfg.min_person_fraction:.0%} of the image) and a prior score >= {cfg.min_score}")  # fmt: skip
+        raise ComputationError(
+            f"pose correction: none of {len(images)} images has a person the mask network finds "
+            f"(>= {cfg.min_person_fraction:.0%} of the image) and a prior score >= {cfg.min_score}"
+        )
     sub = Bodies(bodies.pose[idx], bodies.shape[idx], bodies.trans[idx])
-    depth_mm, _ = render_depth(sub, size, backend)
+    depth_mm, _ = render_depth(body, sub, size, backend)
     depth = torch.as_tensor(np.stack([depth_map(d) for d in depth_mm]))[:, None]
     region = masks[idx] | torch.as_tensor(depth_mm > 0)
     out = regenerate(nets["depth"], images[idx], region, depth, tokens[idx], cfg.strength, cfg.random_latent_in_mask, sample, g)
     return Corrected(out, idx, np.flatnonzero(~has_person), np.flatnonzero(has_person & ~keep), scores, depth_mm)
+
+
+def correct_set(
+    samples: Path,
+    nets: dict,
+    cfg: CorrectConfig,
+    sample: SampleConfig,
+    seed: int,
+    backend: str,
+    body: BodyModel,
+    out: Path,
+    provenance: dict,
+) -> dict[str, float]:
+    """The seed's pose correction of every image of a samples file, into a samples file of the kept corrections.
+
+    Its attributes say which inputs had no person (the seed's -1) and which the prior score
+    filtered; `source` maps each correction to its input.
+    """
+    arrays, texts, _ = read(samples, "samples", ("seed",))
+    tokens = tokenize(texts, nets["depth"].cfg.max_tokens, f"{samples}:samples/caption")
+    done = correct(to_tensor(arrays["image"]), tokens, nets, cfg, sample, torch.Generator().manual_seed(seed), backend, body)
+    kept = {
+        "image": to_uint8(done.images),
+        "seed": arrays["seed"][done.kept],
+        "source": done.kept,
+        "depth": done.depth,
+        "score": done.scores[done.kept].astype(np.float32),
+    }
+    attrs = {
+        "provenance": provenance,
+        "no_person": done.no_person.tolist(),
+        "filtered": done.filtered.tolist(),
+        "scores": np.nan_to_num(done.scores, nan=-1.0).tolist(),
+    }  # -1: no person (the seed's code)
+    write(out, "samples", kept, [texts[i] for i in done.kept], attrs)
+    return {"n_kept": float(len(done.kept)), "n_no_person": float(len(done.no_person)), "n_filtered": float(len(done.filtered))}
 
 
 def augment(bodies: Bodies, prior, k: int, g: torch.Generator) -> Bodies:

@@ -9,19 +9,28 @@
 - `MaskNet`: Mask R-CNN's role for one class: image -> person-mask logits.
 - `PosePrior`: VPoser's role: a VAE over the body pose (every posed joint but the root).
 - `FeatureNet`: Inception's role for FID: an action classifier whose pooled features are compared.
+
+`TextToImage` carries its diffusion schedule in its config (the cosine schedule: small
+images lose their content too early under SD's scaled-linear betas), so every model file
+holds the schedule its sampler uses. `load_network` reads any of them back by the model's
+name (`variants.MODELS`), checking the file holds that network.
 """
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from diffusers import UNet2DConditionModel
 from torch import nn
 
+from handflow.checkpoints import NetworkSpec, load_model
 from handflow.config import Section
-from handflow.papers.dhpc.body import BODY_DIM, N_POSED
+from handflow.diffusion import COSINE, NoiseSchedule
+from handflow.papers.dhpc.poses import ACTIONS
+from handflow.papers.dhpc.skeleton import BODY_DIM, N_POSED
 from handflow.papers.dhpc.text import PAD, vocabulary
 
 
@@ -34,6 +43,7 @@ class TextToImageConfig(Section):
     text_dim: int
     max_tokens: int
     depth_channel: bool = False
+    schedule: NoiseSchedule = COSINE
 
 
 class TextEncoder(nn.Module):
@@ -59,11 +69,17 @@ class TextToImage(nn.Module):
         n = len(cfg.channels)
         self.text = TextEncoder(cfg.text_dim, cfg.max_tokens)
         self.unet = UNet2DConditionModel(
-            sample_size=cfg.image_size, in_channels=3 + int(cfg.depth_channel), out_channels=3, block_out_channels=cfg.channels,
-            layers_per_block=1, down_block_types=("DownBlock2D",) * (n - 1) + ("CrossAttnDownBlock2D",),
-            up_block_types=("CrossAttnUpBlock2D",) + ("UpBlock2D",) * (n - 1), cross_attention_dim=cfg.text_dim,
-            attention_head_dim=8, norm_num_groups=min(8, cfg.channels[0]),
-        )  # fmt: skip
+            sample_size=cfg.image_size,
+            in_channels=3 + int(cfg.depth_channel),
+            out_channels=3,
+            block_out_channels=cfg.channels,
+            layers_per_block=1,
+            down_block_types=("DownBlock2D",) * (n - 1) + ("CrossAttnDownBlock2D",),
+            up_block_types=("CrossAttnUpBlock2D",) + ("UpBlock2D",) * (n - 1),
+            cross_attention_dim=cfg.text_dim,
+            attention_head_dim=8,
+            norm_num_groups=min(8, cfg.channels[0]),
+        )
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, tokens: torch.Tensor, depth: torch.Tensor | None = None) -> torch.Tensor:
         """Predicted noise of `x` (B, 3, S, S) at timesteps `t` for prompts `tokens` (B, L); `depth` (B, 1, S, S) with a depth channel."""
@@ -99,8 +115,7 @@ class HMRNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.encoder = _encoder(cfg.channels)
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(self._flat(), cfg.hidden), nn.SiLU(),
-                                  nn.Linear(cfg.hidden, N_POSED * 6 + 6 + 3))  # fmt: skip
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(self._flat(), cfg.hidden), nn.SiLU(), nn.Linear(cfg.hidden, N_POSED * 6 + 6 + 3))
         identity = torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0]).repeat(N_POSED)
         with torch.no_grad():  # start at the rest pose, mid shape, 3 m away: a sane first forward pass
             self.head[-1].weight.mul_(0.01)
@@ -165,10 +180,20 @@ class PosePrior(nn.Module):
     def __init__(self, cfg: PriorConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        self.enc = nn.Sequential(nn.Linear(BODY_DIM, cfg.hidden), nn.LeakyReLU(0.2), nn.Linear(cfg.hidden, cfg.hidden), nn.LeakyReLU(0.2),
-                                 nn.Linear(cfg.hidden, 2 * cfg.latent))  # fmt: skip
-        self.dec = nn.Sequential(nn.Linear(cfg.latent, cfg.hidden), nn.LeakyReLU(0.2), nn.Linear(cfg.hidden, cfg.hidden), nn.LeakyReLU(0.2),
-                                 nn.Linear(cfg.hidden, BODY_DIM))  # fmt: skip
+        self.enc = nn.Sequential(
+            nn.Linear(BODY_DIM, cfg.hidden),
+            nn.LeakyReLU(0.2),
+            nn.Linear(cfg.hidden, cfg.hidden),
+            nn.LeakyReLU(0.2),
+            nn.Linear(cfg.hidden, 2 * cfg.latent),
+        )
+        self.dec = nn.Sequential(
+            nn.Linear(cfg.latent, cfg.hidden),
+            nn.LeakyReLU(0.2),
+            nn.Linear(cfg.hidden, cfg.hidden),
+            nn.LeakyReLU(0.2),
+            nn.Linear(cfg.hidden, BODY_DIM),
+        )
 
     def encode(self, body_pose: torch.Tensor) -> torch.distributions.Normal:
         mu, log_sigma = self.enc(body_pose).chunk(2, dim=1)
@@ -182,3 +207,18 @@ class PosePrior(nn.Module):
         q = self.encode(body_pose)
         z = q.loc + q.scale * torch.randn(q.loc.shape, generator=g)
         return (z**2).sum(1)
+
+
+NETWORKS = {
+    "t2i": NetworkSpec(TextToImageConfig, TextToImage),
+    "depth": NetworkSpec(TextToImageConfig, TextToImage),
+    "hmr": NetworkSpec(ConvConfig, HMRNet),
+    "mask": NetworkSpec(ConvConfig, MaskNet),
+    "prior": NetworkSpec(PriorConfig, PosePrior),
+    "features": NetworkSpec(ConvConfig, lambda c: FeatureNet(c, len(ACTIONS))),
+}
+
+
+def load_network(path: Path, kind: str) -> tuple[nn.Module, dict]:
+    """A model file of one kind (`variants.MODELS`; fine-tuned regressors are "hmr"): the network in eval mode and the file."""
+    return load_model(path, kind, NETWORKS)

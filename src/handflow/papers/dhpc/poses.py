@@ -13,12 +13,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from handflow.papers.dhpc.body import N_POSED, POSED
+from handflow.papers.dhpc.skeleton import N_POSED, POSED
 
 # the seed's templates (generate_dataset.py)
-TEMPLATES = ("a picture of an athlete {}", "a photo of an athlete {}", "a low resolution picture of a person {}",
-             "a blurry image of an athlete {}", "a nice shot of a person {}", "a side shot of a person {}",
-             "a high speed shot of a person {}", "a slow motion shot of a person {}")  # fmt: skip
+TEMPLATES = (
+    "a picture of an athlete {}",
+    "a photo of an athlete {}",
+    "a low resolution picture of a person {}",
+    "a blurry image of an athlete {}",
+    "a nice shot of a person {}",
+    "a side shot of a person {}",
+    "a high speed shot of a person {}",
+    "a slow motion shot of a person {}",
+)
 
 
 @dataclass(frozen=True)
@@ -31,32 +38,113 @@ class Action:
 _ARMS_DOWN = {"upperarm01.L": (0, 35, 0), "upperarm01.R": (0, -35, 0)}
 ACTIONS: dict[str, Action] = {
     "standing": Action("standing", False, dict(_ARMS_DOWN)),
-    "walking": Action("walking", False, {**_ARMS_DOWN, "upperleg01.L": (-25, 0, 0), "upperleg01.R": (20, 0, 0),
-                                          "lowerleg01.R": (30, 0, 0), "upperarm01.R": (-20, -35, 0), "upperarm01.L": (20, 35, 0)}),
-    "waving": Action("waving", False, {"upperarm01.L": (0, 35, 0), "upperarm01.R": (0, 80, 0), "lowerarm01.R": (0, 0, 0),
-                                        "lowerarm01.L": (-20, 0, 0)}),
+    "walking": Action(
+        "walking",
+        False,
+        {
+            **_ARMS_DOWN,
+            "upperleg01.L": (-25, 0, 0),
+            "upperleg01.R": (20, 0, 0),
+            "lowerleg01.R": (30, 0, 0),
+            "upperarm01.R": (-20, -35, 0),
+            "upperarm01.L": (20, 35, 0),
+        },
+    ),
+    "waving": Action(
+        "waving", False, {"upperarm01.L": (0, 35, 0), "upperarm01.R": (0, 80, 0), "lowerarm01.R": (0, 0, 0), "lowerarm01.L": (-20, 0, 0)}
+    ),
     "raising both arms": Action("raising both arms", False, {"upperarm01.L": (0, -80, 0), "upperarm01.R": (0, 80, 0)}),
-    "squatting": Action("squatting", False, {**_ARMS_DOWN, "upperleg01.L": (-100, 0, 0), "upperleg01.R": (-100, 0, 0),
-                                              "lowerleg01.L": (110, 0, 0), "lowerleg01.R": (110, 0, 0), "spine03": (30, 0, 0),
-                                              "upperarm01.L": (-70, 20, 0), "upperarm01.R": (-70, -20, 0)}),
-    "running": Action("running", True, {"upperleg01.L": (-60, 0, 0), "lowerleg01.L": (70, 0, 0), "upperleg01.R": (30, 0, 0),
-                                         "lowerleg01.R": (100, 0, 0), "upperarm01.L": (40, 30, 0), "lowerarm01.L": (-80, 0, 0),
-                                         "upperarm01.R": (-50, -30, 0), "lowerarm01.R": (-80, 0, 0), "spine03": (15, 0, 0)}),
-    "kicking a ball": Action("kicking a ball", True, {**_ARMS_DOWN, "upperleg01.L": (-95, 0, 0), "upperarm01.R": (0, 50, 0),
-                                                      "upperarm01.L": (0, 60, 0), "spine03": (-15, 0, 0)}),
-    "doing a handstand": Action("doing a handstand", True, {"root": (180, 0, 0), "upperarm01.L": (0, -85, 0),
-                                                            "upperarm01.R": (0, 85, 0), "upperleg01.L": (0, 8, 0),
-                                                            "upperleg01.R": (0, -8, 0)}),
-    "doing a cartwheel": Action("doing a cartwheel", True, {"root": (0, 90, 0), "upperarm01.L": (0, -80, 0), "upperarm01.R": (0, 80, 0),
-                                                            "upperleg01.L": (0, -35, 0), "upperleg01.R": (0, 35, 0)}),
-    "doing a split leap": Action("doing a split leap", True, {"upperleg01.L": (-85, 0, 0), "upperleg01.R": (80, 0, 0),
-                                                              "upperarm01.L": (0, -70, 0), "upperarm01.R": (0, 70, 0),
-                                                              "spine03": (-10, 0, 0)}),
-    "diving": Action("diving", True, {"root": (100, 0, 0), "upperarm01.L": (0, -85, 0), "upperarm01.R": (0, 85, 0),
-                                      "upperleg01.L": (-30, 0, 0), "upperleg01.R": (-30, 0, 0)}),
-    "jumping": Action("jumping", True, {"upperleg01.L": (-70, 0, 0), "upperleg01.R": (-70, 0, 0), "lowerleg01.L": (100, 0, 0),
-                                        "lowerleg01.R": (100, 0, 0), "upperarm01.L": (0, -60, 0), "upperarm01.R": (0, 60, 0)}),
-}  # fmt: skip
+    "squatting": Action(
+        "squatting",
+        False,
+        {
+            **_ARMS_DOWN,
+            "upperleg01.L": (-100, 0, 0),
+            "upperleg01.R": (-100, 0, 0),
+            "lowerleg01.L": (110, 0, 0),
+            "lowerleg01.R": (110, 0, 0),
+            "spine03": (30, 0, 0),
+            "upperarm01.L": (-70, 20, 0),
+            "upperarm01.R": (-70, -20, 0),
+        },
+    ),
+    "running": Action(
+        "running",
+        True,
+        {
+            "upperleg01.L": (-60, 0, 0),
+            "lowerleg01.L": (70, 0, 0),
+            "upperleg01.R": (30, 0, 0),
+            "lowerleg01.R": (100, 0, 0),
+            "upperarm01.L": (40, 30, 0),
+            "lowerarm01.L": (-80, 0, 0),
+            "upperarm01.R": (-50, -30, 0),
+            "lowerarm01.R": (-80, 0, 0),
+            "spine03": (15, 0, 0),
+        },
+    ),
+    "kicking a ball": Action(
+        "kicking a ball",
+        True,
+        {**_ARMS_DOWN, "upperleg01.L": (-95, 0, 0), "upperarm01.R": (0, 50, 0), "upperarm01.L": (0, 60, 0), "spine03": (-15, 0, 0)},
+    ),
+    "doing a handstand": Action(
+        "doing a handstand",
+        True,
+        {
+            "root": (180, 0, 0),
+            "upperarm01.L": (0, -85, 0),
+            "upperarm01.R": (0, 85, 0),
+            "upperleg01.L": (0, 8, 0),
+            "upperleg01.R": (0, -8, 0),
+        },
+    ),
+    "doing a cartwheel": Action(
+        "doing a cartwheel",
+        True,
+        {
+            "root": (0, 90, 0),
+            "upperarm01.L": (0, -80, 0),
+            "upperarm01.R": (0, 80, 0),
+            "upperleg01.L": (0, -35, 0),
+            "upperleg01.R": (0, 35, 0),
+        },
+    ),
+    "doing a split leap": Action(
+        "doing a split leap",
+        True,
+        {
+            "upperleg01.L": (-85, 0, 0),
+            "upperleg01.R": (80, 0, 0),
+            "upperarm01.L": (0, -70, 0),
+            "upperarm01.R": (0, 70, 0),
+            "spine03": (-10, 0, 0),
+        },
+    ),
+    "diving": Action(
+        "diving",
+        True,
+        {
+            "root": (100, 0, 0),
+            "upperarm01.L": (0, -85, 0),
+            "upperarm01.R": (0, 85, 0),
+            "upperleg01.L": (-30, 0, 0),
+            "upperleg01.R": (-30, 0, 0),
+        },
+    ),
+    "jumping": Action(
+        "jumping",
+        True,
+        {
+            "upperleg01.L": (-70, 0, 0),
+            "upperleg01.R": (-70, 0, 0),
+            "lowerleg01.L": (100, 0, 0),
+            "lowerleg01.R": (100, 0, 0),
+            "upperarm01.L": (0, -60, 0),
+            "upperarm01.R": (0, 60, 0),
+        },
+    ),
+}
 HARD = tuple(k for k, a in ACTIONS.items() if a.hard)
 
 

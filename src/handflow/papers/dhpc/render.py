@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from handflow.papers.dhpc.body import PART_BOTTOM, PART_SHOES, PART_SKIN, PART_TOP
+from handflow.papers.dhpc.skeleton import PART_BOTTOM, PART_SHOES, PART_SKIN, PART_TOP
 from handflow.render.images import Lighting, shade, to_srgb8
 from handflow.render.rasterize import rasterize
 
@@ -59,8 +59,12 @@ def place(vertices_m: np.ndarray, size: int, fill: float, offset: np.ndarray) ->
 
 def clothing(parts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """(V, 3) linear albedo: a skin tone, a top, trousers and shoes of random colours."""
-    colours = {PART_SKIN: SKIN_TONES[rng.integers(len(SKIN_TONES))], PART_TOP: rng.uniform(0.05, 0.9, 3),
-               PART_BOTTOM: rng.uniform(0.03, 0.6, 3), PART_SHOES: rng.uniform(0.02, 0.3, 3)}  # fmt: skip
+    colours = {
+        PART_SKIN: SKIN_TONES[rng.integers(len(SKIN_TONES))],
+        PART_TOP: rng.uniform(0.05, 0.9, 3),
+        PART_BOTTOM: rng.uniform(0.03, 0.6, 3),
+        PART_SHOES: rng.uniform(0.02, 0.3, 3),
+    }
     return np.stack([colours[int(p)] for p in parts]) ** 2.2
 
 
@@ -97,8 +101,9 @@ class Render:
     background: np.ndarray  # (S, S, 3) uint8, the same image without the person
 
 
-def render(vertices_m: np.ndarray, faces: np.ndarray, albedo: np.ndarray, cam: Camera, style: str, rng: np.random.Generator,
-           backend: str = "auto") -> Render:  # fmt: skip
+def render(
+    vertices_m: np.ndarray, faces: np.ndarray, albedo: np.ndarray, cam: Camera, style: str, rng: np.random.Generator, backend: str = "auto"
+) -> Render:
     """The body in the style's scene: a rasterized, shaded person composited on a background."""
     verts = to_camera(vertices_m, cam.trans)
     focal, princpt = np.array([cam.focal, cam.focal]), np.array([cam.size / 2.0, cam.size / 2.0])

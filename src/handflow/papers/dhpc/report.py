@@ -11,24 +11,53 @@ from handflow.papers.dhpc.variants import IMAGE_ROWS, POSE_ROWS
 from handflow.render.figure import save_image_grid
 from handflow.tables import Claim, Column, Estimate, Reported, ResultsTable, Row
 
-COLUMNS = [Column("fid", "FID", "lower", digits=2), Column("kid", "KID", "lower", digits=4), Column("h_fid", "H-FID", "lower", digits=2),
-           Column("h_kid", "H-KID", "lower", digits=4), Column("person_rate", "person found", "higher", digits=2),
-           Column("pck", "PCK@0.1", "higher", digits=1), Column("mpjpe", "MPJPE", "lower", "mm", 1),
-           Column("pa_mpjpe", "PA-MPJPE", "lower", "mm", 1)]  # fmt: skip
+COLUMNS = [
+    Column("fid", "FID", "lower", digits=2),
+    Column("kid", "KID", "lower", digits=4),
+    Column("h_fid", "H-FID", "lower", digits=2),
+    Column("h_kid", "H-KID", "lower", digits=4),
+    Column("person_rate", "person found", "higher", digits=2),
+    Column("pck", "PCK@0.1", "higher", digits=1),
+    Column("mpjpe", "MPJPE", "lower", "mm", 1),
+    Column("pa_mpjpe", "PA-MPJPE", "lower", "mm", 1),
+]
 IMAGE_KEYS, POSE_KEYS = ("fid", "kid", "h_fid", "h_kid", "person_rate"), ("pck", "mpjpe", "pa_mpjpe")
 CLAIMS = [
-    Claim("generator_learned", "The text-to-image model beats per-pixel Gaussian noise with the training images' statistics (FID)",
-          "fid", "text_only", "pixel_gaussian"),
-    Claim("correction_lowers_hfid", "Pose correction lowers H-FID (paper: Diffusion-HPC vs Stable Diffusion, person-masked)", "h_fid",
-          "corrected", "text_only", requires=("generator_learned",)),
+    Claim(
+        "generator_learned",
+        "The text-to-image model beats per-pixel Gaussian noise with the training images' statistics (FID)",
+        "fid",
+        "text_only",
+        "pixel_gaussian",
+    ),
+    Claim(
+        "correction_lowers_hfid",
+        "Pose correction lowers H-FID (paper: Diffusion-HPC vs Stable Diffusion, person-masked)",
+        "h_fid",
+        "corrected",
+        "text_only",
+        requires=("generator_learned",),
+    ),
     Claim("correction_lowers_hkid", "Pose correction lowers H-KID", "h_kid", "corrected", "text_only", requires=("generator_learned",)),
     Claim("finetune_learned", "Few-shot real fine-tuning beats the mean pose (PCK)", "pck", "real_only", "mean_pose"),
     Claim("finetune_learned_3d", "Few-shot real fine-tuning beats the mean pose (MPJPE)", "mpjpe", "real_only", "mean_pose"),
-    Claim("synthetic_improves_pck", "Adding our synthetic data improves the fine-tuned regressor (PCK@0.1)", "pck", "real_synth",
-          "real_only", requires=("finetune_learned",)),
-    Claim("synthetic_improves_mpjpe", "Adding our synthetic data improves the fine-tuned regressor (MPJPE)", "mpjpe", "real_synth",
-          "real_only", requires=("finetune_learned_3d",)),
-]  # fmt: skip
+    Claim(
+        "synthetic_improves_pck",
+        "Adding our synthetic data improves the fine-tuned regressor (PCK@0.1)",
+        "pck",
+        "real_synth",
+        "real_only",
+        requires=("finetune_learned",),
+    ),
+    Claim(
+        "synthetic_improves_mpjpe",
+        "Adding our synthetic data improves the fine-tuned regressor (MPJPE)",
+        "mpjpe",
+        "real_synth",
+        "real_only",
+        requires=("finetune_learned_3d",),
+    ),
+]
 README = "Diffusion-HPC README, released checkpoints"
 REPORTED_SMART = {"polevault": 77.70, "vault": 66.91, "diving": 79.27, "unevenbars": 44.14, "balancebeam": 85.09, "highjump": 78.14}
 
@@ -64,11 +93,16 @@ def build_table(images: dict, poses: dict[str, dict], corrected: Path, provenanc
         "checkpoints (SMART PCK per action, SkiPose MPJPE / PA-MPJPE), on data this pipeline does not have.",
     ]
     return ResultsTable(
-        "dhpc", "Diffusion-HPC: pose-corrected text-to-image people and downstream fine-tuning", provenance, COLUMNS, rows,
-        "mean ± standard error over sampling draws (image rows) or fine-tuning seeds (pose rows).", CLAIMS,
+        "dhpc",
+        "Diffusion-HPC: pose-corrected text-to-image people and downstream fine-tuning",
+        provenance,
+        COLUMNS,
+        rows,
+        "mean ± standard error over sampling draws (image rows) or fine-tuning seeds (pose rows).",
+        CLAIMS,
         [Reported({"pck": v}, f"{README}: SMART {k}", f"Diffusion-HPC fine-tuned, SMART {k}") for k, v in REPORTED_SMART.items()],
         notes,
-    )  # fmt: skip
+    )
 
 
 def _grey(depth_mm: np.ndarray) -> np.ndarray:
@@ -85,10 +119,18 @@ def write_figure(out: Path, text_only: Path, corrected: Path, synthetic: Path, c
     c, prompts, _ = read(corrected, "samples", ("source", "depth"))
     s, _, _ = read(synthetic, "synthetic", ("depth",))
     n = min(columns, len(c["image"]), len(s["image"]))
-    tiles = [[t["image"][c["source"][i]] for i in range(n)], [_grey(c["depth"][i]) for i in range(n)], [c["image"][i] for i in range(n)],
-             [s["image"][i] for i in range(n)]]  # fmt: skip
-    save_image_grid(out, tiles, "Diffusion-HPC: text-to-image, regressed body depth, pose-corrected; synthetic training frames",
-                    [p if len(p) <= 30 else "..." + p[-27:] for p in prompts[:n]],  # the action is at the end
-                    ["text-to-image", "body depth", "corrected", "synthetic (real guide)"],
-                    "Rows 1-3 share a column (one prompt); row 4: the real-guided synthetic set, k per guide.")  # fmt: skip
+    tiles = [
+        [t["image"][c["source"][i]] for i in range(n)],
+        [_grey(c["depth"][i]) for i in range(n)],
+        [c["image"][i] for i in range(n)],
+        [s["image"][i] for i in range(n)],
+    ]
+    save_image_grid(
+        out,
+        tiles,
+        "Diffusion-HPC: text-to-image, regressed body depth, pose-corrected; synthetic training frames",
+        [p if len(p) <= 30 else "..." + p[-27:] for p in prompts[:n]],  # the action is at the end
+        ["text-to-image", "body depth", "corrected", "synthetic (real guide)"],
+        "Rows 1-3 share a column (one prompt); row 4: the real-guided synthetic set, k per guide.",
+    )
     return n

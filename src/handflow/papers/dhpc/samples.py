@@ -7,15 +7,9 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-import torch
 
 from handflow.errors import InputError
 from handflow.storage.atomic import atomic_path
-
-
-def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """(B, 3, S, S) in [-1, 1] -> (B, S, S, 3) uint8."""
-    return ((images.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
 
 
 def write(path: Path, group: str, arrays: dict[str, np.ndarray], prompts: list[str], attrs: dict) -> None:

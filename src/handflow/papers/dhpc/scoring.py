@@ -7,12 +7,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from handflow.diffusion import to_tensor
 from handflow.errors import InputError
 from handflow.papers.dhpc.dataset import read_split
 from handflow.papers.dhpc.evaluate import features, image_metrics, mpjpe, pck
 from handflow.papers.dhpc.generate import person_masks, regress
+from handflow.papers.dhpc.networks import load_network
+from handflow.papers.dhpc.posing import pelvis_relative, posed_keypoints, project
 from handflow.papers.dhpc.samples import read
-from handflow.papers.dhpc.train import load_network, pelvis_relative, posed_keypoints, project, to_tensor
+from handflow.papers.dhpc.skeleton import BodyModel
 
 
 def _masked_features(nets: dict, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray, float]:
@@ -65,18 +68,18 @@ def _mean_pose_prediction(renders: Path, n: int) -> tuple[np.ndarray, np.ndarray
 
 
 @torch.no_grad()
-def _predict(model_file: Path, test) -> tuple[np.ndarray, np.ndarray]:
+def _predict(model_file: Path, test, body: BodyModel) -> tuple[np.ndarray, np.ndarray]:
     hmr = load_network(model_file, "hmr")[0]
     bodies = regress(hmr, to_tensor(test.image))
-    kp = posed_keypoints(bodies.pose, bodies.shape, bodies.trans)
+    kp = posed_keypoints(body, bodies.pose, bodies.shape, bodies.trans)
     return project(kp, torch.as_tensor(test.focal).float(), test.image.shape[1]).numpy(), kp.numpy()
 
 
-def score_pose_row(row: str, renders: Path, model_files: list[Path]) -> list[dict[str, float]]:
+def score_pose_row(row: str, renders: Path, model_files: list[Path], body: BodyModel) -> list[dict[str, float]]:
     """PCK@0.1 (x 100), MPJPE and PA-MPJPE (mm) on `real_test`, once per model file (the trivial row: once)."""
     test = read_split(renders, "real_test")
     size = test.image.shape[1]
-    preds = [_mean_pose_prediction(renders, len(test))] if row == "mean_pose" else [_predict(f, test) for f in model_files]
+    preds = [_mean_pose_prediction(renders, len(test))] if row == "mean_pose" else [_predict(f, test, body) for f in model_files]
     out = []
     for uv, kp3d in preds:
         err, pa = mpjpe(kp3d.astype(np.float64), test.kp3d.astype(np.float64))

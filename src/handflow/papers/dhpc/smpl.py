@@ -6,7 +6,7 @@ same keys. Every array is checked before use: one line names the file and the ke
 missing array, a wrong shape, a face index out of range or a NaN. Posing is smplx's own
 `lbs` on the checked arrays.
 
-Our poses are anny's (`body.POSED`, axes x left, y back, z up, arms 45 degrees down at
+Our poses are anny's (`skeleton.POSED`, axes x left, y back, z up, arms 45 degrees down at
 rest); SMPL's rest is a T-pose with y up and z forward. A recipe's rotation R about anny's
 axes is M R M^T about SMPL's (M: anny -> SMPL axes), and the shoulders first lower the
 arms by 45 degrees, so a recipe means the same pose on both bodies. anny's six phenotypes
@@ -22,12 +22,25 @@ import numpy as np
 import torch
 
 from handflow.errors import InputError
-from handflow.papers.dhpc.body import PART_BOTTOM, PART_SHOES, PART_SKIN, PART_TOP, POSED
+from handflow.papers.dhpc.skeleton import PART_BOTTOM, PART_SHOES, PART_SKIN, PART_TOP, POSED, BodyOutput
 
 N_JOINTS = 24
-POSE_JOINT = {"root": 0, "spine03": 6, "spine01": 9, "neck01": 12, "upperarm01.L": 16, "lowerarm01.L": 18, "upperarm01.R": 17,
-              "lowerarm01.R": 19, "upperleg01.L": 1, "lowerleg01.L": 4, "foot.L": 7, "upperleg01.R": 2, "lowerleg01.R": 5,
-              "foot.R": 8}  # fmt: skip
+POSE_JOINT = {
+    "root": 0,
+    "spine03": 6,
+    "spine01": 9,
+    "neck01": 12,
+    "upperarm01.L": 16,
+    "lowerarm01.L": 18,
+    "upperarm01.R": 17,
+    "lowerarm01.R": 19,
+    "upperleg01.L": 1,
+    "lowerleg01.L": 4,
+    "foot.L": 7,
+    "upperleg01.R": 2,
+    "lowerleg01.R": 5,
+    "foot.R": 8,
+}
 KEYPOINT_JOINTS = (15, 12, 16, 18, 20, 17, 19, 21, 1, 4, 7, 2, 5, 8)  # body.KEYPOINTS in SMPL's joint order
 ANNY_TO_SMPL = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 _PARTS = {PART_SHOES: (7, 8, 10, 11), PART_BOTTOM: (0, 1, 2, 4, 5), PART_TOP: (3, 6, 9, 13, 14, 16, 17)}
@@ -35,7 +48,7 @@ KEYS = ("v_template", "f", "shapedirs", "posedirs", "J_regressor", "weights", "k
 
 
 def _load_raw(path: Path) -> dict:
-    from handflow.hand.model_files import RestrictedUnpickler, _resolve  # the MANO reader's checks apply to SMPL's pickle as they are
+    from handflow.hand.model_files import read_restricted_pickle  # the MANO reader's checks apply to SMPL's pickle as they are
 
     if not path.is_file():
         raise InputError(path, None, "file not found")
@@ -45,16 +58,7 @@ def _load_raw(path: Path) -> dict:
                 return {k: npz[k] for k in npz.files if k in KEYS}
         except Exception as exc:  # a damaged zip raises many types
             raise InputError(path, None, f"not a readable npz ({type(exc).__name__})") from None
-    try:
-        with open(path, "rb") as fh:
-            raw = RestrictedUnpickler(fh, encoding="latin1").load()
-    except InputError:
-        raise
-    except Exception as exc:  # a crafted stream can make pickle raise nearly anything
-        raise InputError(path, None, f"not a readable SMPL pickle: {type(exc).__name__}") from None
-    if not isinstance(raw, dict):
-        raise InputError(path, None, f"expected a dict, got {type(raw).__name__}")
-    return {k: _resolve(v, path, k) for k, v in raw.items() if k in KEYS}
+    return read_restricted_pickle(path, "SMPL pickle", KEYS)
 
 
 def read_smpl(path: Path) -> dict[str, np.ndarray]:
@@ -66,8 +70,15 @@ def read_smpl(path: Path) -> dict[str, np.ndarray]:
         if not isinstance(arrays[key], np.ndarray) or arrays[key].dtype.kind not in "biuf":
             raise InputError(path, key, "not a numeric array")
     v = arrays["v_template"].shape[0] if arrays["v_template"].ndim == 2 else -1
-    expected = {"v_template": (v, 3), "shapedirs": (v, 3, None), "posedirs": (v, 3, 9 * (N_JOINTS - 1)), "J_regressor": (N_JOINTS, v),
-                "weights": (v, N_JOINTS), "kintree_table": (2, N_JOINTS), "f": (None, 3)}  # fmt: skip
+    expected = {
+        "v_template": (v, 3),
+        "shapedirs": (v, 3, None),
+        "posedirs": (v, 3, 9 * (N_JOINTS - 1)),
+        "J_regressor": (N_JOINTS, v),
+        "weights": (v, N_JOINTS),
+        "kintree_table": (2, N_JOINTS),
+        "f": (None, 3),
+    }
     for key, shape in expected.items():
         got = arrays[key].shape
         if len(got) != len(shape) or any(s is not None and s != g for s, g in zip(shape, got, strict=True)) or v < 1:
@@ -93,7 +104,7 @@ def _rest_offsets() -> torch.Tensor:
 
 
 class SmplBody:
-    """The `body.Body` interface on an SMPL file: (B, N_POSED, 3) anny-axis poses and (B, 6) phenotypes in, anny axes out."""
+    """A `skeleton.BodyModel` on an SMPL file: (B, N_POSED, 3) anny-axis poses and (B, 6) phenotypes in, anny axes out."""
 
     def __init__(self, path: Path) -> None:
         import roma
@@ -115,7 +126,7 @@ class SmplBody:
         self.rest = roma.rotvec_to_rotmat(_rest_offsets())
         self.joint_of = torch.tensor([POSE_JOINT[b] for b in POSED])
 
-    def __call__(self, pose: torch.Tensor, shape: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(self, pose: torch.Tensor, shape: torch.Tensor) -> BodyOutput:
         import roma
         from smplx.lbs import lbs
 
@@ -130,8 +141,9 @@ class SmplBody:
             rot[:, elbow] = self.rest[shoulder].T @ rot[:, elbow] @ self.rest[shoulder]
         betas = torch.zeros(b, self.shapedirs.shape[2], dtype=torch.float64)
         betas[:, :6] = (shape - 0.5) * 4.0
-        verts, joints = lbs(betas, rot, self.v_template, self.shapedirs, self.posedirs, self.J_regressor, self.parents, self.weights,
-                            pose2rot=False)  # fmt: skip
+        verts, joints = lbs(
+            betas, rot, self.v_template, self.shapedirs, self.posedirs, self.J_regressor, self.parents, self.weights, pose2rot=False
+        )
         root = joints[:, :1]
         to_anny = lambda x: (x - root) @ self.m  # noqa: E731  (row vectors: x_anny = M^T x_smpl)
-        return to_anny(verts), to_anny(joints[:, list(KEYPOINT_JOINTS)])
+        return BodyOutput(to_anny(verts), to_anny(joints[:, list(KEYPOINT_JOINTS)]))

@@ -17,14 +17,16 @@ import numpy as np
 import torch
 
 from handflow.config import Section
+from handflow.diffusion import to_tensor, to_uint8
 from handflow.errors import ComputationError
 from handflow.papers.dhpc.dataset import Split
 from handflow.papers.dhpc.generate import SampleConfig, augment, person_masks, regenerate, regress, render_depth
 from handflow.papers.dhpc.poses import ACTIONS, TEMPLATES
+from handflow.papers.dhpc.posing import posed_keypoints
 from handflow.papers.dhpc.render import depth_map
-from handflow.papers.dhpc.samples import to_uint8, write
+from handflow.papers.dhpc.samples import write
+from handflow.papers.dhpc.skeleton import BodyModel
 from handflow.papers.dhpc.text import tokenize
-from handflow.papers.dhpc.train import posed_keypoints, to_tensor
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,9 @@ class SyntheticConfig(Section):
     sample: SampleConfig
 
 
-def synthesize_set(guides: Split, nets: dict, cfg: SyntheticConfig, g: torch.Generator, backend: str, out: Path,
-                   provenance: dict) -> dict[str, float]:  # fmt: skip
+def synthesize_set(
+    guides: Split, nets: dict, cfg: SyntheticConfig, g: torch.Generator, backend: str, body: BodyModel, out: Path, provenance: dict
+) -> dict[str, float]:
     images = to_tensor(guides.image)
     size = images.shape[-1]
     masks = person_masks(nets["mask"], images)
@@ -48,7 +51,7 @@ def synthesize_set(guides: Split, nets: dict, cfg: SyntheticConfig, g: torch.Gen
     bodies = regress(nets["hmr"], images[found])
     many = augment(bodies, nets["prior"], cfg.k, g)
     guide = np.repeat(found, cfg.k)
-    depth_mm, kp2d = render_depth(many, size, backend)
+    depth_mm, kp2d = render_depth(body, many, size, backend)
     depth = torch.as_tensor(np.stack([depth_map(d) for d in depth_mm]))[:, None]
     names = list(ACTIONS)
     templates = torch.randint(len(TEMPLATES), (len(guide),), generator=g).tolist()
@@ -57,12 +60,22 @@ def synthesize_set(guides: Split, nets: dict, cfg: SyntheticConfig, g: torch.Gen
     region = masks[guide] | torch.as_tensor(depth_mm > 0)
     regenerated = regenerate(nets["depth"], images[guide], region, depth, tokens, cfg.strength, True, cfg.sample, g)
     with torch.no_grad():
-        kp3d = posed_keypoints(many.pose, many.shape, many.trans).numpy()
+        kp3d = posed_keypoints(body, many.pose, many.shape, many.trans).numpy()
     n = len(guide)
-    arrays = {"image": to_uint8(regenerated), "mask": depth_mm > 0, "depth": depth_mm, "background": np.zeros((n, size, size, 3), np.uint8),
-              "kp2d": kp2d, "kp3d": kp3d.astype(np.float32), "pose": many.pose.numpy().astype(np.float32),
-              "shape": many.shape.numpy().astype(np.float32), "trans": many.trans.numpy().astype(np.float32),
-              "focal": np.full(n, 1.2 * size, np.float32), "action": guides.action[guide], "guide": guide}  # fmt: skip
+    arrays = {
+        "image": to_uint8(regenerated),
+        "mask": depth_mm > 0,
+        "depth": depth_mm,
+        "background": np.zeros((n, size, size, 3), np.uint8),
+        "kp2d": kp2d,
+        "kp3d": kp3d.astype(np.float32),
+        "pose": many.pose.numpy().astype(np.float32),
+        "shape": many.shape.numpy().astype(np.float32),
+        "trans": many.trans.numpy().astype(np.float32),
+        "focal": np.full(n, 1.2 * size, np.float32),
+        "action": guides.action[guide],
+        "guide": guide,
+    }
     skipped = sorted(set(range(len(images))) - set(found.tolist()))
     write(out, "synthetic", arrays, prompts, {"provenance": provenance, "skipped_guides": skipped})
     return {"n_samples": float(n), "n_guides": float(len(found)), "n_skipped": float(len(images) - len(found))}

@@ -1,5 +1,8 @@
 """The trainers of every network of the pipeline, under the one trainer contract (`handflow.training.fit`).
 
+`trainer_for` builds the trainer of a model of `variants.MODELS` from the params sections
+its vocabulary entry names (the ones its rule declares).
+
 Batches are drawn from the renders file with the run's generator, so a killed run resumes
 to the same bytes. The HMR trainer also fine-tunes (the downstream experiment): started
 from a trained regressor, on the few-shot real frames (2D keypoints only, as the seed's
@@ -13,13 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import roma
 import torch
-from diffusers import DDPMScheduler
 
-from handflow.config import Section
-from handflow.errors import InputError
-from handflow.papers.dhpc.body import HIPS, body
+from handflow.checkpoints import file_digest
+from handflow.config import ParamsReader, Section
+from handflow.diffusion import to_tensor
 from handflow.papers.dhpc.dataset import Split, read_poses, read_split
 from handflow.papers.dhpc.networks import (
     ConvConfig,
@@ -29,57 +30,35 @@ from handflow.papers.dhpc.networks import (
     PosePrior,
     PriorConfig,
     TextToImage,
-    TextToImageConfig,  # fmt: skip
+    TextToImageConfig,
+    load_network,
 )
 from handflow.papers.dhpc.poses import ACTIONS
-from handflow.papers.dhpc.render import WORLD_TO_CAM, depth_map
+from handflow.papers.dhpc.posing import pelvis_relative, posed_keypoints, project, rot6d, rotvec_of_6d
+from handflow.papers.dhpc.render import depth_map
+from handflow.papers.dhpc.skeleton import BodyModel
 from handflow.papers.dhpc.text import PAD, tokenize
-from handflow.training import LoopSettings, Trainer, TrainState, file_digest, load_model
+from handflow.papers.dhpc.variants import Model
+from handflow.training import Trainer, TrainSection, TrainState, adamw
 
-
-@dataclass(frozen=True)
-class TrainConfig(Section):
-    """params `dhpc.<network>.train`."""
-
-    lr: float
-    batch_size: int
-    steps: int
-    checkpoint_every: int
-    log_every: int
-    grad_clip: float | None = None
-
-
-def noise_schedule() -> DDPMScheduler:
-    """1000 steps, the cosine schedule (small images lose their content too early under SD's scaled-linear betas)."""
-    return DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", clip_sample=False)
-
-
-def to_tensor(images: np.ndarray) -> torch.Tensor:
-    """(N, S, S, 3) uint8 -> (N, 3, S, S) float in [-1, 1]."""
-    return torch.as_tensor(images).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+KEY = "dhpc"
 
 
 def depth_tensor(depth_mm: np.ndarray) -> torch.Tensor:
     return torch.as_tensor(np.stack([depth_map(d) for d in depth_mm]))[:, None]
 
 
-def _adam(model: torch.nn.Module, lr: float) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
-    return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
-
-
 class _Base(Trainer):
     network: Section
 
-    def __init__(self, kind: str, renders: Path, network: Section, cfg: TrainConfig, seed: int, extra: dict | None = None) -> None:
+    def __init__(self, kind: str, renders: Path, network: Section, cfg: TrainSection, seed: int, extra: dict | None = None) -> None:
         self.kind, self.renders, self.network, self.cfg, self.seed = kind, renders, network, cfg, seed
         self.extra = extra or {}
-        self.loop = LoopSettings(cfg.steps, cfg.checkpoint_every, cfg.log_every, cfg.grad_clip)
 
     def _state(self, model: torch.nn.Module, device: torch.device) -> TrainState:
         self.device = device
         model.to(device)
-        return TrainState(model, *_adam(model, self.cfg.lr), torch.Generator().manual_seed(self.seed))
+        return TrainState(model, *adamw(model, self.cfg.lr), torch.Generator().manual_seed(self.seed))
 
     def _pick(self, n: int, g: torch.Generator) -> torch.Tensor:
         return torch.randint(0, n, (self.cfg.batch_size,), generator=g)
@@ -88,19 +67,19 @@ class _Base(Trainer):
         return [self.kind, self.network.to_dict(), self.cfg.to_dict(), self.seed, self.extra, file_digest(self.renders)]
 
     def export(self, state: TrainState) -> dict:
-        return {"kind": self.kind, "config": self.network.to_dict(), **self.extra}
+        return {"config": self.network.to_dict(), **self.extra}
 
 
 class DiffusionTrainer(_Base):
     """Noise prediction on the web renders and their captions; `p_uncond` of the prompts dropped to the null prompt (CFG)."""
 
-    def __init__(self, renders: Path, network: TextToImageConfig, cfg: TrainConfig, p_uncond: float, seed: int) -> None:
+    def __init__(self, renders: Path, network: TextToImageConfig, cfg: TrainSection, p_uncond: float, seed: int) -> None:
         super().__init__("depth" if network.depth_channel else "t2i", renders, network, cfg, seed, {"p_uncond": p_uncond})
         web = read_split(renders, "web")
         self.images = to_tensor(web.image)
         self.tokens = tokenize(web.caption, network.max_tokens, f"{renders}:web/caption")
         self.depth = depth_tensor(web.depth) if network.depth_channel else None
-        self.schedule, self.p_uncond = noise_schedule(), p_uncond
+        self.schedule, self.p_uncond = network.schedule.training(), p_uncond
 
     def build(self, device: torch.device) -> TrainState:
         return self._state(TextToImage(self.network), device)
@@ -128,38 +107,29 @@ class HMRLoss(Section):
     colour_noise: float  # the seed's noise_factor: each channel scaled by U(1 - f, 1 + f)
 
 
-def rot6d(pose: torch.Tensor) -> torch.Tensor:
-    """(..., 3) axis-angle -> (..., 6): the first two columns of the rotation matrix."""
-    return roma.rotvec_to_rotmat(pose)[..., :, :2].flatten(-2)
-
-
-def rotvec_of_6d(six: torch.Tensor) -> torch.Tensor:
-    return roma.rotmat_to_rotvec(roma.special_gramschmidt(six.unflatten(-1, (3, 2))))
-
-
-def posed_keypoints(pose: torch.Tensor, shape: torch.Tensor, trans: torch.Tensor) -> torch.Tensor:
-    """(B, 14, 3) camera-space mm of a body (axis-angle pose, phenotype shape) whose root sits at `trans`."""
-    _, joints = body()(pose, shape)
-    return (joints.float() @ torch.as_tensor(WORLD_TO_CAM, dtype=torch.float32).T) * 1000.0 + trans[:, None]
-
-
-def project(points_mm: torch.Tensor, focal: torch.Tensor, size: int) -> torch.Tensor:
-    return points_mm[..., :2] / points_mm[..., 2:3].clamp_min(1.0) * focal[:, None, None] + size / 2.0
-
-
-def pelvis_relative(kp: torch.Tensor) -> torch.Tensor:
-    return kp - kp[:, list(HIPS)].mean(1, keepdim=True)
-
-
 class HMRTrainer(_Base):
     """The regressor: from scratch on the web renders (full labels), or fine-tuned from `init` on few-shot real + synthetic."""
 
-    def __init__(self, renders: Path, network: ConvConfig, cfg: TrainConfig, weights: HMRLoss, seed: int, init: Path | None = None,
-                 real_split: str | None = None, synthetic: Path | None = None) -> None:  # fmt: skip
-        extra = {"loss": weights.to_dict(), "init": file_digest(init) if init else None, "real_split": real_split,
-                 "synthetic": file_digest(synthetic) if synthetic else None}  # fmt: skip
+    def __init__(
+        self,
+        renders: Path,
+        network: ConvConfig,
+        cfg: TrainSection,
+        weights: HMRLoss,
+        seed: int,
+        body: BodyModel,
+        init: Path | None = None,
+        real_split: str | None = None,
+        synthetic: Path | None = None,
+    ) -> None:
+        extra = {
+            "loss": weights.to_dict(),
+            "init": file_digest(init) if init else None,
+            "real_split": real_split,
+            "synthetic": file_digest(synthetic) if synthetic else None,
+        }
         super().__init__("hmr", renders, network, cfg, seed, extra)
-        self.weights, self.init = weights, init
+        self.weights, self.init, self.body = weights, init, body
         self.sets: list[tuple[Split, bool]] = []  # (split, has body labels)
         if real_split is None:
             self.sets.append((read_split(renders, "web"), True))
@@ -181,7 +151,7 @@ class HMRTrainer(_Base):
         six, shape, trans = model(images.to(self.device))
         six, shape, trans = six.cpu(), shape.cpu(), trans.cpu()
         pose = rotvec_of_6d(six)
-        kp = posed_keypoints(pose, shape, trans)
+        kp = posed_keypoints(self.body, pose, shape, trans)
         size = split.image.shape[1]
         kp2d = torch.as_tensor(split.kp2d[idx])
         uv = project(kp, torch.as_tensor(split.focal[idx]).float(), size)
@@ -203,7 +173,7 @@ class HMRTrainer(_Base):
 class MaskTrainer(_Base):
     """Person masks of the web renders; `p_empty` of a batch are the scenes without the person (an empty mask)."""
 
-    def __init__(self, renders: Path, network: ConvConfig, cfg: TrainConfig, p_empty: float, seed: int) -> None:
+    def __init__(self, renders: Path, network: ConvConfig, cfg: TrainSection, p_empty: float, seed: int) -> None:
         super().__init__("mask", renders, network, cfg, seed, {"p_empty": p_empty})
         web = read_split(renders, "web")
         self.images, self.backgrounds = to_tensor(web.image), to_tensor(web.background)
@@ -226,7 +196,7 @@ class MaskTrainer(_Base):
 class FeatureTrainer(_Base):
     """The FID feature network: action classification of the web renders."""
 
-    def __init__(self, renders: Path, network: ConvConfig, cfg: TrainConfig, seed: int) -> None:
+    def __init__(self, renders: Path, network: ConvConfig, cfg: TrainSection, seed: int) -> None:
         super().__init__("features", renders, network, cfg, seed)
         web = read_split(renders, "web")
         self.images, self.actions = to_tensor(web.image), torch.as_tensor(web.action)
@@ -242,7 +212,7 @@ class FeatureTrainer(_Base):
 class PriorTrainer(_Base):
     """The pose VAE on the pose set: reconstruction MSE + `kl_weight` x KL(q(z | pose) || N(0, I))."""
 
-    def __init__(self, renders: Path, network: PriorConfig, cfg: TrainConfig, kl_weight: float, seed: int) -> None:
+    def __init__(self, renders: Path, network: PriorConfig, cfg: TrainSection, kl_weight: float, seed: int) -> None:
         super().__init__("prior", renders, network, cfg, seed, {"kl_weight": kl_weight})
         self.poses = torch.as_tensor(read_poses(renders)[:, 1:]).flatten(1)
         self.kl_weight = kl_weight
@@ -259,13 +229,38 @@ class PriorTrainer(_Base):
         return torch.nn.functional.mse_loss(state.model.decode(z), x) + self.kl_weight * kl.sum(1).mean()
 
 
-def load_network(path: Path, kind: str) -> tuple[torch.nn.Module, dict]:
-    """A model file of one kind; one line if the file holds another kind of network."""
-    builders = {"t2i": (TextToImageConfig, TextToImage), "depth": (TextToImageConfig, TextToImage), "hmr": (ConvConfig, HMRNet),
-                "mask": (ConvConfig, MaskNet), "prior": (PriorConfig, PosePrior),
-                "features": (ConvConfig, lambda c: FeatureNet(c, len(ACTIONS)))}  # fmt: skip
-    cfg_cls, build = builders[kind]
-    model, ckpt = load_model(path, cfg_cls, build, required=("kind",))
-    if ckpt["kind"] != kind:
-        raise InputError(path, "kind", f"a {ckpt['kind']} network, expected {kind}")
-    return model, ckpt
+def _diffusion(m: Model, renders: Path, params: ParamsReader, seed: int, body: BodyModel) -> Trainer:
+    network = params.section(TextToImageConfig, f"{KEY}.t2i.network", depth_channel=m.name == "depth")
+    cfg = params.section(TrainSection, f"{KEY}.{m.name}.train")
+    return DiffusionTrainer(renders, network, cfg, params.get(f"{KEY}.t2i.p_uncond"), seed)
+
+
+def _hmr(m: Model, renders: Path, params: ParamsReader, seed: int, body: BodyModel) -> Trainer:
+    network, cfg = params.section(ConvConfig, f"{KEY}.hmr.network"), params.section(TrainSection, f"{KEY}.hmr.train")
+    return HMRTrainer(renders, network, cfg, params.section(HMRLoss, f"{KEY}.hmr.loss"), seed, body)
+
+
+def _mask(m: Model, renders: Path, params: ParamsReader, seed: int, body: BodyModel) -> Trainer:
+    network, cfg = params.section(ConvConfig, f"{KEY}.mask.network"), params.section(TrainSection, f"{KEY}.mask.train")
+    return MaskTrainer(renders, network, cfg, params.get(f"{KEY}.mask.p_empty"), seed)
+
+
+def _features(m: Model, renders: Path, params: ParamsReader, seed: int, body: BodyModel) -> Trainer:
+    network, cfg = params.section(ConvConfig, f"{KEY}.features.network"), params.section(TrainSection, f"{KEY}.features.train")
+    return FeatureTrainer(renders, network, cfg, seed)
+
+
+def _prior(m: Model, renders: Path, params: ParamsReader, seed: int, body: BodyModel) -> Trainer:
+    network, cfg = params.section(PriorConfig, f"{KEY}.prior.network"), params.section(TrainSection, f"{KEY}.prior.train")
+    return PriorTrainer(renders, network, cfg, params.get(f"{KEY}.prior.kl_weight"), seed)
+
+
+_BUILDERS = {"t2i": _diffusion, "depth": _diffusion, "hmr": _hmr, "mask": _mask, "features": _features, "prior": _prior}
+
+
+def trainer_for(model: Model, renders: Path, params: ParamsReader, seed: int, body: BodyModel | None) -> Trainer:
+    """The trainer of one model of `variants.MODELS` on the renders file, configured by the params sections its entry names;
+    `body`: the run's body model (`body.load_body`), needed by the models that pose bodies (`Model.poses_bodies`)."""
+    if model.poses_bodies and body is None:
+        raise ValueError(f"the {model.name} model poses bodies: it needs the run's body model")
+    return _BUILDERS[model.name](model, renders, params, seed, body)

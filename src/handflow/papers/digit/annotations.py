@@ -41,8 +41,15 @@ def write_annotations(root: Path, split: str, out: Path, provenance: dict[str, s
     cam = np.stack([r.joints_cam for r in rows]) if n else np.zeros((0, 42, 3))
     uv = np.stack([r.joints_img for r in rows]) if n else np.zeros((0, 42, 2))
     with atomic_path(out) as tmp, h5py.File(tmp, "w") as h5:
-        h5.attrs.update({**provenance, "split": split, "schema_version": SCHEMA_VERSION, "units": "mm, pixels",
-                         "joint_order": "InterHand2.6M (right 0-20, left 21-41, wrist last)"})  # fmt: skip
+        h5.attrs.update(
+            {
+                **provenance,
+                "split": split,
+                "schema_version": SCHEMA_VERSION,
+                "units": "mm, pixels",
+                "joint_order": "InterHand2.6M (right 0-20, left 21-41, wrist last)",
+            }
+        )
         h5["key"] = np.array([image_key(split, r.file_name) for r in rows], dtype=h5py.string_dtype())
         h5["image_id"] = np.array([r.image_id for r in rows], np.int64)
         h5["capture"] = np.array([r.capture for r in rows], np.int32)

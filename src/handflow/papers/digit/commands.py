@@ -6,17 +6,17 @@ from argparse import Namespace
 from pathlib import Path
 
 from handflow.datasets.interhand.source import checked_root
-from handflow.papers.digit.variants import MODELS, REFERENCE, SEGMENTATION, SPLITS, VARIANTS
+from handflow.papers.digit.variants import FIGURE_MODEL, MODELS, PROVENANCE, REFERENCE, SEGMENTATION, SPLITS, VARIANTS
 from handflow.stage import Arg, CommandGroup, Stage, paths
 
-group = CommandGroup("digit", "DIGIT stages")
+group = CommandGroup("digit", "DIGIT stages", PROVENANCE)
 SPLIT = Arg("--split", choices=SPLITS)
 STORES = paths("annotations", "images", "masks", "masks-meta")
 KEY = "digit"
 
 
 def _stores(args: Namespace):
-    from handflow.papers.digit.train import SplitStores
+    from handflow.papers.digit.dataset import SplitStores
 
     return SplitStores(Path(args.annotations), Path(args.images), Path(args.masks), Path(args.masks_meta))
 
@@ -65,17 +65,17 @@ def segmentation(stage: Stage, args: Namespace) -> dict:
     import json
 
     from handflow.hand.model import create_pair
-    from handflow.papers.digit.segmentation import render_split
+    from handflow.papers.digit.segmentation import SegmentationConfig, render_split
 
-    s = stage.get(f"{KEY}.segmentation")
+    cfg = stage.section(SegmentationConfig, f"{KEY}.segmentation")
     stats = render_split(
         checked_root(stage, args.root),
         args.split,
         create_pair(args.hand_model),
         Path(args.out),
         Path(args.meta),
-        s["scale"],
-        s["max_fit_error_mm"],
+        cfg.scale,
+        cfg.max_fit_error_mm,
         stage.get("global.render_backend"),
         stage.get(f"{KEY}.images.batch_mb"),
     )
@@ -93,13 +93,13 @@ def segmentation(stage: Stage, args: Namespace) -> dict:
     device=True,
 )
 def train(stage: Stage, args: Namespace) -> dict:
-    from handflow.papers.digit.model import DigitConfig
+    from handflow.papers.digit.networks import DigitConfig
     from handflow.papers.digit.train import DigitTrainer, TrainConfig
     from handflow.training import fit
 
     network = stage.section(DigitConfig, f"{KEY}.model", use_segmentation=SEGMENTATION[args.model])
     pretrained = stage.path(stage.get(f"{KEY}.pretrained_backbone"))
-    trainer = DigitTrainer(_stores(args), network, stage.section(TrainConfig, f"{KEY}.train"), stage.seed, pretrained)
+    trainer = DigitTrainer(args.model, _stores(args), network, stage.section(TrainConfig, f"{KEY}.train"), stage.seed, pretrained)
     metrics = fit(trainer, Path(args.checkpoints), Path(args.out), Path(args.curve), stage.on_log, stage.device)
     stage.log_artifact(args.curve)
     return metrics
@@ -107,24 +107,21 @@ def train(stage: Stage, args: Namespace) -> dict:
 
 @group.command(
     "evaluate",
-    "metrics of a trained model on a split",
-    Arg("--variant", choices=list(VARIANTS)),
+    "metrics of a trained model (a row of the table) on a split",
+    Arg("--row", choices=list(VARIANTS)),
     *STORES,
     Arg("--model"),
     Arg("--out"),
-    run="digit_evaluate_{variant}",
+    run="digit_evaluate_{row}",
 )
 def evaluate(stage: Stage, args: Namespace) -> dict:
-    import json
-
     from handflow.papers.digit.evaluate import evaluate
-    from handflow.papers.digit.train import load_digit
-    from handflow.storage.atomic import atomic_write_text
+    from handflow.papers.digit.networks import load_network
 
     stores = _stores(args)
-    model = load_digit(Path(args.model))
+    model = load_network(Path(args.model), VARIANTS[args.row].model)[0]
     result = evaluate(model, stores.samples(None, model.cfg.input_size), stores.annotations)
-    atomic_write_text(args.out, json.dumps({"variant": args.variant, **stage.provenance, **result}, indent=2, allow_nan=False))
+    stage.write_result(args.out, {"row": args.row, **result})
     return {k: v["mean"] for k, v in result["metrics"].items() if v["mean"] is not None}
 
 
@@ -136,13 +133,10 @@ def evaluate(stage: Stage, args: Namespace) -> dict:
     torch_threads=False,
 )
 def mean_pose(stage: Stage, args: Namespace) -> dict:
-    import json
-
     from handflow.papers.digit.evaluate import evaluate_mean_pose
-    from handflow.storage.atomic import atomic_write_text
 
     result = evaluate_mean_pose(Path(args.train_annotations), Path(args.annotations))
-    atomic_write_text(args.out, json.dumps({"variant": REFERENCE, **stage.provenance, **result}, indent=2, allow_nan=False))
+    stage.write_result(args.out, {"row": REFERENCE, **result})
     return {k: v["mean"] for k, v in result["metrics"].items() if v["mean"] is not None}
 
 
@@ -156,14 +150,14 @@ def mean_pose(stage: Stage, args: Namespace) -> dict:
     run="digit_report",
 )
 def report(stage: Stage, args: Namespace) -> dict:
+    from handflow.papers.digit.networks import load_network
     from handflow.papers.digit.report import write_report
-    from handflow.papers.digit.train import load_digit
     from handflow.storage.json_files import gather
 
-    evals = gather(args.evals, "variant", [REFERENCE, *VARIANTS])
+    evals = gather(args.evals, "row", [REFERENCE, *VARIANTS])
     outputs = [Path(p) for p in (args.json, args.table, args.html, args.figure)]
-    model = load_digit(Path(args.model))
-    data = write_report(evals, stage.provenance, model, _stores(args).samples(None, model.cfg.input_size), *outputs)
+    model = load_network(Path(args.model), FIGURE_MODEL)[0]
+    table = write_report(evals, stage.provenance, model, _stores(args).samples(None, model.cfg.input_size), *outputs)
     for path in outputs:
         stage.log_artifact(path)
-    return {f"{row}.{m}": v["mean"] for row, r in data["rows"].items() for m, v in r["metrics"].items() if v is not None}
+    return table.flat_metrics()

@@ -25,6 +25,7 @@ import h5py
 import numpy as np
 import torch
 
+from handflow.checkpoints import file_digest
 from handflow.errors import InputError
 from handflow.storage.lmdb_store import PackedFiles
 
@@ -151,3 +152,19 @@ class DigitSamples(torch.utils.data.Dataset):
             "segm_valid": torch.tensor(bool(self.segm_valid[i])),
             "index": torch.tensor(i),
         }
+
+
+@dataclass(frozen=True)
+class SplitStores:
+    """A split's four stores, as the data stages write them (annotations HDF5, image LMDB, mask LMDB, mask metadata)."""
+
+    annotations: Path
+    images: Path
+    masks: Path
+    masks_meta: Path
+
+    def digest(self) -> list[str]:
+        return [file_digest(self.annotations), file_digest(self.images / "data.mdb"), file_digest(self.masks / "data.mdb")]
+
+    def samples(self, augment: Augment | None, input_size: int, seed: int = 0) -> DigitSamples:
+        return DigitSamples(self.annotations, self.images, self.masks, self.masks_meta, augment, seed=seed, input_size=input_size)

@@ -25,7 +25,7 @@ from handflow.errors import ComputationError
 from handflow.metrics.pose import confusion, handedness_accuracy, miou_of_confusion, mpjpe, mrrpe
 from handflow.metrics.uncertainty import bootstrap_se
 from handflow.papers.digit.dataset import BBOX_3D_MM, HEATMAP, INPUT, WRISTS, DigitSamples, _affine
-from handflow.papers.digit.model import Digit
+from handflow.papers.digit.networks import Digit
 
 
 @torch.no_grad()

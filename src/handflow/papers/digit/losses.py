@@ -27,8 +27,9 @@ def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (values * mask).mean()
 
 
-def digit_loss(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor], segm_weight: float = 10.0,
-               bone_weight: float = 0.1) -> tuple[torch.Tensor, dict[str, float]]:  # fmt: skip
+def digit_loss(
+    out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor], segm_weight: float = 10.0, bone_weight: float = 0.1
+) -> tuple[torch.Tensor, dict[str, float]]:
     valid = batch["joint_valid"].float()
     parts = {
         "joints": _masked_mean((out["joints"] - batch["joints"]).abs(), valid[..., None]),

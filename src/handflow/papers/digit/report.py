@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from handflow.papers.digit.dataset import HEATMAP, DigitSamples
-from handflow.papers.digit.model import Digit
+from handflow.papers.digit.networks import Digit
 from handflow.papers.digit.variants import REFERENCE, REFERENCE_LABEL, VARIANTS
 from handflow.render.figure import save_image_grid
 from handflow.tables import Claim, Column, Estimate, Reported, ResultsTable, Row
@@ -33,19 +33,26 @@ RELEASED = "the authors' released model, seed repository results/results_digit_t
 POSTER = "the paper's main comparison, test split (authors' poster; MPJPE most likely the interacting one)"
 REPORTED = {
     "seg": [
-        Reported({"mpjpe_all": 12.59, "mpjpe_single": 10.73, "mpjpe_interacting": 14.21, "mrrpe": 29.04, "handedness_accuracy": 0.9915},
-                 RELEASED),
+        Reported(
+            {"mpjpe_all": 12.59, "mpjpe_single": 10.73, "mpjpe_interacting": 14.21, "mrrpe": 29.04, "handedness_accuracy": 0.9915}, RELEASED
+        ),
         Reported({"mpjpe_interacting": 14.27, "mrrpe": 29.22}, POSTER),
     ],
     "noseg": [Reported({"mpjpe_interacting": 15.06, "mrrpe": 31.36}, f"{POSTER}, row Baseline (no part segmentation)")],
-}  # fmt: skip
+}
 REPORTED_ONLY = [Reported({"mpjpe_interacting": 16.02, "mrrpe": 32.57}, POSTER, "InterNet (Moon et al. 2020)")]
 CLAIMS = [
     Claim("digit_learned", "DIGIT beats the trivial mean-pose baseline (it has learned the pose)", "mpjpe_all", "seg", REFERENCE),
     Claim("ablation_learned", "the no-segmentation model beats the trivial mean-pose baseline", "mpjpe_all", "noseg", REFERENCE),
-    Claim("segmentation_helps", "the segmentation branch lowers the interacting MPJPE", "mpjpe_interacting", "seg", "noseg",
-          requires=("digit_learned", "ablation_learned")),
-]  # fmt: skip
+    Claim(
+        "segmentation_helps",
+        "the segmentation branch lowers the interacting MPJPE",
+        "mpjpe_interacting",
+        "seg",
+        "noseg",
+        requires=("digit_learned", "ablation_learned"),
+    ),
+]
 
 
 def build_table(evals: dict[str, dict], provenance: dict[str, str]) -> ResultsTable:
@@ -53,8 +60,10 @@ def build_table(evals: dict[str, dict], provenance: dict[str, str]) -> ResultsTa
         return Estimate(entry["mean"], entry["se"], entry["n"]) if entry and entry["mean"] is not None else None
 
     labels = {REFERENCE: REFERENCE_LABEL, **{name: v.label for name, v in VARIANTS.items()}}
-    rows = [Row(key, label, {c.key: estimate(evals[key]["metrics"].get(c.key)) for c in COLUMNS}, REPORTED.get(key, []))
-            for key, label in labels.items()]  # fmt: skip
+    rows = [
+        Row(key, label, {c.key: estimate(evals[key]["metrics"].get(c.key)) for c in COLUMNS}, REPORTED.get(key, []))
+        for key, label in labels.items()
+    ]
     n_images = evals["seg"]["n_images"]
     return ResultsTable(
         paper="DIGIT (Fan et al., 3DV 2021)",
@@ -111,7 +120,8 @@ def write_report(
     out_table: Path,
     out_html: Path,
     out_figure: Path,
-) -> dict:
+) -> ResultsTable:
     table = build_table(evals, provenance)
     prediction_figure(model, data, out_figure)
-    return table.write(out_json, out_table, out_html)
+    table.write(out_json, out_table, out_html)
+    return table

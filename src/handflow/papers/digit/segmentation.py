@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import functools
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 
+from handflow.config import Section
 from handflow.datasets.interhand.reader import FrameRecord, InterHandSplit, TimeStep
 from handflow.hand.model import HandModel
 from handflow.papers.digit.images import image_key
@@ -33,6 +35,14 @@ from handflow.storage.lmdb_store import PackStats, pack
 
 SIDES = ("right", "left")
 NEEDED = {"interacting": SIDES, "right": ("right",), "left": ("left",)}
+
+
+@dataclass(frozen=True)
+class SegmentationConfig(Section):
+    """params `digit.segmentation`."""
+
+    scale: float  # mask resolution relative to the image (the seed: 1.0)
+    max_fit_error_mm: float  # a hand whose MANO fit is farther from its annotated joints is flagged (segm_valid false)
 
 
 class PartMaskRenderer:
@@ -97,8 +107,17 @@ def _png(renderer: PartMaskRenderer, rec: FrameRecord) -> bytes:
     return cv2.imencode(".png", renderer.render(rec))[1].tobytes()
 
 
-def render_split(root: Path, split: str, hands: dict[str, HandModel], out: Path, meta_out: Path, scale: float,
-                 max_fit_error_mm: float, backend: str = "auto", batch_mb: int = 64) -> PackStats:  # fmt: skip
+def render_split(
+    root: Path,
+    split: str,
+    hands: dict[str, HandModel],
+    out: Path,
+    meta_out: Path,
+    scale: float,
+    max_fit_error_mm: float,
+    backend: str = "auto",
+    batch_mb: int = 64,
+) -> PackStats:
     data = InterHandSplit(root, split)
     renderer = PartMaskRenderer(hands, scale, backend)
     # records in time-step order, so each step's hands are posed once for all its cameras

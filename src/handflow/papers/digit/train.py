@@ -12,45 +12,30 @@ from pathlib import Path
 
 import torch
 
-from handflow.config import Section
-from handflow.papers.digit.dataset import Augment, DigitSamples
+from handflow.checkpoints import file_digest
+from handflow.papers.digit.dataset import Augment, SplitStores
 from handflow.papers.digit.losses import digit_loss
-from handflow.papers.digit.model import Digit, DigitConfig, load_imagenet_weights
-from handflow.training import LoopSettings, Trainer, TrainState, file_digest, load_model
+from handflow.papers.digit.networks import Digit, DigitConfig, load_imagenet_weights
+from handflow.training import Trainer, TrainSection, TrainState
 
 
-@dataclass(frozen=True)
-class SplitStores:
-    annotations: Path
-    images: Path
-    masks: Path
-    masks_meta: Path
-
-    def digest(self) -> list[str]:
-        return [file_digest(self.annotations), file_digest(self.images / "data.mdb"), file_digest(self.masks / "data.mdb")]
-
-    def samples(self, augment: Augment | None, input_size: int, seed: int = 0) -> DigitSamples:
-        return DigitSamples(self.annotations, self.images, self.masks, self.masks_meta, augment, seed=seed, input_size=input_size)
-
-
-@dataclass(frozen=True)
-class TrainConfig(Section):
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig(TrainSection):
     """params `digit.train`."""
 
-    lr: float
     lr_decay_step: int  # x0.1 at this step
-    batch_size: int
-    steps: int
-    checkpoint_every: int
-    log_every: int
 
 
 class DigitTrainer(Trainer):
-    """DIGIT or its ablation (`network.use_segmentation`); `pretrained`: HRNet ImageNet weights for the backbone."""
+    """DIGIT or its ablation (`model`: variants.MODELS, whose segmentation switch `network` carries).
 
-    def __init__(self, stores: SplitStores, network: DigitConfig, cfg: TrainConfig, seed: int, pretrained: Path | None = None) -> None:
-        self.stores, self.network, self.cfg, self.seed, self.pretrained = stores, network, cfg, seed, pretrained
-        self.loop = LoopSettings(cfg.steps, cfg.checkpoint_every, cfg.log_every)
+    `pretrained`: HRNet ImageNet weights for the backbone.
+    """
+
+    def __init__(
+        self, model: str, stores: SplitStores, network: DigitConfig, cfg: TrainConfig, seed: int, pretrained: Path | None = None
+    ) -> None:
+        self.kind, self.stores, self.network, self.cfg, self.seed, self.pretrained = model, stores, network, cfg, seed, pretrained
         self.data = stores.samples(Augment(), network.input_size, seed=seed)
         self.n_pretrained = 0
 
@@ -87,7 +72,3 @@ class DigitTrainer(Trainer):
 
     def summary(self, state: TrainState) -> dict[str, float]:
         return {"n_images": float(len(self.data)), "pretrained_tensors": float(self.n_pretrained)}
-
-
-def load_digit(path: Path) -> Digit:
-    return load_model(path, DigitConfig, Digit)[0]

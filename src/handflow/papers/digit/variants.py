@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from handflow.provenance import GLOBAL
+
 
 @dataclass(frozen=True)
 class Variant:
@@ -30,7 +32,10 @@ MODELS = tuple(v.model for v in VARIANTS.values())
 REFERENCE = "mean_pose"
 REFERENCE_LABEL = "Mean pose of the training set at the true wrists (trivial baseline)"
 SEGMENTATION = {v.model: v.use_segmentation for v in VARIANTS.values()}
+FIGURE_MODEL = "seg"  # the model whose predictions the report's figure shows
 SPLITS = ("train", "val", "test")
 
 METRICS_JSON = "results/digit_metrics.json"
 TARGETS = (METRICS_JSON, "results/tables/digit_table.md", "results/tables/digit_table.html", "results/figures/digit_predictions.png")
+# What every results file of the paper records: the InterHand2.6M source, scale, seed, hand model.
+PROVENANCE = GLOBAL

@@ -5,10 +5,10 @@ from __future__ import annotations
 from argparse import Namespace
 from pathlib import Path
 
-from handflow.papers.interhandgen.variants import MODELS, REFERENCE, VARIANTS
+from handflow.papers.interhandgen.variants import MODELS, PROVENANCE, REFERENCE, VARIANTS
 from handflow.stage import Arg, CommandGroup, Stage, paths
 
-group = CommandGroup("interhandgen", "InterHandGen stages")
+group = CommandGroup("interhandgen", "InterHandGen stages", PROVENANCE)
 HAND_MODEL = Arg("--hand-model", help="prepared hand model folder")
 KEY = "interhandgen"
 
@@ -55,7 +55,7 @@ def dataset(stage: Stage, args: Namespace) -> dict:
 )
 def train(stage: Stage, args: Namespace) -> dict:
     from handflow.papers.interhandgen.diffusion import ScheduleConfig
-    from handflow.papers.interhandgen.model import DenoiserConfig
+    from handflow.papers.interhandgen.networks import DenoiserConfig
     from handflow.papers.interhandgen.train import DenoiserTrainer, TrainConfig, architecture
     from handflow.training import fit
 
@@ -82,10 +82,8 @@ def train(stage: Stage, args: Namespace) -> dict:
     run="interhandgen_features",
 )
 def features(stage: Stage, args: Namespace) -> dict:
-    import json
-
-    from handflow.papers.interhandgen.features import REPORTED_SEED_MPJPE_MM, FeaturesConfig, FeatureTrainer, joint_error_mm
-    from handflow.storage.atomic import atomic_write_text
+    from handflow.papers.interhandgen.features import REPORTED_SEED_MPJPE_MM, joint_error_mm
+    from handflow.papers.interhandgen.train import FeaturesConfig, FeatureTrainer
     from handflow.training import fit
 
     decoder = _decoder(args.hand_model)
@@ -94,7 +92,6 @@ def features(stage: Stage, args: Namespace) -> dict:
     metrics = fit(trainer, Path(args.checkpoints), Path(args.out), Path(args.checkpoints) / "loss.tsv", stage.on_log)
     mpjpe, n_test = joint_error_mm(Path(args.out), Path(args.test), decoder)
     report = {
-        **stage.provenance,
         "test_mpjpe_mm": mpjpe,
         "n_train": int(metrics["n_train"]),
         "n_test": n_test,
@@ -102,23 +99,23 @@ def features(stage: Stage, args: Namespace) -> dict:
         "reported_seed_mpjpe_mm": REPORTED_SEED_MPJPE_MM,
         "note": "the seed's evaluator (PointNet++, unreleased weights) reports 1.49 mm on real data",
     }
-    atomic_write_text(args.report, json.dumps(report, indent=2))
+    stage.write_result(args.report, report)
     return {**metrics, "test_mpjpe_mm": mpjpe}
 
 
 @group.command(
     "sample",
-    "sample one variant",
+    "sample one variant (a row of the table sampled from a trained model)",
     HAND_MODEL,
-    Arg("--variant", choices=list(VARIANTS)),
+    Arg("--row", choices=list(VARIANTS)),
     *paths("model", "out"),
-    run="interhandgen_sample_{variant}",
+    run="interhandgen_sample_{row}",
 )
 def sample(stage: Stage, args: Namespace) -> dict:
     from handflow.papers.interhandgen.sample import sample_variant
 
     return sample_variant(
-        VARIANTS[args.variant],
+        VARIANTS[args.row],
         Path(args.model),
         _decoder(args.hand_model),
         _sample_config(stage),
@@ -131,38 +128,32 @@ def sample(stage: Stage, args: Namespace) -> dict:
 
 @group.command(
     "evaluate",
-    "metrics of one variant (or the ground-truth reference) against the test split",
+    "metrics of one row (a variant, or the ground-truth reference) against the test split",
     HAND_MODEL,
-    Arg("--variant", choices=[REFERENCE, *VARIANTS]),
+    Arg("--row", choices=[REFERENCE, *VARIANTS]),
     Arg("--samples", required=False),
     *paths("train", "test", "features", "out"),
-    run="interhandgen_evaluate_{variant}",
+    run="interhandgen_evaluate_{row}",
 )
 def evaluate(stage: Stage, args: Namespace) -> dict:
-    import json
-
     from handflow.errors import InputError
     from handflow.papers.interhandgen.evaluate import EvaluateConfig, evaluate_ground_truth, evaluate_samples
-    from handflow.storage.atomic import atomic_write_text
 
     decoder, cfg = _decoder(args.hand_model), stage.section(EvaluateConfig, f"{KEY}.evaluate")
-    if args.variant == REFERENCE:
+    if args.row == REFERENCE:
         size = (stage.get(f"{KEY}.sample.n_samples"), stage.get(f"{KEY}.sample.n_repeats"))
         result = evaluate_ground_truth(Path(args.train), Path(args.test), Path(args.features), decoder, cfg, *size)
     elif args.samples is None:
-        raise InputError("--samples", None, f"needed to evaluate {args.variant}")
+        raise InputError("--samples", None, f"needed to evaluate {args.row}")
     else:
         result = evaluate_samples(Path(args.samples), Path(args.test), Path(args.features), decoder, cfg)
-    atomic_write_text(args.out, json.dumps({"variant": args.variant, **stage.provenance, **result}, indent=2))
+    stage.write_result(args.out, {"row": args.row, **result})
     return {m: v["mean"] for m, v in result["metrics"].items()}
 
 
 @group.command("sweep", "penetration against the APG weight", HAND_MODEL, *paths("model", "out"), run="interhandgen_sweep")
 def sweep(stage: Stage, args: Namespace) -> dict:
-    import json
-
     from handflow.papers.interhandgen.evaluate import SweepConfig, apg_sweep
-    from handflow.storage.atomic import atomic_write_text
 
     result = apg_sweep(
         Path(args.model),
@@ -175,7 +166,7 @@ def sweep(stage: Stage, args: Namespace) -> dict:
     for row in result["rows"]:
         if stage.run is not None:
             stage.run.log_metrics({"penetration_volume_cm3": row["penetration_volume_cm3"]}, step=round(100 * row["apg_weight"]))
-    atomic_write_text(args.out, json.dumps({**stage.provenance, **result}, indent=2))
+    stage.write_result(args.out, result)
     return {"n_weights": float(len(result["rows"]))}
 
 
@@ -191,11 +182,11 @@ def report(stage: Stage, args: Namespace) -> dict:
     from handflow.papers.interhandgen.report import write_report
     from handflow.storage.json_files import gather, read_json
 
-    evals = gather(args.evals, "variant", [REFERENCE, *VARIANTS])
+    evals = gather(args.evals, "row", [REFERENCE, *VARIANTS])
     outputs = [Path(p) for p in (args.json, args.table, args.html, args.fig_samples, args.fig_sweep)]
-    data = write_report(
+    table = write_report(
         evals, read_json(args.features), read_json(args.sweep), Path(args.samples), _decoder(args.hand_model), stage.provenance, *outputs
     )
     for path in outputs:
         stage.log_artifact(path)
-    return {f"{row}.{m}": v["mean"] for row, r in data["rows"].items() for m, v in r["metrics"].items() if v is not None}
+    return table.flat_metrics()

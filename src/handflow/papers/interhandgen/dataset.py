@@ -89,8 +89,16 @@ def training_statistics(pairs: np.ndarray, swapped: np.ndarray | None) -> Normal
     return Normalizer.fit(pairs if swapped is None else np.concatenate([pairs, swapped]))
 
 
-def write_dataset(train: Path, test: Path, hands: dict[str, HandModel], swap_augmentation: bool, provenance: dict[str, str],
-                  out_train: Path, out_test: Path, out_stats: Path) -> dict[str, float]:  # fmt: skip
+def write_dataset(
+    train: Path,
+    test: Path,
+    hands: dict[str, HandModel],
+    swap_augmentation: bool,
+    provenance: dict[str, str],
+    out_train: Path,
+    out_test: Path,
+    out_stats: Path,
+) -> dict[str, float]:
     """Both splits' pairs, and the normalisation statistics of the training split (with its mirrored scenes when swapping)."""
     counts = {}
     for split, src, dst in (("train", train, out_train), ("test", test, out_test)):

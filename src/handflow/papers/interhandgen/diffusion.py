@@ -27,38 +27,25 @@ from dataclasses import dataclass
 import torch
 from diffusers import DDIMScheduler, DDPMScheduler
 
-from handflow.config import Section
+from handflow.diffusion import NoiseSchedule
 from handflow.papers.interhandgen.apg import ApgConfig, PenetrationLoss, step_sizes
-from handflow.papers.interhandgen.model import Denoiser, SeparateDenoisers
+from handflow.papers.interhandgen.networks import Denoiser, SeparateDenoisers
 from handflow.papers.interhandgen.representation import HAND_DIMS, PLACEMENT, TRANS, Normalizer, TwoHandDecoder
 
 
 @dataclass(frozen=True)
-class ScheduleConfig(Section):
-    """params `interhandgen.diffusion`."""
+class ScheduleConfig(NoiseSchedule):
+    """params `interhandgen.diffusion`: the seed's schedule (saved in every denoiser's model file) and its sampling steps."""
 
     num_train_timesteps: int = 129
-    beta_start: float = 1e-4
+    beta_schedule: str = "linear"
     beta_end: float = 1e-2
+    prediction_type: str = "sample"
     sampling_steps: int = 42
 
-    def _kwargs(self) -> dict:
-        return {
-            "num_train_timesteps": self.num_train_timesteps,
-            "beta_start": self.beta_start,
-            "beta_end": self.beta_end,
-            "beta_schedule": "linear",
-            "prediction_type": "sample",
-            "clip_sample": False,
-        }
-
-    def training(self) -> DDPMScheduler:
-        return DDPMScheduler(**self._kwargs())
-
     def sampling(self) -> DDIMScheduler:
-        sched = DDIMScheduler(**self._kwargs(), set_alpha_to_one=True, timestep_spacing="leading")
-        sched.set_timesteps(self.sampling_steps)
-        return sched
+        """DDIM, eta 0, "leading" spacing with no offset: 123, 120, ..., 0 at 42 steps, exactly the seed's."""
+        return self.ddim(self.sampling_steps, clip=None, steps_offset=0)
 
 
 def antithetic_timesteps(n: int, num_train_timesteps: int, generator: torch.Generator) -> torch.Tensor:
@@ -112,8 +99,15 @@ class Guidance:
 class CascadeSampler:
     """Anchor unconditionally, then the add hand conditioned on it, with CFG and APG."""
 
-    def __init__(self, model: Denoiser, normalizer: Normalizer, decoder: TwoHandDecoder, schedule: ScheduleConfig, guidance: Guidance,
-                 penetration_loss: Callable[..., torch.Tensor] | None = None):  # fmt: skip
+    def __init__(
+        self,
+        model: Denoiser,
+        normalizer: Normalizer,
+        decoder: TwoHandDecoder,
+        schedule: ScheduleConfig,
+        guidance: Guidance,
+        penetration_loss: Callable[..., torch.Tensor] | None = None,
+    ):
         """`penetration_loss(v_left, j_left, v_right, j_right)` replaces the batched APG loss (the benchmark passes the seed's)."""
         self.model, self.normalizer, self.decoder = model.eval(), normalizer, decoder
         self.sched = schedule.sampling()

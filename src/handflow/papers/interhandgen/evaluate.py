@@ -50,8 +50,17 @@ class SweepConfig(Section):
     n_samples: int
 
 
-METRICS = ("fhid", "khid", "kid_cubic", "diversity", "precision", "recall", "penetration_volume_cm3", "penetration_depth_cm",
-           "proximity_ratio")  # fmt: skip
+METRICS = (
+    "fhid",
+    "khid",
+    "kid_cubic",
+    "diversity",
+    "precision",
+    "recall",
+    "penetration_volume_cm3",
+    "penetration_depth_cm",
+    "proximity_ratio",
+)
 
 
 def contacts(decoder: TwoHandDecoder, verts: np.ndarray, label: str) -> list[PairContact]:
@@ -122,8 +131,9 @@ def evaluate_samples(samples: Path, test_pairs: Path, features: Path, decoder: T
     }
 
 
-def evaluate_ground_truth(train_pairs: Path, test_pairs: Path, features: Path, decoder: TwoHandDecoder, e: EvaluateConfig,
-                          n_samples: int, n_repeats: int) -> dict:  # fmt: skip
+def evaluate_ground_truth(
+    train_pairs: Path, test_pairs: Path, features: Path, decoder: TwoHandDecoder, e: EvaluateConfig, n_samples: int, n_repeats: int
+) -> dict:
     """The floor: training pairs (a fresh random subset of `n_samples` per repeat) against the test split."""
     extractor = FeatureExtractor(features)
     real = extractor(decode_pairs(decoder, read_pairs(test_pairs))[0])

@@ -45,10 +45,12 @@ COLUMNS = [
 # the authors' feature network). PenDist and ProxRatio (Table 3b) are defined differently from our depth and
 # contact columns, so they are not printed under them.
 REPORTED = {
-    "full": [Reported({"fhid": 1.00, "khid": 0.15, "diversity": 3.59, "precision": 0.86}, "paper Table 1a, row Ours"),
-             Reported({"penetration_volume_cm3": 0.76}, "paper Table 3b, row Ours")],
+    "full": [
+        Reported({"fhid": 1.00, "khid": 0.15, "diversity": 3.59, "precision": 0.86}, "paper Table 1a, row Ours"),
+        Reported({"penetration_volume_cm3": 0.76}, "paper Table 3b, row Ours"),
+    ],
     "no_apg": [Reported({"penetration_volume_cm3": 4.23}, "paper Table 3b, row w/o APG")],
-}  # fmt: skip
+}
 REPORTED_ONLY = [Reported({"diversity": 2.68, "precision": 0.75}, "paper Table S1", "ComMDM (parallel two-person diffusion)")]
 CLAIMS = [
     Claim("apg_lowers_penetration", "anti-penetration guidance lowers the penetration volume", "penetration_volume_cm3", "full", "no_apg"),
@@ -60,7 +62,7 @@ CLAIMS = [
 
 
 def build_table(evals: dict[str, dict], features: dict, sweep: dict, provenance: dict[str, str]) -> ResultsTable:
-    """The paper's table from the evaluation files (by variant name, plus the ground-truth reference)."""
+    """The paper's table from the evaluation files (by row: the variants and the ground-truth reference)."""
     labels = {REFERENCE: REFERENCE_LABEL, **{name: v.label for name, v in VARIANTS.items()}}
     rows = [
         Row(key, label, {c.key: Estimate.of(evals[key]["metrics"][c.key]["values"]) for c in COLUMNS}, REPORTED.get(key, []))
@@ -138,14 +140,31 @@ def samples_figure(samples: Path, decoder: TwoHandDecoder, out: Path, n: int = 8
     verts, repeat = read_samples(samples, decoder.left.n_vertices + decoder.right.n_vertices)
     picks = verts[repeat == repeat[0]][:n]
     tiles = [[_render_pair(decoder, v, azimuth) for v in picks] for azimuth in (0.0, np.pi / 2)]
-    save_image_grid(out, tiles, "InterHandGen (full): generated two-hand interactions", [f"sample {i + 1}" for i in range(len(picks))],
-                    ["front view", "side view (90°)"], "left hand (generated first, the anchor): warm; right hand (conditioned on it): "
-                    "cool. Each tile is framed on its pair.")  # fmt: skip
+    save_image_grid(
+        out,
+        tiles,
+        "InterHandGen (full): generated two-hand interactions",
+        [f"sample {i + 1}" for i in range(len(picks))],
+        ["front view", "side view (90°)"],
+        "left hand (generated first, the anchor): warm; right hand (conditioned on it): cool. Each tile is framed on its pair.",
+    )
 
 
-def write_report(evals: dict[str, dict], features: dict, sweep: dict, samples: Path, decoder: TwoHandDecoder, provenance: dict[str, str],
-                 out_json: Path, out_table: Path, out_html: Path, out_samples: Path, out_sweep: Path) -> dict:  # fmt: skip
+def write_report(
+    evals: dict[str, dict],
+    features: dict,
+    sweep: dict,
+    samples: Path,
+    decoder: TwoHandDecoder,
+    provenance: dict[str, str],
+    out_json: Path,
+    out_table: Path,
+    out_html: Path,
+    out_samples: Path,
+    out_sweep: Path,
+) -> ResultsTable:
     table = build_table(evals, features, sweep, provenance)
     samples_figure(samples, decoder, out_samples)
     sweep_figure(sweep, out_sweep)
-    return table.write(out_json, out_table, out_html)
+    table.write(out_json, out_table, out_html)
+    return table

@@ -19,10 +19,10 @@ import torch
 from handflow.config import Section
 from handflow.errors import ComputationError, InputError
 from handflow.papers.interhandgen.apg import ApgConfig
-from handflow.papers.interhandgen.diffusion import CascadeSampler, Guidance, JointSampler
+from handflow.papers.interhandgen.diffusion import CascadeSampler, Guidance, JointSampler, ScheduleConfig
 from handflow.papers.interhandgen.features import decode_pairs
-from handflow.papers.interhandgen.representation import DIM, TwoHandDecoder
-from handflow.papers.interhandgen.train import load_denoiser
+from handflow.papers.interhandgen.networks import load_network
+from handflow.papers.interhandgen.representation import DIM, Normalizer, TwoHandDecoder
 from handflow.papers.interhandgen.variants import MODELS, Variant
 from handflow.storage.atomic import atomic_path
 
@@ -53,17 +53,32 @@ def draw(sampler, n: int, batch: int, seed: int) -> np.ndarray:
     return np.concatenate(out)
 
 
+def trained_denoiser(path: Path, model: str) -> tuple[torch.nn.Module, Normalizer, ScheduleConfig]:
+    """A denoiser's model file (which must hold `model`, variants.MODELS): the network, its normalisation and its schedule."""
+    net, ckpt = load_network(path, model)
+    normalizer = Normalizer(np.asarray(ckpt["normalizer"]["mean"]), np.asarray(ckpt["normalizer"]["std"]))
+    return net, normalizer, ScheduleConfig.from_dict(ckpt["schedule"], path, "schedule")
+
+
 def make_sampler(variant: Variant, model_path: Path, decoder: TwoHandDecoder, sampling_steps: int, guidance: Guidance):
     """The sampler of a variant; `sampling_steps` may differ from the steps the model was trained with in mind."""
-    model, normalizer, schedule = load_denoiser(model_path, variant.model)
+    model, normalizer, schedule = trained_denoiser(model_path, variant.model)
     schedule = dataclasses.replace(schedule, sampling_steps=sampling_steps)
     if not MODELS[variant.model].cascade:
         return JointSampler(model, normalizer, schedule)
     return CascadeSampler(model, normalizer, decoder, schedule, guidance)
 
 
-def sample_variant(variant: Variant, model_path: Path, decoder: TwoHandDecoder, cfg: SampleConfig, sampling_steps: int, seed: int,
-                   out: Path, provenance: dict[str, str]) -> dict[str, float]:  # fmt: skip
+def sample_variant(
+    variant: Variant,
+    model_path: Path,
+    decoder: TwoHandDecoder,
+    cfg: SampleConfig,
+    sampling_steps: int,
+    seed: int,
+    out: Path,
+    provenance: dict[str, str],
+) -> dict[str, float]:
     """`n_repeats` sets of `n_samples`, each from its own seed, into one HDF5 (raw parameters, vertices, joints, repeat ids)."""
     torch.manual_seed(seed)
     guidance = guidance_for(variant, cfg)

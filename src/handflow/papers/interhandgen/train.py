@@ -1,4 +1,5 @@
-"""Stage 2: train a denoiser: the cascade (one shared network, two roles), its two architecture ablations, or the joint one.
+"""Training: a denoiser (the cascade, one shared network in two roles; its two architecture ablations; the joint one),
+and the evaluation network (stage 4, see `features`).
 
 The seed's settings at the paper scale: Adam 1e-3, batch 256, gradient-norm clip 4,
 learning rate x0.9 every 20 epochs, 80 epochs. Batches are drawn with replacement
@@ -13,30 +14,35 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
+from handflow.checkpoints import file_digest
 from handflow.config import Section
 from handflow.errors import InputError
 from handflow.papers.interhandgen.dataset import read_pairs
 from handflow.papers.interhandgen.diffusion import ScheduleConfig, cascade_loss, joint_loss
-from handflow.papers.interhandgen.model import DenoiserConfig, build_denoiser, n_parameters
-from handflow.papers.interhandgen.representation import DIM, HAND_DIMS, Normalizer
+from handflow.papers.interhandgen.features import decode_pairs, vertex_subset
+from handflow.papers.interhandgen.networks import (
+    SCALE,
+    DenoiserConfig,
+    FeatureNetConfig,
+    SetAbstractionRegressor,
+    build_denoiser,
+    n_parameters,
+)
+from handflow.papers.interhandgen.representation import DIM, HAND_DIMS, Normalizer, TwoHandDecoder
 from handflow.papers.interhandgen.variants import MODELS
-from handflow.training import LoopSettings, Trainer, TrainState, file_digest, load_model
+from handflow.training import LoopSettings, Trainer, TrainSection, TrainState
 
 
-@dataclass(frozen=True)
-class TrainConfig(Section):
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig(TrainSection):
     """params `interhandgen.train`, shared by the cascade and the joint baseline."""
 
-    batch_size: int
-    steps: int
-    lr: float
+    grad_clip: float
     lr_decay: float  # multiplied every lr_decay_every steps (the seed: every 20 epochs)
     lr_decay_every: int
-    grad_clip: float
     p_uncond: float  # add-hand examples trained without their condition (see diffusion.py)
-    checkpoint_every: int
-    log_every: int
 
 
 def architecture(model: str) -> dict:
@@ -59,9 +65,8 @@ class DenoiserTrainer(Trainer):
         swap_augmentation: bool,
         seed: int,
     ) -> None:
-        self.model, self.pairs, self.stats = model, pairs, stats
+        self.kind, self.pairs, self.stats = model, pairs, stats
         self.network, self.schedule, self.cfg, self.swap, self.seed = network, schedule, train, swap_augmentation, seed
-        self.loop = LoopSettings(train.steps, train.checkpoint_every, train.log_every, train.grad_clip)
         self.normalizer = Normalizer.load(stats)
         raw = [read_pairs(pairs)] + ([read_pairs(pairs, "pairs_swapped")] if swap_augmentation else [])
         self.views = torch.as_tensor(np.stack([self.normalizer.normalize(r) for r in raw]), dtype=torch.float32)  # (views, N, 2, 64)
@@ -82,13 +87,13 @@ class DenoiserTrainer(Trainer):
         idx = torch.randint(0, n, (batch,), generator=gen)
         view = torch.randint(0, n_views, (batch,), generator=gen)
         x = self.views[view, idx]
-        if MODELS[self.model].cascade:
+        if MODELS[self.kind].cascade:
             return cascade_loss(state.model, self.sched, x[:, 0], x[:, 1], self.cfg.p_uncond, gen)
         return joint_loss(state.model, self.sched, x[:, 0], x[:, 1], gen)
 
     def identity(self) -> list:
         return [
-            self.model,
+            self.kind,
             self.network.to_dict(),
             self.schedule.to_dict(),
             self.cfg.to_dict(),
@@ -101,7 +106,6 @@ class DenoiserTrainer(Trainer):
     def export(self, state: TrainState) -> dict:
         n = self.normalizer
         return {
-            "model": self.model,
             "config": self.network.to_dict(),
             "schedule": self.schedule.to_dict(),
             "normalizer": {"mean": n.mean.tolist(), "std": n.std.tolist()},
@@ -111,10 +115,67 @@ class DenoiserTrainer(Trainer):
         return {"n_pairs": float(self.views.shape[1]), "n_parameters": float(n_parameters(state.model))}
 
 
-def load_denoiser(path: Path, model: str | None = None) -> tuple[torch.nn.Module, Normalizer, ScheduleConfig]:
-    """A trained denoiser with its normalisation and schedule; `model`: the one it must be (variants.MODELS)."""
-    net, ckpt = load_model(path, DenoiserConfig, build_denoiser, ("model", "schedule", "normalizer"))
-    if model is not None and ckpt["model"] != model:
-        raise InputError(path, "model", f"{ckpt['model']!r}, expected {model!r}")
-    normalizer = Normalizer(np.asarray(ckpt["normalizer"]["mean"]), np.asarray(ckpt["normalizer"]["std"]))
-    return net, normalizer, ScheduleConfig.from_dict(ckpt["schedule"], path, "schedule")
+@dataclass(frozen=True)
+class FeaturesConfig(Section):
+    """params `interhandgen.features`."""
+
+    feature_dim: int
+    width: int
+    points_per_hand: int  # evenly spaced vertices per hand (0: all)
+    centres: int  # groups of the set abstraction
+    group_size: int  # vertices per group
+    mix_prob: float  # share of training rows whose hands come from two different pairs
+    steps: int
+    batch_size: int
+    lr: float
+
+
+class FeatureTrainer(Trainer):
+    """The evaluation network, regressing the 42 joints from the vertices of training pairs (and their mirrored scenes)."""
+
+    kind = "features"
+
+    @property
+    def loop(self) -> LoopSettings:
+        """Its own section has no checkpoint or log period: twenty of each per run."""
+        every = max(1, self.settings.steps // 20)
+        return LoopSettings(self.settings.steps, every, every)
+
+    def __init__(self, train_pairs: Path, decoder: TwoHandDecoder, cfg: FeaturesConfig, swap_augmentation: bool, seed: int) -> None:
+        self.pairs, self.settings, self.swap, self.seed = train_pairs, cfg, swap_augmentation, seed
+        sets = [read_pairs(train_pairs)] + ([read_pairs(train_pairs, "pairs_swapped")] if swap_augmentation else [])
+        verts, joints = decode_pairs(decoder, np.concatenate(sets))
+        self.ids = vertex_subset(decoder.left.n_vertices, decoder.right.n_vertices, cfg.points_per_hand)
+        n_left = int((self.ids < decoder.left.n_vertices).sum())
+        if not cfg.group_size <= cfg.centres <= len(self.ids):
+            raise InputError("params/interhandgen.yaml", "features.centres", f"need group_size <= centres <= {len(self.ids)} points")
+        self.network = FeatureNetConfig(n_left, len(self.ids) - n_left, cfg.width, cfg.feature_dim, cfg.centres, cfg.group_size)
+        self.x, self.y = torch.as_tensor(verts[:, self.ids]), torch.as_tensor(joints, dtype=torch.float32)
+
+    def build(self, device: torch.device) -> TrainState:
+        self.x, self.y = self.x.to(device), self.y.to(device)
+        net = SetAbstractionRegressor(self.network, self.x.mean(0).cpu().numpy()).to(device)
+        opt = torch.optim.Adam(net.parameters(), lr=self.settings.lr)
+        lr_schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.settings.steps)
+        return TrainState(net, opt, lr_schedule, torch.Generator().manual_seed(self.seed))
+
+    def loss(self, state: TrainState) -> torch.Tensor:
+        batch, g = min(self.settings.batch_size, len(self.x)), state.generator
+        idx = torch.randint(0, len(self.x), (batch,), generator=g)
+        # recombined rows: the left hand of pair idx with the right hand of pair other
+        other = torch.where(
+            torch.rand(batch, generator=g) < self.settings.mix_prob, torch.randint(0, len(self.x), (batch,), generator=g), idx
+        )
+        idx, other, n_left = idx.to(self.x.device), other.to(self.x.device), self.network.n_left
+        x = torch.cat([self.x[idx, :n_left], self.x[other, n_left:]], 1)
+        y = torch.cat([self.y[other, :21], self.y[idx, 21:]], 1)  # joints: right 0-20, left 21-41
+        return nn.functional.mse_loss(state.model(x) * SCALE, y * SCALE)
+
+    def identity(self) -> list:
+        return [self.settings.to_dict(), self.swap, self.seed, file_digest(self.pairs)]
+
+    def export(self, state: TrainState) -> dict:
+        return {"config": self.network.to_dict(), "vertex_ids": torch.as_tensor(self.ids)}
+
+    def summary(self, state: TrainState) -> dict[str, float]:
+        return {"n_train": float(len(self.x))}

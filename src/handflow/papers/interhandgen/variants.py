@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from handflow.provenance import GLOBAL
+
 
 @dataclass(frozen=True)
 class Model:
@@ -60,3 +62,5 @@ TARGETS = (
     "results/figures/interhandgen_samples.png",
     "results/figures/interhandgen_apg_sweep.png",
 )
+# What every results file of the paper records: the InterHand2.6M source, scale, seed, hand model.
+PROVENANCE = GLOBAL

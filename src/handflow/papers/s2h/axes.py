@@ -56,8 +56,9 @@ def _section_axes(points: np.ndarray, twist: np.ndarray) -> tuple[np.ndarray, fl
     return v[:, 1], float(np.sqrt(w[2] / w[1]))
 
 
-def joint_axes(rest: np.ndarray, vertices: np.ndarray | None = None, weights: np.ndarray | None = None,
-               side: str = "Right") -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def joint_axes(
+    rest: np.ndarray, vertices: np.ndarray | None = None, weights: np.ndarray | None = None, side: str = "Right"
+) -> tuple[np.ndarray, np.ndarray]:
     """(21, 3, 3) frames with columns (twist, bend, splay) in the wrist frame at rest, and (21,) whether the splay came
     from the mesh (True) or the palm normal (False). `weights` (V, 21): each vertex's skin weight per hand joint. The
     wrist row is the identity."""

@@ -31,8 +31,12 @@ from handflow.papers.s2h.bvh import Motion, Skeleton
 from handflow.papers.s2h.hand import FINGERS, N_JOINTS, PARENTS, TIPS, forward_kinematics, mixamo_names, skin
 
 NAMESPACE = "mixamorig:"
-HAND_CHANGES = {"fingers_length": "r-hand-fingers-length-incr", "scale": "r-hand-scale-incr",
-                "fingers_diameter": "r-hand-fingers-diameter-incr", "fingers_distance": "r-hand-fingers-distance-incr"}  # fmt: skip
+HAND_CHANGES = {
+    "fingers_length": "r-hand-fingers-length-incr",
+    "scale": "r-hand-scale-incr",
+    "fingers_diameter": "r-hand-fingers-diameter-incr",
+    "fingers_distance": "r-hand-fingers-distance-incr",
+}
 Y_UP_CM = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]]) * 100.0  # anny (z up, m) -> Mixamo (y up, cm)
 
 
@@ -151,7 +155,11 @@ def motion_of(character: Character, rotations: np.ndarray, frame_time: float) ->
 
 def mesh_data(character: Character) -> dict[str, np.ndarray]:
     """The seed's `<Char>_mesh_data.npz` content (verts, faces, weight, bone names/positions/parents) for the hand."""
-    return {"verts": character.vertices, "faces": character.faces, "weight": character.weights,
-            "bone_names": np.array([NAMESPACE + n for n in mixamo_names()]),
-            "bone_cors": forward_kinematics(character.offsets, np.eye(3)[None, None].repeat(N_JOINTS, 1))[0][0],
-            "bone_parents": PARENTS.copy()}  # fmt: skip
+    return {
+        "verts": character.vertices,
+        "faces": character.faces,
+        "weight": character.weights,
+        "bone_names": np.array([NAMESPACE + n for n in mixamo_names()]),
+        "bone_cors": forward_kinematics(character.offsets, np.eye(3)[None, None].repeat(N_JOINTS, 1))[0][0],
+        "bone_parents": PARENTS.copy(),
+    }

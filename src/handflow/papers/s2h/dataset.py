@@ -77,8 +77,9 @@ def read_hand(path: Path) -> tuple[np.ndarray, np.ndarray, float]:
     return h.offsets, h.rotations, h.frame_time
 
 
-def build_tree(out: Path, specs: tuple[CharacterSpec, ...], cfg: MotionConfig, model_dir: Path, interhand: dict[str, Path],
-               seed: int) -> dict[str, float]:  # fmt: skip
+def build_tree(
+    out: Path, specs: tuple[CharacterSpec, ...], cfg: MotionConfig, model_dir: Path, interhand: dict[str, Path], seed: int
+) -> dict[str, float]:
     from handflow.hand.model import create
 
     splits = {s.split for s in specs}
@@ -113,8 +114,15 @@ def build_tree(out: Path, specs: tuple[CharacterSpec, ...], cfg: MotionConfig, m
                     bvh.write_bvh(folder / f"proc{k:03d}.bvh", _mano_motion(hand, rot, 1 / FPS))
                     np.save(folder / f"proc{k:03d}.npy", np.repeat(betas[None], len(rot), 0).astype(np.float32))
                 stats["mano_files"] += len(subject_runs) + cfg.mano_clips_per_subject
-                identities.append({"name": f"S{subject}", "domain": "mano", "split": split, "folder": f"mano/{split}/S{subject}",
-                                   "betas": [float(b) for b in betas]})  # the shape its skeleton was made from  # fmt: skip
+                identities.append(
+                    {
+                        "name": f"S{subject}",
+                        "domain": "mano",
+                        "split": split,
+                        "folder": f"mano/{split}/S{subject}",
+                        "betas": [float(b) for b in betas],
+                    }
+                )  # the shape its skeleton was made from
         # Mixamo side: every character plays every clip
         for spec in specs:
             character = build_character(spec)

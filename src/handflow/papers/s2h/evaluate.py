@@ -21,9 +21,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from handflow.errors import ComputationError
 from handflow.papers.s2h import torch_kin as tk
 from handflow.papers.s2h.dataset import MixHand
-from handflow.papers.s2h.train import Hands, retarget
+from handflow.papers.s2h.retargeting import Hands, retarget
 
 METHODS = ("asrn", "dm", "copy_rotations", "copy_bs")
 CHUNK = 128
@@ -59,9 +60,13 @@ def inter_domain(method: str, net, data: MixHand, hands: Hands, window: int, str
     out = {}
     test_char = data.ids("mixamo", "test")
     mano_test = data.ids("mano", "test")
-    for name, src_ids_list, tgt_pool, domain in (("mano2mixamo", mano_test, test_char, "mixamo"),
-                                                  ("mixamo2mano", test_char, mano_test, "mano")):  # fmt: skip
+    for name, src_ids_list, tgt_pool, domain in (
+        ("mano2mixamo", mano_test, test_char, "mixamo"),
+        ("mixamo2mano", test_char, mano_test, "mano"),
+    ):
         src_ids, frames = _windows(data, src_ids_list, window, stride)
+        if len(src_ids) == 0 or len(tgt_pool) == 0:
+            raise ComputationError(f"S2H evaluation: no {window}-frame test window to retarget {name} (a value needs at least one)")
         tgt = torch.as_tensor(tgt_pool)[torch.arange(len(src_ids)) % len(tgt_pool)]
         finger, palm = [], []
         for k in range(0, len(src_ids), CHUNK):
@@ -92,6 +97,8 @@ def intra_domain(method: str, net, data: MixHand, hands: Hands, window: int, str
             gt_f.append(gt_start + s + np.arange(window))
     src_frames, gt_frames = torch.as_tensor(np.array(src_f)), torch.as_tensor(np.array(gt_f))
     n = len(src_frames)
+    if n == 0:
+        raise ComputationError(f"S2H evaluation: no {window}-frame clip both the test and the first training character play")
     src_ids, tgt_ids = torch.full((n,), src_id), torch.full((n,), tgt_id)
     errors = []
     for k in range(0, n, CHUNK):

@@ -86,8 +86,10 @@ def interhand_runs(path: Path) -> tuple[list[ManoRun], dict[int, np.ndarray]]:
         raise InputError(path, None, f"not a readable HDF5 file ({exc})") from None
     runs = []
     valid = cols["right/valid"]
-    shapes = {int(sub): cols["right/shape"][valid & (cols["subject"] == sub)].astype(np.float64).mean(0)
-              for sub in np.unique(cols["subject"][valid])}  # fmt: skip
+    shapes = {
+        int(sub): cols["right/shape"][valid & (cols["subject"] == sub)].astype(np.float64).mean(0)
+        for sub in np.unique(cols["subject"][valid])
+    }
     seqs = cols["seq_name"]
     for seq in dict.fromkeys(seqs):
         idx = np.flatnonzero(seqs == seq)

@@ -68,8 +68,10 @@ def euler_to_bs(euler_deg: np.ndarray) -> np.ndarray:
 def procedural_clip(rng: np.random.Generator, n_keys: int = 4, jitter_deg: float = 8.0) -> np.ndarray:
     """(T, 5, 3, 3) Euler angles of one clip at 60 fps: `n_keys` jittered keyposes joined by smoothstep, then held."""
     names = list(KEYPOSES)
-    keys = [KEYPOSES[names[rng.integers(len(names))]] + rng.normal(0.0, jitter_deg, (5, 3, 3)) * np.array([0.0, 1.0, 0.5])
-            for _ in range(n_keys)]  # fmt: skip
+    keys = [
+        KEYPOSES[names[rng.integers(len(names))]] + rng.normal(0.0, jitter_deg, (5, 3, 3)) * np.array([0.0, 1.0, 0.5])
+        for _ in range(n_keys)
+    ]
     frames = []
     for a, b in itertools.pairwise(keys):
         n = int(rng.integers(int(0.5 * FPS), int(1.2 * FPS)))

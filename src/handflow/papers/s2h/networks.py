@@ -14,11 +14,14 @@ two columns; nothing needs the output squashed).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
 
+from handflow.checkpoints import NetworkSpec, load_model
 from handflow.config import Section
+from handflow.papers.s2h.variants import MODELS
 
 ASM_DIM = 20 * 20 * 3 + 20 * 9 * 3  # 1740
 DM_DIM = 20 * 20
@@ -78,3 +81,11 @@ class RetargetNet(nn.Module):
 
     def forward(self, domain: str, dyn: torch.Tensor, static: torch.Tensor) -> torch.Tensor:
         return self.decoders[domain](dyn, static)
+
+
+NETWORKS = {kind: NetworkSpec(DecoderConfig, lambda cfg, kind=kind: RetargetNet(kind, cfg)) for kind in MODELS}
+
+
+def load_network(path: Path, kind: str) -> tuple[nn.Module, dict]:
+    """A model file of one kind (`variants.MODELS`: asrn or dm): the network in eval mode and the file's dict."""
+    return load_model(path, kind, NETWORKS)

@@ -27,19 +27,44 @@ COLUMNS = [
     Column("intra_mse_cm2", "Intra-domain MSE (cm²)", "lower", digits=3),
 ]
 CLAIMS = [
-    Claim("asrn_beats_copy", "ASRN beats copying the local rotations (the trivial baseline) on MANO→Mixamo S_finger",
-          "mano2mixamo_S_finger", "asrn", "copy_rotations"),
-    Claim("asrn_beats_dm_finger_m2x", "ASRN beats DM on MANO→Mixamo S_finger (held-out character)", "mano2mixamo_S_finger", "asrn", "dm",
-          requires=("asrn_beats_copy",)),
-    Claim("asrn_beats_dm_palm_m2x", "ASRN beats DM on MANO→Mixamo S_palm", "mano2mixamo_S_palm", "asrn", "dm",
-          requires=("asrn_beats_copy",)),
-    Claim("asrn_beats_dm_finger_x2m", "ASRN beats DM on Mixamo→MANO S_finger", "mixamo2mano_S_finger", "asrn", "dm",
-          requires=("asrn_beats_copy",)),
-    Claim("asrn_beats_dm_palm_x2m", "ASRN beats DM on Mixamo→MANO S_palm", "mixamo2mano_S_palm", "asrn", "dm",
-          requires=("asrn_beats_copy",)),
-    Claim("asrn_beats_copy_bs", "ASRN beats copying the joint angles in each hand's own axes (ours, not the paper's) on MANO→Mixamo "
-          "S_finger", "mano2mixamo_S_finger", "asrn", "copy_bs", requires=("asrn_beats_copy",)),
-]  # fmt: skip
+    Claim(
+        "asrn_beats_copy",
+        "ASRN beats copying the local rotations (the trivial baseline) on MANO→Mixamo S_finger",
+        "mano2mixamo_S_finger",
+        "asrn",
+        "copy_rotations",
+    ),
+    Claim(
+        "asrn_beats_dm_finger_m2x",
+        "ASRN beats DM on MANO→Mixamo S_finger (held-out character)",
+        "mano2mixamo_S_finger",
+        "asrn",
+        "dm",
+        requires=("asrn_beats_copy",),
+    ),
+    Claim(
+        "asrn_beats_dm_palm_m2x", "ASRN beats DM on MANO→Mixamo S_palm", "mano2mixamo_S_palm", "asrn", "dm", requires=("asrn_beats_copy",)
+    ),
+    Claim(
+        "asrn_beats_dm_finger_x2m",
+        "ASRN beats DM on Mixamo→MANO S_finger",
+        "mixamo2mano_S_finger",
+        "asrn",
+        "dm",
+        requires=("asrn_beats_copy",),
+    ),
+    Claim(
+        "asrn_beats_dm_palm_x2m", "ASRN beats DM on Mixamo→MANO S_palm", "mixamo2mano_S_palm", "asrn", "dm", requires=("asrn_beats_copy",)
+    ),
+    Claim(
+        "asrn_beats_copy_bs",
+        "ASRN beats copying the joint angles in each hand's own axes (ours, not the paper's) on MANO→Mixamo S_finger",
+        "mano2mixamo_S_finger",
+        "asrn",
+        "copy_bs",
+        requires=("asrn_beats_copy",),
+    ),
+]
 
 
 def _row(key: str, label: str, evaluation: dict) -> Row:
@@ -68,10 +93,22 @@ def build_table(evals: dict[str, dict], provenance: dict, data_path: Path, n_see
         "intra-domain ground truth by construction (MSE 0): that row is a reference, not a method to beat there.",
         "The paper's reported values are not shown: they could not be retrieved (shared/reference/seed-s2h-diffhpc.md, A8).",
     ]
-    uncertainty = (f"mean ± standard error over {n_seeds} training seeds (every seed evaluated on the same held-out windows); "
-                   "the copy baselines are deterministic (± 0).")  # fmt: skip
-    return ResultsTable("s2h", "Semantics2Hands: hand motion retargeting across MANO and Mixamo hands", provenance, COLUMNS, rows,
-                        uncertainty, CLAIMS, [], notes, {"identities": counts})  # fmt: skip
+    uncertainty = (
+        f"mean ± standard error over {n_seeds} training seeds (every seed evaluated on the same held-out windows); "
+        "the copy baselines are deterministic (± 0)."
+    )
+    return ResultsTable(
+        "s2h",
+        "Semantics2Hands: hand motion retargeting across MANO and Mixamo hands",
+        provenance,
+        COLUMNS,
+        rows,
+        uncertainty,
+        CLAIMS,
+        [],
+        notes,
+        {"identities": counts},
+    )
 
 
 def _render(verts: np.ndarray, faces: np.ndarray, side: int, backend: str, up: np.ndarray, ahead: np.ndarray) -> np.ndarray:
@@ -91,19 +128,30 @@ def _render(verts: np.ndarray, faces: np.ndarray, side: int, backend: str, up: n
     return to_srgb8(np.where(fg[..., None], rgb, 1.0))
 
 
-def write_gif(out: Path, data_path: Path, tree: Path, model_dir: Path, model_path: Path, frames: int, window: int, backend: str,
-              side: int = 160) -> int:  # fmt: skip
-    """A MANO test run beside ASRN's retargeting onto the test character, rendered from both skinned meshes."""
+def write_gif(
+    out: Path,
+    data_path: Path,
+    tree: Path,
+    model_dir: Path,
+    model_path: Path,
+    kind: str,
+    frames: int,
+    window: int,
+    backend: str,
+    side: int = 160,
+) -> int:
+    """A MANO test run beside the `kind` network's (ASRN's) retargeting onto the test character, rendered from both skinned meshes."""
     from handflow.hand.model import create
     from handflow.papers.s2h.asm import palm_normal
     from handflow.papers.s2h.hand import N_JOINTS, forward_kinematics, skin
     from handflow.papers.s2h.mano_side import mano_hand
-    from handflow.papers.s2h.train import Hands, load_retarget_net, retarget
+    from handflow.papers.s2h.networks import load_network
+    from handflow.papers.s2h.retargeting import Hands, retarget
     from handflow.storage.atomic import atomic_path
 
     data = MixHand.load(data_path)
     hands = Hands(data)
-    net = load_retarget_net(model_path)
+    net = load_network(model_path, kind)[0]
     src_id, tgt_id = data.ids("mano", "test")[0], data.ids("mixamo", "test")[0]
     start = next(int(m[1]) for m in data.motions if m[0] == src_id and m[2] >= window)
     bs = torch.as_tensor(data.bs[start : start + window][None], dtype=torch.float32)
@@ -119,8 +167,10 @@ def write_gif(out: Path, data_path: Path, tree: Path, model_dir: Path, model_pat
     tiles = []
     for f in np.linspace(0, window - 1, min(frames, window)).round().astype(int):
         images = []
-        sides = (((mano.vertices, mano.faces, mano.weights, rest_src), (src_pose[0][f], src_pose[1][f])),
-                 ((char["verts"], char["faces"], char["weight"], char["rest"]), (tgt_pose[0][f], tgt_pose[1][f])))  # fmt: skip
+        sides = (
+            ((mano.vertices, mano.faces, mano.weights, rest_src), (src_pose[0][f], src_pose[1][f])),
+            ((char["verts"], char["faces"], char["weight"], char["rest"]), (tgt_pose[0][f], tgt_pose[1][f])),
+        )
         for (verts, faces, weights, rest), (pos, glob) in sides:
             posed = skin(verts, weights, rest, pos, glob)
             up = palm_normal(rest)

@@ -1,4 +1,4 @@
-"""Training ASRN and DM (reference A5-A7) through the trainer contract, and the retargeting both are evaluated by.
+"""Training ASRN and DM (reference A5-A7) through the trainer contract (the retargeting itself: `retargeting`).
 
 Each step trains both decoders, as the seed's two optimisers: for the target domain D, a
 supervised batch (a window of a D training identity, retargeted onto itself: rotation MSE
@@ -19,83 +19,39 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from handflow.config import Section
+from handflow.checkpoints import file_digest
 from handflow.papers.s2h import torch_kin as tk
-from handflow.papers.s2h.dataset import MixHand
+from handflow.papers.s2h.dataset import DOMAINS, MixHand
 from handflow.papers.s2h.networks import DecoderConfig, RetargetNet
-from handflow.training import LoopSettings, Trainer, TrainState, file_digest
-
-DOMAINS = ("mixamo", "mano")
-FINGER_ROWS = slice(1, 21)
+from handflow.papers.s2h.retargeting import Hands, retarget
+from handflow.training import Trainer, TrainSection, TrainState
 
 
-@dataclass(frozen=True)
-class TrainConfig(Section):
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig(TrainSection):
     """params `s2h.train`."""
 
-    lr: float
-    batch_size: int
-    steps: int
+    grad_clip: float
     window: int
     stride: int
-    checkpoint_every: int
-    log_every: int
-    grad_clip: float
     lambda_rf: float
     lambda_rp: float
     lambda_anat: float
     rf_unweighted: float  # the seed's lambda_rf_unweighted (0.05) added to the softmin weights
 
 
-class Hands:
-    """Every identity's static description as tensors (offsets, axes, canonical rest, betas, decoder input)."""
-
-    def __init__(self, data: MixHand) -> None:
-        f = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
-        self.offsets, self.axes, self.rest_local, self.betas = f(data.offsets), f(data.axes), f(data.rest_local), f(data.betas)
-        self.domain = [d["domain"] for d in data.identities]
-        middle = self.offsets[:, 1].norm(dim=-1)[:, None, None]
-        axes20 = self.axes[:, FINGER_ROWS].reshape(len(self.axes), -1)
-        self.static = {"mixamo": torch.cat([(self.offsets / middle).reshape(len(self.offsets), -1), axes20], 1), "mano": axes20}
-
-    def to(self, device: torch.device) -> Hands:
-        for name in ("offsets", "axes", "rest_local", "betas"):
-            setattr(self, name, getattr(self, name).to(device))
-        self.static = {k: v.to(device) for k, v in self.static.items()}
-        return self
-
-    def pose(self, ids: torch.Tensor, bs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Positions and global rotations of (B, T, 15, 3, 3) bs on the hands `ids`."""
-        return tk.forward_kinematics(self.offsets[ids], tk.from_bs(bs, self.rest_local[ids], self.axes[ids]))
-
-    def semantics(self, ids: torch.Tensor, bs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        pos, glob = self.pose(ids, bs)
-        return tk.asm(pos, glob, self.axes[ids])
-
-
-def dynamic_input(kind: str, finger: torch.Tensor, palm: torch.Tensor, betas: torch.Tensor | None) -> torch.Tensor:
-    """(B, C, T) decoder input of a source's ASM parts; `betas` (B, 10) of a MANO target."""
-    b, t = finger.shape[:2]
-    x = torch.cat([finger.reshape(b, t, -1), palm.reshape(b, t, -1)], -1) if kind == "asrn" else finger.norm(dim=-1).reshape(b, t, -1)
-    if betas is not None:
-        x = torch.cat([x, betas[:, None].expand(b, t, 10)], -1)
-    return x.transpose(1, 2)
-
-
-def retarget(net: RetargetNet, hands: Hands, src_ids: torch.Tensor, src_bs: torch.Tensor, tgt_ids: torch.Tensor, domain: str):
-    """(predicted bs (B, T, 15, 3, 3), source ASM parts): the source windows retargeted onto the target hands."""
-    finger, palm = hands.semantics(src_ids, src_bs)
-    dyn = dynamic_input(net.kind, finger, palm, hands.betas[tgt_ids] if domain == "mano" else None)
-    pred = tk.rot6d_to_matrix(net(domain, dyn, hands.static[domain][tgt_ids]))
-    return pred, (finger, palm)
-
-
 def _cos(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (F.normalize(a, dim=-1) * F.normalize(b, dim=-1)).sum(-1)
 
 
-def semantic_loss(kind: str, pred: tuple[torch.Tensor, torch.Tensor], src: tuple[torch.Tensor, torch.Tensor], rf_unweighted: float,
-                  lambda_rf: float, lambda_rp: float) -> torch.Tensor:  # fmt: skip
+def semantic_loss(
+    kind: str,
+    pred: tuple[torch.Tensor, torch.Tensor],
+    src: tuple[torch.Tensor, torch.Tensor],
+    rf_unweighted: float,
+    lambda_rf: float,
+    lambda_rp: float,
+) -> torch.Tensor:
     if kind == "dm":
         rn = lambda f: F.normalize(f.norm(dim=-1), dim=-1)  # noqa: E731 - row-normalised distance matrix
         return F.mse_loss(rn(pred[0]), rn(src[0]))
@@ -108,7 +64,6 @@ def semantic_loss(kind: str, pred: tuple[torch.Tensor, torch.Tensor], src: tuple
 class RetargetTrainer(Trainer):
     def __init__(self, kind: str, data_path: Path, network: DecoderConfig, cfg: TrainConfig, seed: int) -> None:
         self.kind, self.data_path, self.network_cfg, self.cfg, self.seed = kind, data_path, network, cfg, seed
-        self.loop = LoopSettings(cfg.steps, cfg.checkpoint_every, cfg.log_every, cfg.grad_clip)
         data = MixHand.load(data_path)
         self.hands = Hands(data)
         self.bs = torch.as_tensor(data.bs, dtype=torch.float32)
@@ -153,15 +108,4 @@ class RetargetTrainer(Trainer):
         return [self.kind, self.network_cfg.to_dict(), self.cfg.to_dict(), self.seed, file_digest(self.data_path)]
 
     def export(self, state: TrainState) -> dict:
-        return {"config": self.network_cfg.to_dict(), "kind": self.kind, "window": self.cfg.window}
-
-
-def load_retarget_net(path: Path) -> RetargetNet:
-    from handflow.training import load_model, load_torch
-
-    kind = load_torch(path, ("kind",))["kind"]
-    if kind not in ("asrn", "dm"):
-        from handflow.errors import InputError
-
-        raise InputError(path, "kind", f"{kind!r}, expected asrn or dm")
-    return load_model(path, DecoderConfig, lambda cfg: RetargetNet(kind, cfg), required=("kind",))[0]
+        return {"config": self.network_cfg.to_dict(), "window": self.cfg.window}

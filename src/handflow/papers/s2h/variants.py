@@ -7,11 +7,14 @@ copy the source's local rotations or its bs-rotations onto the target hand.
 
 from __future__ import annotations
 
+from handflow.provenance import GLOBAL
+
 MODELS = {"asrn": "ASRN (ours: ASM in, per-domain residual decoders)", "dm": "DM baseline (joint distance matrix in)"}
 BASELINES = {"copy_rotations": "Copy local rotations (trivial)", "copy_bs": "Copy bs-rotations (joint angles in each hand's axes)"}
 ROWS = (*MODELS, *BASELINES)
+FIGURE_MODEL = "asrn"  # the network whose retargeting the figure shows
 # What every s2h results file records: the InterHand2.6M source its MANO side came from, scale, seed, hand model.
-PROVENANCE_KEYS = ("global.data_source", "global.scale", "global.seed", "global.hand_model")
+PROVENANCE = GLOBAL
 
 TREE = "data/processed/s2h/mixhand"
 PACKED = "data/processed/s2h/mixhand.h5"

@@ -1,4 +1,6 @@
-"""The denoiser: token embeddings through a small transformer, then a wide MLP with skips; predicts x0.
+"""InterHandGen's networks: the denoiser and the evaluation network, and the one loader of their model files.
+
+The denoiser: token embeddings through a small transformer, then a wide MLP with skips; predicts x0.
 
 The seed's architecture family (reference section 2): time, condition and input
 are each embedded to one token, the three tokens go through a transformer encoder,
@@ -19,17 +21,28 @@ The paper's two architecture ablations are switches of the config: `self_attenti
 off drops the transformer (the tokens go straight to the trunk: *w/o SelfAtt*), and
 `shared` off gives the cascade two networks, an unconditional one for the anchor and a
 conditional one for the second hand (*w/o Shared Network*); `build_denoiser` makes either.
+
+The evaluation network (our stand-in for the seed's unreleased PointNet++ evaluator) is a
+fixed-group set abstraction over two-hand vertices; `features` explains its design.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, replace
+from pathlib import Path
 
+import numpy as np
 import torch
 from diffusers.models.embeddings import TimestepEmbedding, Timesteps
 from torch import nn
 
+from handflow.checkpoints import NetworkSpec, load_model
 from handflow.config import Section
+from handflow.papers.interhandgen.variants import MODELS
+
+N_JOINTS = 42
+SCALE = 10.0  # the evaluation network's inputs and outputs: metres -> decimetres, as the seed
 
 
 @dataclass(frozen=True)
@@ -110,3 +123,77 @@ def build_denoiser(cfg: DenoiserConfig) -> nn.Module:
 
 def n_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+@dataclass(frozen=True)
+class FeatureNetConfig(Section):
+    """The network a features file holds (its centre and group vertex ids are buffers of its weights)."""
+
+    n_left: int  # points of the left hand, first
+    n_right: int
+    width: int
+    feature_dim: int
+    centres: int
+    group_size: int
+
+
+def farthest_points(points: np.ndarray, m: int) -> np.ndarray:
+    """m indices of (P, 3) points by farthest-point sampling from point 0 (deterministic)."""
+    idx = [0]
+    dist = np.linalg.norm(points - points[0], axis=1)
+    for _ in range(m - 1):
+        idx.append(int(dist.argmax()))
+        dist = np.minimum(dist, np.linalg.norm(points - points[idx[-1]], axis=1))
+    return np.array(idx)
+
+
+def _mlp(dims: list[int]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for a, b in itertools.pairwise(dims):
+        layers += [nn.Linear(a, b), nn.LayerNorm(b), nn.ReLU()]
+    return nn.Sequential(*layers)
+
+
+class SetAbstractionRegressor(nn.Module):
+    """Fixed-group set abstraction (see the module docstring): groups -> local PointNets -> ordered features -> joints."""
+
+    def __init__(self, cfg: FeatureNetConfig, mean_points: np.ndarray | None = None) -> None:
+        super().__init__()
+        n, w, m, k = cfg.n_left + cfg.n_right, cfg.width, cfg.centres, cfg.group_size
+        side = torch.zeros(n, 2)
+        side[: cfg.n_left, 1] = 1.0
+        side[cfg.n_left :, 0] = 1.0
+        self.register_buffer("side", side)
+        centres, groups = np.zeros(m, np.int64), np.zeros((m, k), np.int64)  # a saved network's come with its weights
+        if mean_points is not None:
+            centres = farthest_points(mean_points, m)
+            groups = np.argsort(np.linalg.norm(mean_points[centres][:, None] - mean_points[None], axis=-1), axis=1)[:, :k]
+        self.register_buffer("centre_ids", torch.as_tensor(centres))
+        self.register_buffer("group_ids", torch.as_tensor(groups))
+        self.local = _mlp([3 + 3 + 2, w, w, w])
+        self.glob = nn.Sequential(nn.Linear(m * w, 4 * w), nn.LayerNorm(4 * w), nn.ReLU(), nn.Linear(4 * w, cfg.feature_dim))
+        self.linear = nn.Linear(m * 3, cfg.feature_dim)
+        self.head = nn.Sequential(nn.ReLU(), nn.Linear(cfg.feature_dim, N_JOINTS * 3))
+
+    def features(self, points: torch.Tensor) -> torch.Tensor:
+        """(B, feature_dim) from (B, P, 3) points in metres, left hand's first."""
+        xyz = points * SCALE
+        centre, group = xyz[:, self.centre_ids], xyz[:, self.group_ids]  # (B, M, 3), (B, M, k, 3)
+        side = self.side[self.group_ids].expand(len(points), -1, -1, -1)
+        local = self.local(torch.cat([group - centre[:, :, None], centre[:, :, None].expand_as(group), side], -1)).max(2).values
+        return self.glob(local.flatten(1)) + self.linear(centre.flatten(1))
+
+    def forward(self, points: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(points)).view(-1, N_JOINTS, 3) / SCALE
+
+
+NETWORKS = {
+    **{model: NetworkSpec(DenoiserConfig, build_denoiser) for model in MODELS},
+    "features": NetworkSpec(FeatureNetConfig, SetAbstractionRegressor),
+}
+
+
+def load_network(path: Path, kind: str) -> tuple[nn.Module, dict]:
+    """A model file of one kind (a denoiser of `variants.MODELS`, or "features"): the network in eval mode and the file's dict."""
+    required = ("vertex_ids",) if kind == "features" else ("schedule", "normalizer")
+    return load_model(path, kind, NETWORKS, required)

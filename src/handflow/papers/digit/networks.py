@@ -22,8 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from handflow.checkpoints import NetworkSpec, load_model
 from handflow.config import Section
 from handflow.errors import InputError
+from handflow.papers.digit.variants import MODELS
 
 log = logging.getLogger(__name__)
 
@@ -282,3 +284,11 @@ class Digit(nn.Module):
         out["rel_root_depth"] = (self.root_fc(pooled).softmax(-1) * bins).sum(-1)
         out["hand_logits"] = self.hand_fc(pooled)
         return out
+
+
+NETWORKS = {model: NetworkSpec(DigitConfig, Digit) for model in MODELS}
+
+
+def load_network(path: Path, kind: str) -> tuple[nn.Module, dict]:
+    """A model file of one kind (`variants.MODELS`: seg or noseg): the network in eval mode and the file's dict."""
+    return load_model(path, kind, NETWORKS)

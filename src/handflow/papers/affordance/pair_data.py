@@ -1,0 +1,159 @@
+"""The pairs and frames files read back: every field checked, at the networks' size as tensors, training batches drawn.
+
+The augmentation of `PairSet.batch` is the seed's, less its random-resized crop: a
+horizontal flip (p 0.5, applied to the layout exactly: x -> -x, u_x -> -u_x, without the
+seed's box-size quirk on flipped samples), the SDEdit copy of the object image in place of
+the inpainted one (p 0.5), Gaussian noise of 0.05 on the object image (p 0.5). Layouts are
+computed once per pair at the network's size (the seed computes them on the fly after its
+crop; without the crop they would be the same each time), and pairs whose hand has under
+50 pixels there are dropped as the seed drops them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+
+from handflow.diffusion import resize_images, to_tensor
+from handflow.errors import InputError
+from handflow.papers.affordance.layout import MIN_HAND_PIXELS, layout_from_hand, render_hard
+
+PAIR_KEYS = ("hoi", "obj", "obj_sdedit", "keep", "hand_box", "category")
+OPTIONAL_PAIR_KEYS = ("obj_true", "obj_depth", "crop_camera", "kps2d", "pose", "beta", "trans")  # embedded truth; hand labels
+
+
+def read_pairs_file(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a pairs file; one line naming the file and the field when one is missing or misshapen."""
+    try:
+        h5 = h5py.File(path, "r")
+    except FileNotFoundError:
+        raise InputError(path, None, "file not found") from None
+    except OSError as exc:
+        raise InputError(path, None, f"not a readable HDF5 file ({exc})") from None
+    with h5:
+        out = {}
+        for key in (*PAIR_KEYS, *OPTIONAL_PAIR_KEYS):
+            if key not in h5:
+                if key in OPTIONAL_PAIR_KEYS:
+                    continue
+                raise InputError(path, key, "missing")
+            if not isinstance(h5[key], h5py.Dataset):
+                raise InputError(path, key, "is not a dataset")
+            out[key] = h5[key][()]
+        hoi = out["hoi"]
+        if hoi.ndim != 4 or hoi.shape[1] != hoi.shape[2] or hoi.shape[3] != 3 or hoi.dtype != np.uint8:
+            raise InputError(path, "hoi", f"{hoi.dtype} of shape {hoi.shape}, expected uint8 (N, S, S, 3)")
+        n, side = hoi.shape[:2]
+        expected = {
+            "obj": ((n, side, side, 3), "u"),
+            "obj_sdedit": ((n, side, side, 3), "u"),
+            "obj_true": ((n, side, side, 3), "u"),
+            "keep": ((n, side, side), "u"),
+            "hand_box": ((n, 4), "f"),
+            "category": ((n,), "iu"),
+            "obj_depth": ((n, 2, side, side), "f"),
+            "crop_camera": ((n, 4), "f"),
+            "kps2d": ((n, 21, 2), "f"),
+            "pose": ((n, 48), "f"),
+            "beta": ((n, 10), "f"),
+            "trans": ((n, 3), "f"),
+        }
+        for key, (shape, kinds) in expected.items():
+            if key in out and (out[key].shape != shape or out[key].dtype.kind not in kinds):
+                raise InputError(path, key, f"{out[key].dtype} of shape {out[key].shape}, expected shape {shape}")
+        for key in ("hand_box", "obj_depth", "crop_camera"):
+            if key in out and not np.isfinite(out[key]).all():
+                raise InputError(path, key, "contains NaN or inf")
+        out["categories"] = np.array(json.loads(h5.attrs.get("categories", "[]")))
+    return out
+
+
+@dataclass
+class PairSet:
+    """The pairs at one network size, as tensors; `layout` and `keep` for both flips (index 0 as stored, 1 flipped)."""
+
+    hoi: torch.Tensor  # (N, 3, S, S) in [-1, 1]
+    obj: torch.Tensor
+    obj_sdedit: torch.Tensor
+    layout: torch.Tensor  # (2, N, 5)
+    keep: torch.Tensor  # (2, N, 1, S, S): the hard lollipop keep-mask of the layout, 1 keep / 0 hand
+    category: torch.Tensor  # (N,)
+    hoi_full: torch.Tensor  # (N, 3, F, F) at the pairs' stored size (the upsampler's target)
+    obj_true: torch.Tensor | None
+    kept: np.ndarray  # indices into the file of the pairs kept
+    dropped: int
+
+    @staticmethod
+    def load(path: Path, size: int) -> PairSet:
+        raw = read_pairs_file(path)
+        full = raw["hoi"].shape[1]
+        keep = resize_images(raw["keep"], size, nearest=True)
+        boxes = raw["hand_box"] * size / full
+        layouts, kept = [], []
+        for i in range(len(keep)):
+            hand = keep[i] == 0
+            if hand.sum() >= MIN_HAND_PIXELS:
+                kept.append(i)
+                layouts.append(layout_from_hand(boxes[i], hand, str(path)))
+        if len(kept) < 2:
+            raise InputError(path, "keep", f"{len(kept)} pairs with a hand of at least {MIN_HAND_PIXELS} pixels at {size} px; 2 needed")
+        lay = np.stack(layouts)
+        flipped = lay * np.array([-1, 1, 1, -1, 1])
+        masks = np.stack([[render_hard(v, size) for v in ls] for ls in (lay, flipped)]) / 255.0
+        pick = lambda key: to_tensor(resize_images(raw[key][kept], size))  # noqa: E731
+        return PairSet(
+            pick("hoi"),
+            pick("obj"),
+            pick("obj_sdedit"),
+            torch.as_tensor(np.stack([lay, flipped]), dtype=torch.float32),
+            torch.as_tensor(masks, dtype=torch.float32)[:, :, None],
+            torch.as_tensor(raw["category"][kept]),
+            to_tensor(raw["hoi"][kept]),
+            to_tensor(resize_images(raw["obj_true"][kept], size)) if "obj_true" in raw else None,
+            np.array(kept),
+            len(keep) - len(kept),
+        )
+
+    def __len__(self) -> int:
+        return len(self.hoi)
+
+    def batch(self, n: int, g: torch.Generator, augment: bool = True) -> dict[str, torch.Tensor]:
+        """A training batch drawn with `g` (flip, SDEdit copy, noise as the module docstring says)."""
+        idx = torch.randint(0, len(self), (n,), generator=g)
+        flip = (torch.rand(n, generator=g) < 0.5).long() if augment else torch.zeros(n, dtype=torch.long)
+        sub = torch.rand(n, generator=g) < 0.5 if augment else torch.zeros(n, dtype=torch.bool)
+        noisy = torch.rand(n, generator=g) < 0.5 if augment else torch.zeros(n, dtype=torch.bool)
+        obj = torch.where(sub[:, None, None, None], self.obj_sdedit[idx], self.obj[idx])
+        obj = obj + noisy[:, None, None, None] * 0.05 * torch.randn(obj.shape, generator=g)
+        hoi = self.hoi[idx]
+        flip_img = lambda x: torch.where(flip.bool()[:, None, None, None], x.flip(-1), x)  # noqa: E731
+        return {
+            "hoi": flip_img(hoi),
+            "obj": flip_img(obj),
+            "layout": self.layout[flip, idx],
+            "keep": self.keep[flip, idx],
+            "hoi_full": torch.where(flip.bool()[:, None, None, None], self.hoi_full[idx].flip(-1), self.hoi_full[idx]),
+        }
+
+
+@dataclass
+class FrameSet:
+    image: torch.Tensor  # (N, 3, S, S)
+    state: torch.Tensor  # (N,)
+    category: torch.Tensor
+
+    @staticmethod
+    def load(path: Path, size: int) -> FrameSet:
+        try:
+            with h5py.File(path, "r") as h5:
+                raw = {k: h5[k][()] for k in ("image", "state", "category")}
+        except FileNotFoundError:
+            raise InputError(path, None, "file not found") from None
+        except KeyError as exc:
+            raise InputError(path, str(exc), "missing") from None
+        return FrameSet(to_tensor(resize_images(raw["image"], size)), torch.as_tensor(raw["state"]), torch.as_tensor(raw["category"]))
