@@ -100,3 +100,35 @@ def test_the_table_labels_reported_values_with_their_source_and_never_writes_nan
     assert "| *Ours, reported (paper Table 1, row Ours)* | *12.5* |" in md and "| Baseline | n/a |" in md
     assert "Error (mm) ↓" in md and "data_source embedded, scale smoke" in md
     assert "<td>Ours, reported (paper Table 1, row Ours)</td>" in (tmp_path / "t.html").read_text()
+    assert table.flat_metrics() == {"ours.err": 11.0}  # what the report stage logs: every value there is, none for the NaN
+
+
+def test_provenance_is_the_same_fields_for_results_and_runs():
+    """One spec per paper: the results' fields, the tags (read without recording) and the keys its rules declare."""
+    from handflow.papers.dhpc.variants import PROVENANCE as DHPC
+    from handflow.provenance import GLOBAL
+
+    values = {"global.data_source": "embedded", "global.scale": "smoke", "global.seed": 0, "global.hand_model": "open"}
+    assert GLOBAL.of(values.get) == {"data_source": "embedded", "scale": "smoke", "seed": "0", "hand_model": "open"}
+    assert GLOBAL.params() == tuple(values)
+    body = {"global.scale": "demo", "global.seed": 3, "dhpc.body_model": "models/SMPL_NEUTRAL.pkl"}
+    assert DHPC.of(body.get) == {
+        "data_source": "embedded (rendered bodies)",
+        "scale": "demo",
+        "seed": "3",
+        "body_model": "smpl (SMPL_NEUTRAL.pkl)",
+    }
+    assert DHPC.of({**body, "dhpc.body_model": None}.get)["body_model"] == "anny"
+    assert "global.data_source" not in DHPC.params()  # dhpc never reads InterHand2.6M: its rules do not declare the switch
+
+
+def test_every_rule_names_the_conda_environment_environment_yml_creates():
+    import yaml
+
+    from conftest import REPO
+
+    name = yaml.safe_load((REPO / "environment.yml").read_text())["name"]
+    assert f'CONDA_ENV = "{name}"' in (REPO / "workflow/rules/common.smk").read_text()
+    for rules in (REPO / "workflow/rules").glob("*.smk"):
+        text = rules.read_text()
+        assert text.count("    shell:") == text.count("    conda:\n        CONDA_ENV"), rules.name
