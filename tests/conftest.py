@@ -28,7 +28,18 @@ from handflow.params import load_params
 
 REPO = Path(__file__).resolve().parents[1]
 # What a project needs to run its pipeline (everything tracked by git that the rules touch).
-PROJECT_ITEMS = ("Snakefile", "workflow", "params", "src", "dvc.yaml", ".dvc/config", ".dvc/.gitignore", ".dvcignore", ".gitignore")
+PROJECT_ITEMS = (
+    "Snakefile",
+    "workflow",
+    "params",
+    "src",
+    "dvc.yaml",
+    "environment.yml",  # every rule's conda environment (read for Snakemake's metadata even without conda)
+    ".dvc/config",
+    ".dvc/.gitignore",
+    ".dvcignore",
+    ".gitignore",
+)
 
 
 def copy_project(dest: Path, scale: str = "smoke") -> Path:

@@ -17,9 +17,10 @@ except InputError as exc:
 # What every results file records (handflow.provenance; a paper may have its own): a rule writing one declares these keys.
 PROVENANCE = GLOBAL.params()
 HAND_MODEL = "data/hand_model"  # the prepared hand model folder (rule hand_model)
-# Every rule runs in the named conda environment environment.yml creates, when Snakemake deploys software with conda
-# (`--software-deployment-method conda`); `make demo` runs them in .venv instead.
-CONDA_ENV = "handflow"
+# Every rule's software: environment.yml (the same pins as pyproject.toml, the project itself installed from the
+# checkout), used when Snakemake deploys software with conda (`--software-deployment-method conda`); `make demo` and
+# `make test` run the rules in .venv instead. The path is relative to the rule files.
+CONDA_ENV = "../../environment.yml"
 SRC = Path(workflow.basedir) / "src"
 IMPORTS = ImportCache(Path(workflow.basedir) / ".snakemake" / "handflow_imports.json", frozen_files=True)
 
