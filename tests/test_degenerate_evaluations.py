@@ -20,7 +20,15 @@ def _interhandgen(n: int, fixtures: pytest.FixtureRequest) -> None:
     from handflow.papers.interhandgen.evaluate import EvaluateConfig, set_metrics
 
     cfg = EvaluateConfig(
-        kid_subsets=10, kid_subset_size=1000, kid_degree=1, diversity_pairs=20, pr_k=3, pr_samples=1000, contact_mm=5.0, seed=0
+        kid_subsets=10,
+        kid_subset_size=1000,
+        kid_degree=1,
+        diversity_pairs=20,
+        pr_k=3,
+        pr_samples=1000,
+        contact_mm=5.0,
+        seed=0,
+        judge_samples=2,
     )
     rng = np.random.default_rng(0)
     with pytest.raises(ComputationError, match=r"KID: set 'b' has \d samples, needs at least 2"):
@@ -90,7 +98,15 @@ def test_interhandgen_set_metrics_on_two_samples_are_numbers():
     from handflow.papers.interhandgen.evaluate import EvaluateConfig, set_metrics
 
     cfg = EvaluateConfig(
-        kid_subsets=10, kid_subset_size=1000, kid_degree=1, diversity_pairs=20, pr_k=3, pr_samples=1000, contact_mm=5.0, seed=0
+        kid_subsets=10,
+        kid_subset_size=1000,
+        kid_degree=1,
+        diversity_pairs=20,
+        pr_k=3,
+        pr_samples=1000,
+        contact_mm=5.0,
+        seed=0,
+        judge_samples=2,
     )
     rng = np.random.default_rng(0)
     real, fake = rng.normal(size=(20, 8)), rng.normal(size=(2, 8))

@@ -318,6 +318,52 @@ def test_pose_metrics_are_numbers_no_frame_nan_or_computation_errors(n, bad, see
             assert np.isfinite(value) or not valid[pose.bucket_rows(hand_type)[bucket]].any(), (bucket, value)
 
 
+# ---- The judges: any array a stage could hand them -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def judges():
+    from handflow.judges.features import ImageFeatures
+    from handflow.judges.hands import HandLandmarker
+    from handflow.judges.people import PersonLandmarker
+
+    made = [HandLandmarker.from_package(), PersonLandmarker.from_package(), ImageFeatures.from_package()]
+    yield made
+    made[0].close()
+    made[1].close()
+
+
+@fuzz
+@given(
+    n=st.integers(0, 2),
+    h=st.sampled_from([1, 2, 17, 64]),
+    w=st.sampled_from([1, 3, 40]),
+    channels=st.sampled_from([1, 3, 4]),
+    dtype=st.sampled_from(["uint8", "float32", "int64", "bool"]),
+    fill=st.sampled_from(["zeros", "full", "noise"]),
+    seed=st.integers(0, 2**16),
+)
+def test_judges_judge_or_refuse_any_array_in_one_line(judges, n, h, w, channels, dtype, fill, seed):
+    """A judge gets a result per image (possibly "nothing found") or one line naming the images; never a crash or NaN."""
+    rng = np.random.default_rng(seed)
+    values = {
+        "zeros": np.zeros((n, h, w, channels)),
+        "full": np.full((n, h, w, channels), 255),
+        "noise": rng.integers(0, 256, (n, h, w, channels)),
+    }
+    images = values[fill].astype(dtype)
+    for judge in judges:
+        try:
+            out = judge(images)
+        except InputError as exc:
+            _one_line(exc, "images")
+            assert channels != 3 or dtype != "uint8"
+            continue
+        assert len(out) == n
+        if isinstance(out, np.ndarray):
+            assert np.isfinite(out).all()
+
+
 # ---- Affordance Diffusion's readers: palette masks, videos, split CSVs, pairs files -----------------------------------
 _PALETTE = [(0, 0, 0), (128, 0, 0), (0, 128, 0), (128, 128, 0), (0, 0, 128), (128, 0, 128), (0, 128, 128)]
 
@@ -377,7 +423,7 @@ def test_split_csvs_read_or_fail_in_one_line(hoi4d_tree, text):
 
 @fuzz
 @given(
-    st.sampled_from(["hoi", "obj", "obj_sdedit", "keep", "hand_box", "category"]),
+    st.sampled_from(["hoi", "obj", "obj_sdedit", "keep", "obj_mask", "hand_box", "category"]),
     st.sampled_from(["drop", "short", "group", "text"]),
     st.integers(0, 100),
 )

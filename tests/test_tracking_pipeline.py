@@ -29,7 +29,7 @@ def _runs(uri: str) -> list:
 
 
 # Stages that only write files (the hand model, the generated raw data, the data summary) log no run.
-UNTRACKED = {"hand_model", "embedded_interhand", "data_report", "affordance_embedded", "affordance_frames_train", "affordance_frames_test"}
+UNTRACKED = {"hand_model", "embedded_interhand", "data_report", "affordance_embedded"}
 
 
 def test_parallel_pipeline_jobs_all_logged(smoke_build):

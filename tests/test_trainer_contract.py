@@ -80,9 +80,7 @@ def _affordance(kind: str) -> Callable[[dict], Trainer]:
             return tr.ContentTrainer(kind, pairs["train"], nets.ContentNetConfig(32, (8, 16), 1, (False, True)), cfg, True, 0)
         if kind == "upsampler":
             return tr.UpsamplerTrainer(kind, pairs["train"], nets.UpsamplerConfig(8, 1, 2), 32, cfg, 0)
-        if kind == "handpose":
-            return tr.HandPoseTrainer(pairs["train"], fx["model_dir"], nets.HandPoseConfig(32, (8, 16)), cfg, 0)
-        return tr.EvaluatorTrainer(pairs["frames_train"], nets.EvaluatorConfig(32, (8, 16), 8, 2), cfg, 0)
+        return tr.HandPoseTrainer(pairs["train"], fx["model_dir"], nets.HandPoseConfig(32, (8, 16)), cfg, 0)
 
     return make
 
@@ -144,7 +142,6 @@ TRAINERS = {
     "affordance-layout": _affordance("layout"),
     "affordance-content": _affordance("content"),
     "affordance-upsampler": _affordance("upsampler"),
-    "affordance-evaluator": _affordance("evaluator"),
     "affordance-handpose": _affordance("handpose"),
     "s2h-asrn": _s2h("asrn"),
     "s2h-dm": _s2h("dm"),

@@ -46,26 +46,6 @@ rule affordance_pairs:
         "python -m handflow affordance pairs --root {input.root} --split {wildcards.split} --out {output} --log {log}"
 
 
-rule affordance_frames:
-    input:
-        root=af.EMBEDDED_ROOT,
-        code=code_of(f"{AFF_CMD}:frames"),
-    output:
-        f"{AFF}/frames_{{split}}.h5",
-    log:
-        "logs/affordance/frames_{split}.log",
-    benchmark:
-        "logs/bench/affordance_frames_{split}.tsv"
-    wildcard_constraints:
-        split="|".join(af.SPLITS),
-    conda:
-        CONDA_ENV
-    params:
-        p=par(*AFF_PROVENANCE, "affordance.pairs.size"),
-    shell:
-        "python -m handflow affordance frames --root {input.root} --split {wildcards.split} --out {output} --log {log}"
-
-
 rule affordance_train:
     input:
         data=lambda w: f"{AFF}/{af.MODELS[w.model].data}.h5",
@@ -124,7 +104,6 @@ rule affordance_sample:
 rule affordance_evaluate:
     input:
         test=f"{AFF}/pairs_test.h5",
-        evaluator="models/affordance/evaluator.pt",
         handpose="models/affordance/handpose.pt",
         hand=HAND_MODEL,
         samples=lambda w: [f"results/affordance/samples_{w.row}.h5"] if w.row in af.VARIANTS else [],
@@ -141,9 +120,9 @@ rule affordance_evaluate:
         CONDA_ENV
     threads: P.get("global.threads")
     params:
-        p=par(*AFF_PROVENANCE, "global.threads", "affordance.evaluate"),
+        p=par(*AFF_PROVENANCE, "global.threads", "affordance.evaluate", "affordance.content.network.image_size"),
     shell:
-        "python -m handflow affordance evaluate --row {wildcards.row} --test {input.test} --evaluator {input.evaluator}"
+        "python -m handflow affordance evaluate --row {wildcards.row} --test {input.test}"
         " --handpose {input.handpose} --hand-model {input.hand} --samples {input.samples} --out {output} --log {log}"
 
 
@@ -198,8 +177,6 @@ rule affordance_report:
         evals=expand("results/affordance/eval_{row}.json", row=af.ROWS),
         samples=expand("results/affordance/samples_{row}.h5", row=af.VARIANTS),
         test=f"{AFF}/pairs_test.h5",
-        frames=f"{AFF}/frames_test.h5",
-        evaluator="models/affordance/evaluator.pt",
         upsampler="models/affordance/upsampler.pt",
         handpose="models/affordance/handpose.pt",
         hand=HAND_MODEL,
@@ -217,10 +194,10 @@ rule affordance_report:
         CONDA_ENV
     threads: P.get("global.threads")
     params:
-        p=par(*AFF_PROVENANCE, "global.threads", "affordance.sample"),
+        p=par(*AFF_PROVENANCE, "global.threads", "affordance.sample", "affordance.evaluate.fingertip_reach"),
     shell:
         "python -m handflow affordance report --evals {input.evals} --samples {input.samples} --test {input.test}"
-        " --evaluator {input.evaluator} --frames {input.frames} --upsampler {input.upsampler} --handpose {input.handpose}"
+        " --upsampler {input.upsampler} --handpose {input.handpose}"
         " --hand-model {input.hand} --json {output.json}"
         " --table {output.table} --html {output.html} --figure {output.figure} --log {log}"
 

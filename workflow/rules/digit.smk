@@ -150,10 +150,30 @@ rule digit_mean_pose:
         "python -m handflow digit mean-pose --train-annotations {input.train} --annotations {input.test} --out {output} --log {log}"
 
 
+rule digit_evaluate_landmarker:
+    input:
+        **DIGIT_STORES["test"],
+        code=code_of(f"{DIGIT_CMD}:evaluate_landmarker"),
+    output:
+        f"results/digit/eval_{dg.OFF_THE_SHELF}.json",
+    log:
+        "logs/digit/evaluate_landmarker.log",
+    benchmark:
+        "logs/bench/digit_evaluate_landmarker.tsv"
+    conda:
+        CONDA_ENV
+    threads: P.get("global.threads")
+    params:
+        p=par(*PROVENANCE, "global.threads"),
+    shell:
+        "python -m handflow digit evaluate-landmarker --annotations {input.annotations} --images {input.images}"
+        " --masks {input.masks} --masks-meta {input.meta} --out {output} --log {log}"
+
+
 rule digit_report:
     input:
         **DIGIT_STORES["test"],
-        evals=expand("results/digit/eval_{row}.json", row=[dg.REFERENCE, *dg.VARIANTS]),
+        evals=expand("results/digit/eval_{row}.json", row=[dg.REFERENCE, dg.OFF_THE_SHELF, *dg.VARIANTS]),
         model=f"models/digit/{dg.FIGURE_MODEL}.pt",
         code=code_of(f"{DIGIT_CMD}:report"),
     output:

@@ -50,23 +50,8 @@ def pairs(stage: Stage, args: Namespace) -> dict:
 
 
 @group.command(
-    "frames",
-    "every embedded frame's crop with its contact state (the contact classifier's data)",
-    Arg("--root"),
-    SPLIT,
-    Arg("--out"),
-    torch_threads=False,
-)
-def frames(stage: Stage, args: Namespace) -> dict:
-    from handflow.papers.affordance.pairs import build_frames
-
-    root = Path(args.root)
-    return build_frames(root, root / "Sets" / f"{args.split}_frames.csv", Path(args.out), stage.get(f"{KEY}.pairs.size"), stage.provenance)
-
-
-@group.command(
     "train",
-    "train one network of variants.MODELS: LayoutNet (two), ContentNet (two), the upsampler, the evaluator, the hand-pose network",
+    "train one network of variants.MODELS: LayoutNet (two), ContentNet (two), the upsampler, the hand-pose network",
     Arg("--model", choices=list(MODELS)),
     *paths("data", "checkpoints", "out", "curve"),
     Arg("--hand-model", required=False),
@@ -111,22 +96,21 @@ def sample(stage: Stage, args: Namespace) -> dict:
 
 @group.command(
     "evaluate",
-    "FID, KID, contact recall and 3D hand contact of one row, per seed",
+    "one row judged by networks no one here trained: FID/KID, hand presence, contact; and 3D hand contact, per seed",
     Arg("--row", choices=list(ROWS)),
-    *paths("test", "evaluator", "handpose", "hand-model", "out"),
+    *paths("test", "handpose", "hand-model", "out"),
     Arg("--samples", nargs="*", required=False, default=[]),
     run="affordance_evaluate_{row}",
 )
 def evaluate(stage: Stage, args: Namespace) -> dict:
-    from handflow.papers.affordance.evaluate import EvaluateConfig, evaluate_row
+    from handflow.papers.affordance.evaluate import EvaluateConfig, Judges, evaluate_row
 
     if args.row in VARIANTS and len(args.samples) != 1:
         raise InputError("--samples", None, f"the {args.row} row needs exactly one samples file")
     samples = Path(args.samples[0]) if args.row in VARIANTS else None
-    cfg = stage.section(EvaluateConfig, f"{KEY}.evaluate")
-    result = evaluate_row(
-        args.row, Path(args.test), Path(args.evaluator), samples, cfg, stage.seed, Path(args.handpose), Path(args.hand_model)
-    )
+    cfg, size = stage.section(EvaluateConfig, f"{KEY}.evaluate"), stage.get(f"{KEY}.content.network.image_size")
+    judges = Judges.from_packages()
+    result = evaluate_row(args.row, Path(args.test), size, samples, cfg, stage.seed, Path(args.handpose), Path(args.hand_model), judges)
     stage.write_result(args.out, result)
     keys = result["per_seed"][0]
     return {k: sum(s[k] for s in result["per_seed"]) / len(result["per_seed"]) for k in keys}
@@ -171,7 +155,7 @@ def infer(stage: Stage, args: Namespace) -> dict:
     "metrics JSON, table and figure",
     Arg("--evals", nargs="+"),
     Arg("--samples", nargs="+"),
-    *paths("test", "evaluator", "frames", "upsampler", "handpose", "hand-model", "json", "table", "html", "figure"),
+    *paths("test", "upsampler", "handpose", "hand-model", "json", "table", "html", "figure"),
     run="affordance_report",
 )
 def report(stage: Stage, args: Namespace) -> dict:
@@ -181,9 +165,10 @@ def report(stage: Stage, args: Namespace) -> dict:
 
     evals = gather(args.evals, "row", list(ROWS))
     samples = {Path(p).stem.removeprefix("samples_"): Path(p) for p in args.samples}
-    inputs = [Path(p) for p in (args.test, args.evaluator, args.frames, args.upsampler, args.handpose, args.hand_model)]
+    inputs = [Path(p) for p in (args.test, args.upsampler, args.handpose, args.hand_model)]
     outputs = [Path(p) for p in (args.json, args.table, args.html, args.figure)]
-    table = write_report(evals, samples, *inputs, stage.section(SampleConfig, f"{KEY}.sample"), stage.provenance, *outputs)
+    sampling, reach = stage.section(SampleConfig, f"{KEY}.sample"), stage.get(f"{KEY}.evaluate.fingertip_reach")
+    table = write_report(evals, samples, *inputs, sampling, reach, stage.provenance, *outputs)
     for p in outputs:
         stage.log_artifact(p)
     return table.flat_metrics()

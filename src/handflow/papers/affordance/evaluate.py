@@ -1,4 +1,4 @@
-"""Sampling the table's variants and scoring every row: FID / KID on the evaluator's features, contact recall.
+"""Sampling the table's variants and scoring every row with judges no one here trained (`judging`): hands, contact, FID.
 
 The held-out pairs are split in two by video (alternating within each category; by frame
 when a category has a single video): synthesis runs on the object images of the first
@@ -7,12 +7,13 @@ the ground-truth row (the first half's real crops) is a floor that is not zero b
 construction. Each generated variant is sampled `n_seeds` times; a row's value is the mean
 over seeds with its standard error (sampling noise only: one trained model per network).
 
-Contact recall is the share of images the evaluator calls "hand touching the object"
-(100DOH's "portable object" state in the seed); the share with any hand is reported
-beside it. FID and KID use the evaluator's penultimate features. Where the pairs carry the
-object's depth (embedded data), every image the evaluator sees a hand in is also lifted to
-3D by the hand-pose network and scored against it (`hand_contact`): penetration depth and
-the share in 3D contact; the ground-truth row adds the same numbers for the true hands.
+Hand presence and contact recall are MediaPipe Hands' reading (`judging`: a fingertip on
+the object's visible pixels), FID and KID are on EfficientNet-Lite0's ImageNet features;
+every image is judged at the network's size (the reference rows' real crops and object
+images resized to it). Where the pairs carry the object's depth (embedded data), every
+image the judge finds a hand in is also lifted to 3D by our hand-pose network and scored
+against it (`hand_contact`, our check, not the seed's): penetration depth and the share in
+3D contact; the ground-truth row adds the same numbers for the true hands.
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ import torch
 from handflow.config import Section
 from handflow.diffusion import resize_images, to_tensor, to_uint8
 from handflow.errors import InputError
+from handflow.judges.features import ImageFeatures
+from handflow.judges.hands import HandLandmarker
 from handflow.metrics.generative import frechet_distance, kernel_distance
 from handflow.papers.affordance.hand_contact import hand_contact_metrics, place_hand
+from handflow.papers.affordance.judging import read_hands
 from handflow.papers.affordance.networks import load_network
-from handflow.papers.affordance.pair_data import FrameSet, PairSet, read_pairs_file
-from handflow.papers.affordance.pairs import CONTACT, NO_HAND
+from handflow.papers.affordance.pair_data import PairSet, read_pairs_file
 from handflow.papers.affordance.sample import SampleConfig, keep_masks, sample_content, sample_layouts
 from handflow.papers.affordance.variants import VARIANTS
 from handflow.storage.atomic import atomic_path
@@ -77,6 +80,7 @@ class EvaluateConfig(Section):
 
     kid_subsets: int
     contact_mm: float  # 3D contact: a joint this near the object's surface
+    fingertip_reach: float  # 2D contact: a fingertip within this fraction of the image side of the object's pixels
 
 
 def sample_variant(
@@ -124,41 +128,37 @@ def sample_variant(
     return {"images": float(len(a) * n_seeds)}
 
 
-@torch.no_grad()
-def _score(evaluator, images: torch.Tensor, batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    feats, states = [], []
-    for start in range(0, len(images), batch):
-        x = images[start : start + batch]
-        feats.append(evaluator.features(x).numpy())
-        states.append(evaluator(x)[0].argmax(1).numpy())
-    return np.concatenate(feats).astype(np.float64), np.concatenate(states)
+@dataclass
+class Judges:
+    """The judges of every row (`handflow.judges`), and what a results file records of them."""
+
+    hands: HandLandmarker
+    features: ImageFeatures
+
+    @staticmethod
+    def from_packages() -> Judges:
+        return Judges(HandLandmarker.from_package(), ImageFeatures.from_package())
+
+    def provenance(self) -> dict[str, dict[str, str]]:
+        return {"hands": self.hands.provenance(), "features": self.features.provenance()}
 
 
-def _metrics(feats: np.ndarray, states: np.ndarray, reference: np.ndarray, kid_subsets: int, rng: np.random.Generator) -> dict:
-    kid = kernel_distance(feats, reference, kid_subsets, 1000, 3, rng)[0]  # cubic kernel, as clean-fid's KID
-    return {
+def _metrics(
+    judges: Judges, images: torch.Tensor, obj_mask: np.ndarray, reference: np.ndarray, cfg: EvaluateConfig, rng: np.random.Generator
+) -> tuple[dict, np.ndarray]:
+    """One set of images' judged values (and which images have a hand), against the reference set's features."""
+    pixels = to_uint8(images)
+    hands = read_hands(judges.hands, pixels, obj_mask, cfg.fingertip_reach)
+    feats = judges.features(pixels)
+    kid = kernel_distance(feats, reference, cfg.kid_subsets, 1000, 3, rng)[0]  # cubic kernel, as clean-fid's KID
+    values = {
         "fid": frechet_distance(feats, reference),
         "kid": kid,
-        "contact_recall": float(np.mean(states == CONTACT)),
-        "hand_present": float(np.mean(states != NO_HAND)),
+        "hand_present": float(hands.present.mean()),
+        "contact_recall": float(hands.contact.mean()),
+        "n_images": float(len(pixels)),
     }
-
-
-@torch.no_grad()
-def evaluator_checks(evaluator, frames: Path, size: int) -> dict[str, float]:
-    """Held-out accuracy of the evaluator's two heads, beside the majority-class baseline: it must beat it to be a judge."""
-    data = FrameSet.load(frames, size)
-    contact = np.concatenate([evaluator(data.image[i : i + 64])[0].argmax(1).numpy() for i in range(0, len(data.image), 64)])
-    category = np.concatenate([evaluator(data.image[i : i + 64])[1].argmax(1).numpy() for i in range(0, len(data.image), 64)])
-    truth = data.state.numpy()
-    majority = np.bincount(truth).max() / len(truth)
-    return {
-        "contact_accuracy": float(np.mean(contact == truth)),
-        "contact_majority_baseline": float(majority),
-        "contact_recall_on_true_contacts": float(np.mean(contact[truth == CONTACT] == CONTACT)) if (truth == CONTACT).any() else None,
-        "category_accuracy": float(np.mean(category == data.category.numpy())),
-        "n_frames": len(truth),
-    }
+    return values, hands.present
 
 
 @dataclass(frozen=True)
@@ -198,13 +198,19 @@ def true_joints(raw: dict[str, np.ndarray], index: np.ndarray, model_dir: Path) 
 
 
 def evaluate_row(
-    row: str, test: Path, evaluator_path: Path, samples: Path | None, cfg: EvaluateConfig, seed: int, handpose_path: Path, model_dir: Path
+    row: str,
+    test: Path,
+    size: int,
+    samples: Path | None,
+    cfg: EvaluateConfig,
+    seed: int,
+    handpose_path: Path,
+    model_dir: Path,
+    judges: Judges,
 ) -> dict:
-    """Per-seed metrics of one row (a variant's samples, or a reference row)."""
-    evaluator, ckpt = load_network(evaluator_path, "evaluator")
-    size = ckpt["config"]["image_size"]
+    """Per-seed judged values of one row (a variant's samples, or a reference row) at the network's `size`."""
     data, a, b = test_pairs(test, size)
-    reference, _ = _score(evaluator, data.hoi[b])
+    reference = judges.features(to_uint8(data.hoi[b]))
     rng = np.random.default_rng(seed)
     raw = read_pairs_file(test)
     index = data.kept[a]
@@ -221,11 +227,9 @@ def evaluate_row(
             sets = [to_tensor(resize_images(img, size)) for img in h5["images"][()]]
     per_seed = []
     for imgs in sets:
-        feats, states = _score(evaluator, imgs)
-        per_seed.append(
-            _metrics(feats, states, reference, cfg.kid_subsets, rng) | (hand3d.score(imgs, states != NO_HAND) if hand3d else {})
-        )
-    out = {"row": row, "per_seed": per_seed, "n_inputs": len(a), "n_reference": len(b)}
+        values, with_hand = _metrics(judges, imgs, data.obj_mask[a], reference, cfg, rng)
+        per_seed.append(values | (hand3d.score(imgs, with_hand) if hand3d else {}))
+    out = {"row": row, "judges": judges.provenance(), "per_seed": per_seed, "n_inputs": len(a), "n_reference": len(b)}
     if hand3d is not None and row == "gt":
         truth = true_joints(raw, index, model_dir)
         out["true_hands"] = hand_contact_metrics(truth, hand3d.depth, hand3d.camera, cfg.contact_mm)

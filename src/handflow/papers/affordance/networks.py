@@ -1,4 +1,4 @@
-"""The networks: LayoutNet, ContentNet, the upsampler, and the evaluation classifier.
+"""The networks: LayoutNet, ContentNet, the upsampler and the hand-pose network (the judges are not trained here).
 
 - **LayoutNet** (seed reference section 2): an image encoder sees `[object image with the
   noisy layout's soft splat painted white, object image, 1 - splat]` (7 channels, the
@@ -16,10 +16,6 @@
 - **Upsampler**: the seed super-resolves the 64 px output x4 with EDSR (pretrained). Here an
   EDSR-style residual network (no batch norm, residual scaling, pixel shuffle) trained on
   the HOI crops, x2 to the pairs' size; bicubic is its baseline.
-- **Evaluator**: a small classifier of HOI crops with two heads, the contact state (no
-  hand / hand not touching / touching: 100DOH's states -1, 0 and 3, the detector's role in
-  the seed's contact recall) and the object category; its penultimate features are the
-  FID features (Inception's role).
 - **Hand-pose network** (FrankMocap's role, see `handpose`): 2D joints in the crop and 3D
   joints relative to the wrist, from a HOI crop.
 
@@ -208,38 +204,6 @@ class Upsampler(nn.Module):
 
 
 @dataclass(frozen=True)
-class EvaluatorConfig(Section):
-    """params `affordance.evaluator.network`."""
-
-    image_size: int
-    channels: tuple[int, ...]
-    feature_dim: int
-    n_categories: int
-
-
-class Evaluator(nn.Module):
-    """Contact state and category of a HOI crop; `features` are the FID features."""
-
-    def __init__(self, cfg: EvaluatorConfig) -> None:
-        super().__init__()
-        self.cfg = cfg
-        layers, c_in = [], 3
-        for c in cfg.channels:
-            layers += [_block(c_in, c, 2), _block(c, c, 1)]
-            c_in = c
-        self.trunk = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c_in, cfg.feature_dim))
-        self.contact = nn.Linear(cfg.feature_dim, 3)
-        self.category = nn.Linear(cfg.feature_dim, cfg.n_categories)
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.trunk(x)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        f = torch.relu(self.features(x))
-        return self.contact(f), self.category(f)
-
-
-@dataclass(frozen=True)
 class HandPoseConfig(Section):
     """params `affordance.handpose.network`."""
 
@@ -268,7 +232,6 @@ _FAMILIES = {
     "layout": NetworkSpec(LayoutNetConfig, LayoutNet),
     "content": NetworkSpec(ContentNetConfig, ContentNet),
     "upsampler": NetworkSpec(UpsamplerConfig, Upsampler),
-    "evaluator": NetworkSpec(EvaluatorConfig, Evaluator),
     "handpose": NetworkSpec(HandPoseConfig, HandPoseNet),
 }
 NETWORKS = {name: _FAMILIES[m.family] for name, m in MODELS.items()}

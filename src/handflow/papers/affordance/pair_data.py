@@ -23,7 +23,7 @@ from handflow.diffusion import resize_images, to_tensor
 from handflow.errors import InputError
 from handflow.papers.affordance.layout import MIN_HAND_PIXELS, layout_from_hand, render_hard
 
-PAIR_KEYS = ("hoi", "obj", "obj_sdedit", "keep", "hand_box", "category")
+PAIR_KEYS = ("hoi", "obj", "obj_sdedit", "keep", "obj_mask", "hand_box", "category")
 OPTIONAL_PAIR_KEYS = ("obj_true", "obj_depth", "crop_camera", "kps2d", "pose", "beta", "trans")  # embedded truth; hand labels
 
 
@@ -54,6 +54,7 @@ def read_pairs_file(path: Path) -> dict[str, np.ndarray]:
             "obj_sdedit": ((n, side, side, 3), "u"),
             "obj_true": ((n, side, side, 3), "u"),
             "keep": ((n, side, side), "u"),
+            "obj_mask": ((n, side, side), "u"),
             "hand_box": ((n, 4), "f"),
             "category": ((n,), "iu"),
             "obj_depth": ((n, 2, side, side), "f"),
@@ -83,6 +84,7 @@ class PairSet:
     layout: torch.Tensor  # (2, N, 5)
     keep: torch.Tensor  # (2, N, 1, S, S): the hard lollipop keep-mask of the layout, 1 keep / 0 hand
     category: torch.Tensor  # (N,)
+    obj_mask: np.ndarray  # (N, S, S) bool: the object's visible pixels in the crop (the judges' contact test)
     hoi_full: torch.Tensor  # (N, 3, F, F) at the pairs' stored size (the upsampler's target)
     obj_true: torch.Tensor | None
     kept: np.ndarray  # indices into the file of the pairs kept
@@ -113,6 +115,7 @@ class PairSet:
             torch.as_tensor(np.stack([lay, flipped]), dtype=torch.float32),
             torch.as_tensor(masks, dtype=torch.float32)[:, :, None],
             torch.as_tensor(raw["category"][kept]),
+            resize_images(raw["obj_mask"][kept], size, nearest=True) > 0,
             to_tensor(raw["hoi"][kept]),
             to_tensor(resize_images(raw["obj_true"][kept], size)) if "obj_true" in raw else None,
             np.array(kept),
@@ -139,21 +142,3 @@ class PairSet:
             "keep": self.keep[flip, idx],
             "hoi_full": torch.where(flip.bool()[:, None, None, None], self.hoi_full[idx].flip(-1), self.hoi_full[idx]),
         }
-
-
-@dataclass
-class FrameSet:
-    image: torch.Tensor  # (N, 3, S, S)
-    state: torch.Tensor  # (N,)
-    category: torch.Tensor
-
-    @staticmethod
-    def load(path: Path, size: int) -> FrameSet:
-        try:
-            with h5py.File(path, "r") as h5:
-                raw = {k: h5[k][()] for k in ("image", "state", "category")}
-        except FileNotFoundError:
-            raise InputError(path, None, "file not found") from None
-        except KeyError as exc:
-            raise InputError(path, str(exc), "missing") from None
-        return FrameSet(to_tensor(resize_images(raw["image"], size)), torch.as_tensor(raw["state"]), torch.as_tensor(raw["category"]))

@@ -35,18 +35,11 @@ import numpy as np
 from handflow.config import Section
 from handflow.errors import InputError
 from handflow.papers.affordance import hoi4d
-from handflow.papers.affordance.ho3pair import dilated_hole, keep_mask, object_box, read_palette_mask, square_crop_box
+from handflow.papers.affordance.ho3pair import OBJECT, dilated_hole, keep_mask, object_box, read_palette_mask, square_crop_box
 from handflow.storage.atomic import atomic_path
 
 TRUTH_DIR = "handflow_truth"
-NO_HAND, APART, CONTACT = 0, 1, 2
-AMBIGUOUS_MM = 30.0  # hands nearer than this but not touching are left out of the contact classifier's data
-IMAGE_COMPRESSION = {
-    "compression": "gzip",
-    "compression_opts": 4,
-    "shuffle": True,
-    "chunks": True,
-}  # renders compress ~4x  # the contact classifier's states (100DOH's "no hand", "no contact", "portable object")
+IMAGE_COMPRESSION = {"compression": "gzip", "compression_opts": 4, "shuffle": True, "chunks": True}  # renders compress ~4x
 
 
 @dataclass(frozen=True)
@@ -219,6 +212,7 @@ def build_pairs(root: Path, split_csv: Path, out: Path, size: int, cfg: InpaintC
             "obj_depth",
             "crop_camera",
             "keep",
+            "obj_mask",
             "hand_box",
             "crop_box",
             "category",
@@ -249,6 +243,7 @@ def build_pairs(root: Path, split_csv: Path, out: Path, size: int, cfg: InpaintC
             ("obj", obj),
             ("obj_sdedit", inpaint.sdedit(obj, rng)),
             ("keep", crop.keep),
+            ("obj_mask", (crop.labels == OBJECT).astype(np.uint8)),
             ("hand_box", hand_box_in_crop(pose.kps2d, crop.box, size)),
             ("crop_box", crop.box),
             ("category", prompts.index(row.prompt)),
@@ -284,46 +279,3 @@ def build_pairs(root: Path, split_csv: Path, out: Path, size: int, cfg: InpaintC
         h5.attrs["provenance"] = json.dumps(provenance)
         h5.attrs["stats"] = json.dumps(stats)
     return stats
-
-
-def build_frames(root: Path, frames_csv: Path, out: Path, size: int, provenance: dict) -> dict[str, float]:
-    """Every frame's object crop with its contact state from the embedded truth: the contact classifier's data.
-
-    Frames whose hand is in the crop, not touching, but nearer than AMBIGUOUS_MM are left out: a few millimetres of gap
-    are not visible at the crop's size, and such labels would teach the judge noise (100DOH's annotators saw the gap).
-    """
-    rows = list(_rows_by_video(hoi4d.read_split(frames_csv, root)))
-    if not rows:
-        raise InputError(frames_csv, None, "no rows")
-    frames, images, states, categories, truths, skipped = FrameSource(root), [], [], [], {}, 0
-    prompts = sorted({r.prompt for r in rows})
-    for row in rows:
-        if row.vid not in truths:
-            path = root / TRUTH_DIR / row.vid / "truth.json"
-            if not path.is_file():
-                raise InputError(path, None, "file not found: contact labels exist only for the embedded data")
-            truths[row.vid] = {t["frame"]: t for t in json.loads(path.read_text())["frames"]}
-        mask_file = hoi4d.mask_path(root, row.vid, row.frame)
-        crop = crop_frame(frames.frame(row.vid, row.frame), read_palette_mask(mask_file), size, mask_file)
-        t = truths[row.vid][row.frame]
-        in_crop = int((crop.keep == 0).sum()) >= 20
-        if in_crop and not t["contact"] and t["clearance_mm"] < AMBIGUOUS_MM:
-            skipped += 1  # a hand a few millimetres off the surface: neither state is visible at the crop's size
-            continue
-        states.append(CONTACT if t["contact"] and in_crop else APART if in_crop else NO_HAND)
-        images.append(crop.hoi)
-        categories.append(prompts.index(row.prompt))
-    with atomic_path(out) as tmp, h5py.File(tmp, "w") as h5:
-        h5.create_dataset("image", data=np.stack(images), **IMAGE_COMPRESSION)
-        h5.create_dataset("state", data=np.asarray(states, np.int64))
-        h5.create_dataset("category", data=np.asarray(categories, np.int64))
-        h5.attrs["categories"] = json.dumps(prompts)
-        h5.attrs["provenance"] = json.dumps(provenance)
-    counts = np.bincount(states, minlength=3)
-    return {
-        "frames": float(len(states)),
-        "ambiguous_left_out": float(skipped),
-        "no_hand": float(counts[0]),
-        "apart": float(counts[1]),
-        "contact": float(counts[2]),
-    }

@@ -10,12 +10,10 @@ ones its rule declares).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import h5py
 import torch
 
 from handflow.checkpoints import directory_digest, file_digest
@@ -26,8 +24,6 @@ from handflow.papers.affordance.layout import render_soft
 from handflow.papers.affordance.networks import (
     ContentNet,
     ContentNetConfig,
-    Evaluator,
-    EvaluatorConfig,
     HandPoseConfig,
     HandPoseNet,
     LatentCodec,
@@ -36,7 +32,7 @@ from handflow.papers.affordance.networks import (
     Upsampler,
     UpsamplerConfig,
 )
-from handflow.papers.affordance.pair_data import FrameSet, PairSet
+from handflow.papers.affordance.pair_data import PairSet
 from handflow.papers.affordance.variants import Model
 from handflow.training import Trainer, TrainSection, TrainState, adamw
 
@@ -172,42 +168,6 @@ class UpsamplerTrainer(_PairTrainer):
         return (state.model(b["hoi"].to(d)) - b["hoi_full"].to(d)).abs().mean()
 
 
-class EvaluatorTrainer(Trainer):
-    """The contact-state and category classifier on every embedded frame's crop (flip, channel and brightness augmentation)."""
-
-    kind = "evaluator"
-
-    def __init__(self, frames: Path, network: EvaluatorConfig, cfg: TrainConfig, seed: int) -> None:
-        self.frames_path, self.network_cfg, self.cfg, self.seed = frames, network, cfg, seed
-        self.data = FrameSet.load(frames, network.image_size)
-
-    def build(self, device: torch.device) -> TrainState:
-        self.device = device
-        model = Evaluator(self.network_cfg).to(device)
-        return TrainState(model, *adamw(model, self.cfg.lr, self.cfg.weight_decay), torch.Generator().manual_seed(self.seed))
-
-    def loss(self, state: TrainState) -> torch.Tensor:
-        g, n = state.generator, self.cfg.batch_size
-        idx = torch.randint(0, len(self.data.image), (n,), generator=g)
-        flip = torch.rand(n, generator=g) < 0.5
-        x = torch.where(flip[:, None, None, None], self.data.image[idx].flip(-1), self.data.image[idx])
-        # colours are an instance's, not its category's or its contact state's: shuffle the channels and the brightness so
-        # the judge learns shape and the hand's position (held-out instances have colours never seen)
-        order = torch.argsort(torch.rand(n, 3, generator=g), dim=1)
-        x = torch.gather(x, 1, order[:, :, None, None].expand_as(x))
-        x = (x + 1) * torch.empty(n, 1, 1, 1).uniform_(0.7, 1.3, generator=g) - 1
-        x = x + 0.05 * torch.randn(x.shape, generator=g) * (torch.rand(n, 1, 1, 1, generator=g) < 0.5)
-        contact, category = state.model(x.to(self.device))
-        ce = torch.nn.functional.cross_entropy
-        return ce(contact, self.data.state[idx].to(self.device)) + ce(category, self.data.category[idx].to(self.device))
-
-    def identity(self) -> list:
-        return [self.network_cfg.to_dict(), self.cfg.to_dict(), self.seed, file_digest(self.frames_path)]
-
-    def export(self, state: TrainState) -> dict:
-        return {"config": self.network_cfg.to_dict()}
-
-
 class HandPoseTrainer(Trainer):
     """The hand-pose network (`handpose`): L1 on the 2D joints (NDC) plus L1 on the wrist-relative 3D joints (decimetres)."""
 
@@ -266,13 +226,6 @@ def _upsampler(m: Model, data: Path, params: ParamsReader, seed: int, hand_model
     return UpsamplerTrainer(m.name, data, network, small, params.section(TrainConfig, f"{KEY}.upsampler.train"), seed)
 
 
-def _evaluator(m: Model, data: Path, params: ParamsReader, seed: int, hand_model: Path | None) -> Trainer:
-    with h5py.File(data, "r") as h5:
-        n_categories = len(json.loads(h5.attrs["categories"]))
-    network = params.section(EvaluatorConfig, f"{KEY}.evaluator.network", n_categories=n_categories)
-    return EvaluatorTrainer(data, network, params.section(TrainConfig, f"{KEY}.evaluator.train"), seed)
-
-
 def _handpose(m: Model, data: Path, params: ParamsReader, seed: int, hand_model: Path | None) -> Trainer:
     if hand_model is None:
         raise InputError("--hand-model", None, "the hand-pose network needs the prepared hand model folder")
@@ -284,7 +237,6 @@ _FAMILIES: dict[str, Callable[[Model, Path, ParamsReader, int, Path | None], Tra
     "layout": _layout,
     "content": _content,
     "upsampler": _upsampler,
-    "evaluator": _evaluator,
     "handpose": _handpose,
 }
 

@@ -18,8 +18,8 @@ from handflow.provenance import Field, Provenance
 @dataclass(frozen=True)
 class Model:
     name: str
-    family: str  # layout | content | upsampler | evaluator | handpose: its network class and trainer
-    data: str  # the file it trains on, under data/processed/affordance (without .h5)
+    family: str  # layout | content | upsampler | handpose: its network class and trainer
+    data: str  # the pairs file it trains on, under data/processed/affordance (without .h5)
     reads: tuple[str, ...]  # params sections under `affordance.` its training reads
     mask_loss: float = 0.0  # LayoutNet: the weight of its mask loss (the seed: 0.1; 0 is the ablation)
     use_layout: bool = True  # ContentNet: the keep-mask channel (False: all ones, the no-layout baseline)
@@ -61,7 +61,6 @@ MODELS = {
         Model("content", "content", "pairs_train", ("content",), use_layout=True),
         Model("content_nolayout", "content", "pairs_train", ("content",), use_layout=False),
         Model("upsampler", "upsampler", "pairs_train", ("upsampler", _SIZE)),
-        Model("evaluator", "evaluator", "frames_train", ("evaluator",)),
         Model("handpose", "handpose", "pairs_train", ("handpose",)),
     )
 }

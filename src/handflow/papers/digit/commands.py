@@ -6,7 +6,7 @@ from argparse import Namespace
 from pathlib import Path
 
 from handflow.datasets.interhand.source import checked_root
-from handflow.papers.digit.variants import FIGURE_MODEL, MODELS, PROVENANCE, REFERENCE, SEGMENTATION, SPLITS, VARIANTS
+from handflow.papers.digit.variants import FIGURE_MODEL, MODELS, OFF_THE_SHELF, PROVENANCE, REFERENCE, SEGMENTATION, SPLITS, VARIANTS
 from handflow.stage import Arg, CommandGroup, Stage, paths
 
 group = CommandGroup("digit", "DIGIT stages", PROVENANCE)
@@ -141,6 +141,23 @@ def mean_pose(stage: Stage, args: Namespace) -> dict:
 
 
 @group.command(
+    "evaluate-landmarker",
+    "the off-the-shelf row: MediaPipe Hands on the test crops (2D joint error, hands found, handedness)",
+    *STORES,
+    Arg("--out"),
+    run="digit_evaluate_landmarker",
+)
+def evaluate_landmarker(stage: Stage, args: Namespace) -> dict:
+    from handflow.judges.hands import HandLandmarker
+    from handflow.papers.digit.evaluate import evaluate_landmarker as run
+
+    judge = HandLandmarker.from_package()
+    result = run(judge, _stores(args))
+    stage.write_result(args.out, {"row": OFF_THE_SHELF, **result})
+    return {k: v["mean"] for k, v in result["metrics"].items() if v["mean"] is not None}
+
+
+@group.command(
     "report",
     "metrics JSON, table and figure",
     Arg("--evals", nargs="+"),
@@ -154,7 +171,7 @@ def report(stage: Stage, args: Namespace) -> dict:
     from handflow.papers.digit.report import write_report
     from handflow.storage.json_files import gather
 
-    evals = gather(args.evals, "row", [REFERENCE, *VARIANTS])
+    evals = gather(args.evals, "row", [REFERENCE, OFF_THE_SHELF, *VARIANTS])
     outputs = [Path(p) for p in (args.json, args.table, args.html, args.figure)]
     model = load_network(Path(args.model), FIGURE_MODEL)[0]
     table = write_report(evals, stage.provenance, model, _stores(args).samples(None, model.cfg.input_size), *outputs)

@@ -9,6 +9,12 @@ ground-truth right root depth with the predicted relative depth, as the seed doe
 
 Each metric carries its standard error from a bootstrap over the test images: the noise
 of the test set's sampling, against which a difference between two models is judged.
+
+Every row also has the 2D joint error in pixels of the seed's 256 px crop, over valid
+joints: the column on which an off-the-shelf hand landmarker no one here trained (MediaPipe
+Hands, `evaluate_landmarker`) sits beside our models and the mean pose. It sees the same
+crops and reports, per hand it finds, 21 landmarks and a side; a ground-truth hand it does
+not find counts in *hands found*, not in the 2D error.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import numpy as np
 import torch
 
 from handflow.errors import ComputationError
+from handflow.hand.joints import OPENPOSE_TO_IH26M
 from handflow.metrics.pose import confusion, handedness_accuracy, miou_of_confusion, mpjpe, mrrpe
 from handflow.metrics.uncertainty import bootstrap_se
 from handflow.papers.digit.dataset import BBOX_3D_MM, HEATMAP, INPUT, WRISTS, DigitSamples, _affine
@@ -47,12 +54,30 @@ def _backproject(uv: np.ndarray, z: np.ndarray, focal: np.ndarray, princpt: np.n
     return np.concatenate([(uv - princpt) / focal * z[..., None], z[..., None]], -1)
 
 
-ANNOTATION_KEYS = ("crop_box", "joints_cam", "joint_valid", "hand_type", "hand_type_valid", "root_depth", "focal", "princpt")
+ANNOTATION_KEYS = ("crop_box", "joints_cam", "joints_img", "joint_valid", "hand_type", "hand_type_valid", "root_depth", "focal", "princpt")
 
 
 def read_annotations(path: Path) -> dict[str, np.ndarray]:
     with h5py.File(path, "r") as h5:
         return {k: h5[k][...] for k in ANNOTATION_KEYS}
+
+
+def crop_pixels(uv: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """(N, J, 2) image pixels -> pixels of each image's unaugmented 256 px crop (the seed's input)."""
+    out = np.empty_like(uv, dtype=np.float64)
+    for i, box in enumerate(boxes):
+        out[i] = np.c_[uv[i], np.ones(uv.shape[1])] @ _affine(box.astype(np.float64), INPUT, 1.0, 0.0, False).T
+    return out
+
+
+def joint_error_px(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """(N, 42) 2D errors in crop pixels; NaN where the joint is not valid or not predicted."""
+    err = np.linalg.norm(pred - gt, axis=-1)
+    return np.where(valid & np.isfinite(err), err, np.nan)
+
+
+def _mean_error(err: np.ndarray) -> float:
+    return float(np.nanmean(err)) if np.isfinite(err).any() else float("nan")
 
 
 def _summary(scores: Callable[[np.ndarray], dict[str, float]], n: int, n_boot: int) -> dict:
@@ -95,6 +120,7 @@ def evaluate(model: Digit, data: DigitSamples, annotations: Path, n_boot: int = 
     left = _backproject(uv[:, WRISTS[1]], root[:, 0] + rel_pred, focal[:, 0], princpt[:, 0])
     rel_err = (left - right, gt[:, WRISTS[1]] - gt[:, WRISTS[0]])
     types = np.stack([np.isin(hand_type, (0, 2)), np.isin(hand_type, (1, 2))], 1).astype(float)
+    err2d = joint_error_px(crop_pixels(uv, ann["crop_box"]), crop_pixels(ann["joints_img"][..., :2], ann["crop_box"]), valid.astype(bool))
     # per-image confusion of the part masks (zero where the image's fit is flagged), summed per resample
     conf = None
     if "segm" in pred:
@@ -105,6 +131,7 @@ def evaluate(model: Digit, data: DigitSamples, annotations: Path, n_boot: int = 
         out = {f"mpjpe_{k}": v for k, v in mpjpe(cam[idx], gt[idx], valid[idx], hand_type[idx]).items()}
         out["mrrpe"] = mrrpe(rel_err[0][idx], rel_err[1][idx], both[idx])
         out["handedness_accuracy"] = handedness_accuracy(pred["hand_prob"][idx], types[idx], ann["hand_type_valid"][idx].astype(bool))
+        out["kp2d_error_px"] = _mean_error(err2d[idx])
         if conf is not None:
             out["segm_miou"] = miou_of_confusion(conf[idx].sum(0))
         return out
@@ -136,8 +163,52 @@ def evaluate_mean_pose(train_annotations: Path, test_annotations: Path, n_boot: 
     gt, valid, hand_type = ann["joints_cam"].astype(np.float64), ann["joint_valid"], ann["hand_type"]
     wrists = np.repeat(gt[:, list(WRISTS)], 21, axis=1)
     pred = wrists + offsets[None]
+    focal, princpt = ann["focal"][:, None].astype(np.float64), ann["princpt"][:, None].astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):  # invalid joints may sit at depth 0; they are masked
+        uv = pred[..., :2] / pred[..., 2:] * focal + princpt
+    err2d = joint_error_px(crop_pixels(uv, ann["crop_box"]), crop_pixels(ann["joints_img"][..., :2], ann["crop_box"]), valid.astype(bool))
 
     def scores(idx: np.ndarray) -> dict[str, float]:
-        return {f"mpjpe_{k}": v for k, v in mpjpe(pred[idx], gt[idx], valid[idx], hand_type[idx]).items()}
+        out = {f"mpjpe_{k}": v for k, v in mpjpe(pred[idx], gt[idx], valid[idx], hand_type[idx]).items()}
+        return {**out, "kp2d_error_px": _mean_error(err2d[idx])}
 
     return _summary(scores, len(gt), n_boot)
+
+
+def evaluate_landmarker(judge, stores, n_boot: int = 200) -> dict:
+    """The off-the-shelf row: a hand landmarker (`handflow.judges.hands`) on the test crops, 2D only.
+
+    Its landmarks are mapped to InterHand2.6M's joint order; each hand it finds fills the
+    ground truth's block of its side (the best-scoring one if it finds two of a side).
+    Handedness: its [right found, left found] against the truth's, as the models' outputs.
+    """
+    data = stores.samples(None, INPUT)
+    if len(data) < 2:
+        raise ComputationError(f"DIGIT evaluation: {len(data)} test image(s) in {stores.annotations}; at least 2 are needed")
+    ann = read_annotations(stores.annotations)
+    n = len(data)
+    pred = np.full((n, 42, 2), np.nan)
+    found = np.zeros((n, 2), bool)  # [right, left]
+    for i in range(n):
+        crop = np.round(data[i]["image"].numpy().transpose(1, 2, 0) * 255).astype(np.uint8)
+        for hand in judge(crop[None])[0]:
+            k = 0 if hand.side == "right" else 1
+            if not found[i, k]:
+                found[i, k] = True
+                pred[i, 21 * k : 21 * (k + 1)] = hand.landmarks[OPENPOSE_TO_IH26M]
+    valid = ann["joint_valid"].astype(bool)
+    err2d = joint_error_px(pred, crop_pixels(ann["joints_img"][..., :2], ann["crop_box"]), valid)
+    types = np.stack([np.isin(ann["hand_type"], (0, 2)), np.isin(ann["hand_type"], (1, 2))], 1)
+    present = types & np.stack([valid[:, WRISTS[0]], valid[:, WRISTS[1]]], 1)  # a hand the truth has in view
+
+    def scores(idx: np.ndarray) -> dict[str, float]:
+        hands = present[idx]
+        return {
+            "kp2d_error_px": _mean_error(err2d[idx]),
+            "hands_found": float(found[idx][hands].mean()) if hands.any() else float("nan"),
+            "handedness_accuracy": handedness_accuracy(
+                found[idx].astype(float), types[idx].astype(float), ann["hand_type_valid"][idx].astype(bool)
+            ),
+        }
+
+    return _summary(scores, n, n_boot) | {"judge": judge.provenance()}

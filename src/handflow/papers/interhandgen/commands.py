@@ -137,18 +137,20 @@ def sample(stage: Stage, args: Namespace) -> dict:
 )
 def evaluate(stage: Stage, args: Namespace) -> dict:
     from handflow.errors import InputError
+    from handflow.judges.hands import HandLandmarker
     from handflow.papers.interhandgen.evaluate import EvaluateConfig, evaluate_ground_truth, evaluate_samples
 
     decoder, cfg = _decoder(args.hand_model), stage.section(EvaluateConfig, f"{KEY}.evaluate")
+    if args.row != REFERENCE and args.samples is None:
+        raise InputError("--samples", None, f"needed to evaluate {args.row}")
+    judge = HandLandmarker.from_package()
     if args.row == REFERENCE:
         size = (stage.get(f"{KEY}.sample.n_samples"), stage.get(f"{KEY}.sample.n_repeats"))
-        result = evaluate_ground_truth(Path(args.train), Path(args.test), Path(args.features), decoder, cfg, *size)
-    elif args.samples is None:
-        raise InputError("--samples", None, f"needed to evaluate {args.row}")
+        result = evaluate_ground_truth(Path(args.train), Path(args.test), Path(args.features), decoder, cfg, *size, judge)
     else:
-        result = evaluate_samples(Path(args.samples), Path(args.test), Path(args.features), decoder, cfg)
+        result = evaluate_samples(Path(args.samples), Path(args.test), Path(args.features), decoder, cfg, judge)
     stage.write_result(args.out, {"row": args.row, **result})
-    return {m: v["mean"] for m, v in result["metrics"].items()}
+    return {m: v["mean"] for m, v in result["metrics"].items() if v["mean"] is not None}
 
 
 @group.command("sweep", "penetration against the APG weight", HAND_MODEL, *paths("model", "out"), run="interhandgen_sweep")

@@ -6,11 +6,19 @@ diversity the mean feature distance of random pairs, precision and recall the
 k-NN manifold estimates, and the contact measures come from the closed meshes
 (metrics.contact). The ground-truth row compares the training split with the test
 split: the floor each metric can reach with this data and feature network.
+
+Plausibility read by a network that never saw our data (`judge_pairs`): the first
+`judge_samples` pairs of each repeat are rendered in skin from the canonical front view
+and MediaPipe Hands (`handflow.judges.hands`) looks for them: the share in which it finds
+both hands, and how far its landmarks fall from the pair's own projected joints (each hand
+it finds matched to the nearer of the two). The ground-truth row's training pairs, judged
+the same way, are the calibration.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,11 +26,14 @@ import numpy as np
 import torch
 
 from handflow.config import Section
+from handflow.hand.joints import IH26M_TO_OPENPOSE
+from handflow.judges.hands import HandLandmarker
 from handflow.metrics.contact import PairContact, PenetrationError, pair_contact
 from handflow.metrics.generative import diversity, frechet_distance, kernel_distance, precision_recall
 from handflow.papers.interhandgen.dataset import read_pairs
 from handflow.papers.interhandgen.diffusion import Guidance
 from handflow.papers.interhandgen.features import FeatureExtractor, decode_pairs
+from handflow.papers.interhandgen.render import SKIN_ALBEDO, render_pair
 from handflow.papers.interhandgen.representation import TwoHandDecoder
 from handflow.papers.interhandgen.sample import SampleConfig, draw, make_sampler, read_samples
 from handflow.papers.interhandgen.variants import VARIANTS
@@ -40,6 +51,7 @@ class EvaluateConfig(Section):
     pr_samples: int  # capped at the set sizes
     contact_mm: float  # proximity: the two meshes come this close without intersecting
     seed: int
+    judge_samples: int  # pairs per repeat rendered for the hand judge
 
 
 @dataclass(frozen=True)
@@ -60,7 +72,27 @@ METRICS = (
     "penetration_volume_cm3",
     "penetration_depth_cm",
     "proximity_ratio",
+    "both_hands_found",
+    "landmark_error_px",
 )
+JUDGE_SIDE = 256  # the judge's renders, pixels
+
+
+def judge_pairs(judge: HandLandmarker, decoder: TwoHandDecoder, verts: np.ndarray, joints: np.ndarray) -> dict[str, float]:
+    """The hand judge on skin renders of (N, V, 3) pairs (see the module docstring); the error is NaN when it finds no hand."""
+    found_both, errors = [], []
+    for v, j in zip(verts, joints, strict=True):
+        view = render_pair(decoder, v, 0.0, JUDGE_SIDE, j, SKIN_ALBEDO)
+        truth = [view.joints[IH26M_TO_OPENPOSE], view.joints[21 + IH26M_TO_OPENPOSE]]  # right, left; MediaPipe's order
+        hands = judge(view.image[None])[0][:2]
+        found_both.append(len(hands) == 2)
+        if hands:  # each hand found matched to a hand of the pair, the assignment of least total error
+            per_order = [
+                [float(np.linalg.norm(h.landmarks - truth[k], axis=1).mean()) for h, k in zip(hands, order, strict=False)]
+                for order in itertools.permutations((0, 1))
+            ]
+            errors += min(per_order, key=sum)
+    return {"both_hands_found": float(np.mean(found_both)), "landmark_error_px": float(np.mean(errors)) if errors else float("nan")}
 
 
 def contacts(decoder: TwoHandDecoder, verts: np.ndarray, label: str) -> list[PairContact]:
@@ -104,40 +136,55 @@ def set_metrics(
 
 
 def _summary(per_repeat: list[dict[str, float]]) -> dict[str, dict]:
-    return {
-        m: {
-            "mean": float(np.mean([r[m] for r in per_repeat])),
-            "std": float(np.std([r[m] for r in per_repeat])),
-            "values": [r[m] for r in per_repeat],
+    """Mean, std and the values over repeats; a repeat with no value (the judge found no hand) is null, never NaN."""
+    out = {}
+    for m in METRICS:
+        values = [r[m] for r in per_repeat]
+        ok = [v for v in values if np.isfinite(v)]
+        out[m] = {
+            "mean": float(np.mean(ok)) if ok else None,
+            "std": float(np.std(ok)) if ok else None,
+            "values": [v if np.isfinite(v) else None for v in values],
         }
-        for m in METRICS
-    }
+    return out
 
 
-def evaluate_samples(samples: Path, test_pairs: Path, features: Path, decoder: TwoHandDecoder, e: EvaluateConfig) -> dict:
+def evaluate_samples(
+    samples: Path, test_pairs: Path, features: Path, decoder: TwoHandDecoder, e: EvaluateConfig, judge: HandLandmarker
+) -> dict:
     extractor = FeatureExtractor(features)
-    verts, repeat = read_samples(samples, decoder.left.n_vertices + decoder.right.n_vertices)
+    verts, repeat, params = read_samples(samples, decoder.left.n_vertices + decoder.right.n_vertices)
     real = extractor(decode_pairs(decoder, read_pairs(test_pairs))[0])
     per_repeat = []
     for r in np.unique(repeat):
         rng = np.random.default_rng([e.seed, int(r)])
         fake = verts[repeat == r]
-        per_repeat.append(set_metrics(real, extractor(fake), contacts(decoder, fake, f"{samples} repeat {r}"), e, rng))
+        values = set_metrics(real, extractor(fake), contacts(decoder, fake, f"{samples} repeat {r}"), e, rng)
+        judged_verts, judged_joints = decode_pairs(decoder, params[repeat == r][: e.judge_samples])
+        per_repeat.append(values | judge_pairs(judge, decoder, judged_verts, judged_joints))
     return {
         "n_samples": int((repeat == repeat[0]).sum()),
         "n_repeats": len(per_repeat),
         "n_test": len(real),
+        "judges": {"hands": judge.provenance()},
         "metrics": _summary(per_repeat),
     }
 
 
 def evaluate_ground_truth(
-    train_pairs: Path, test_pairs: Path, features: Path, decoder: TwoHandDecoder, e: EvaluateConfig, n_samples: int, n_repeats: int
+    train_pairs: Path,
+    test_pairs: Path,
+    features: Path,
+    decoder: TwoHandDecoder,
+    e: EvaluateConfig,
+    n_samples: int,
+    n_repeats: int,
+    judge: HandLandmarker,
 ) -> dict:
-    """The floor: training pairs (a fresh random subset of `n_samples` per repeat) against the test split."""
+    """The floor (and the hand judge's calibration): training pairs (a fresh random subset of `n_samples` per repeat)."""
     extractor = FeatureExtractor(features)
     real = extractor(decode_pairs(decoder, read_pairs(test_pairs))[0])
-    train_verts = decode_pairs(decoder, read_pairs(train_pairs))[0]
+    train_verts, train_joints = decode_pairs(decoder, read_pairs(train_pairs))
     train_feat = extractor(train_verts)
     # subsets of n_samples like the sampled rows; with replacement when the split has no more pairs than that,
     # so the repeats differ and the row has a spread (without replacement they would all be the whole split)
@@ -146,8 +193,16 @@ def evaluate_ground_truth(
     for r in range(n_repeats):
         rng = np.random.default_rng([e.seed, r])
         pick = np.sort(rng.choice(len(train_verts), n, replace=replace))
-        per_repeat.append(set_metrics(real, train_feat[pick], contacts(decoder, train_verts[pick], f"{train_pairs}"), e, rng))
-    return {"n_samples": n, "n_repeats": len(per_repeat), "n_test": len(real), "metrics": _summary(per_repeat)}
+        values = set_metrics(real, train_feat[pick], contacts(decoder, train_verts[pick], f"{train_pairs}"), e, rng)
+        judged = pick[: e.judge_samples]
+        per_repeat.append(values | judge_pairs(judge, decoder, train_verts[judged], train_joints[judged]))
+    return {
+        "n_samples": n,
+        "n_repeats": len(per_repeat),
+        "n_test": len(real),
+        "judges": {"hands": judge.provenance()},
+        "metrics": _summary(per_repeat),
+    }
 
 
 def apg_sweep(model_path: Path, decoder: TwoHandDecoder, sample: SampleConfig, sweep: SweepConfig, sampling_steps: int, seed: int) -> dict:

@@ -106,8 +106,8 @@ def sample_variant(
     return {"n_samples": float(len(pairs))}
 
 
-def read_samples(path: Path, n_vertices: int) -> tuple[np.ndarray, np.ndarray]:
-    """Vertices (N, V, 3) and repeat ids (N,), checked for shape and NaNs."""
+def read_samples(path: Path, n_vertices: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vertices (N, V, 3), repeat ids (N,) and raw parameters (N, 2, 64), checked for shape and NaNs."""
     try:
         with h5py.File(path, "r") as h5:
             for key in ("params", "vertices", "repeat"):
@@ -123,4 +123,4 @@ def read_samples(path: Path, n_vertices: int) -> tuple[np.ndarray, np.ndarray]:
     for key, arr in (("params", params), ("vertices", verts)):
         if not np.isfinite(arr).all():
             raise InputError(path, key, f"contains NaN or inf (first bad sample {int(np.argmax(~np.isfinite(arr).reshape(n, -1).all(1)))})")
-    return verts.astype(np.float64), repeat
+    return verts.astype(np.float64), repeat, params
