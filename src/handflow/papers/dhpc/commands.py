@@ -158,16 +158,17 @@ def finetune(stage: Stage, args: Namespace) -> dict:
 
 @group.command(
     "evaluate-images",
-    "FID/KID and H-FID/H-KID of every image row against held-out renders",
-    *paths("renders", "text-only", "corrected", "features", "mask", "out"),
+    "every image row judged by networks no one here trained: FID/KID, H-FID/H-KID, person found, pose agreement",
+    *paths("renders", "text-only", "corrected", "out"),
     run="dhpc_evaluate_images",
 )
 def evaluate_images(stage: Stage, args: Namespace) -> dict:
+    from handflow.papers.dhpc.judging import Judges
     from handflow.papers.dhpc.scoring import score_image_rows
 
     generated = {"text_only": Path(args.text_only), "corrected": Path(args.corrected)}
-    nets = _nets(stage, features=args.features, mask=args.mask)
-    result = score_image_rows(Path(args.renders), generated, nets, stage.get(f"{KEY}.n_seeds"), stage.seed)
+    judges = Judges.from_packages(stage.device)
+    result = score_image_rows(Path(args.renders), generated, judges, stage.get(f"{KEY}.n_seeds"), stage.seed)
     stage.write_result(args.out, result)
     return {f"{row}.{k}": v for row, r in result["rows"].items() for k, v in r["mean"].items()}
 

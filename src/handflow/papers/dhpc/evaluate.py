@@ -1,12 +1,12 @@
 """The table's measurements: FID/KID and H-FID/H-KID of every image row, and the downstream pose metrics.
 
-Image rows (section B4): clean-fid's definitions on the features of our FeatureNet (the
-seed: Inception pool3, 2048-d): FID = ||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^1/2); KID
-= the unbiased MMD^2 with the cubic kernel (x.y / d + 1)^3 averaged over 100 subsets of
-min(N1, N2, 1000). H-variants (`produce_masks.py`): every image multiplied by its person
-mask (background black), the mask from the same person-mask network for generated and
-reference images alike, as the seed runs Mask R-CNN on both; an image without a person is
-all black. The reference set is `web_ref`; each generated row is sampled `n_seeds` times
+Image rows (section B4): clean-fid's definitions on EfficientNet-Lite0's ImageNet features
+(`judging`; the seed: Inception pool3, 2048-d, which no package ships): FID = ||mu1 - mu2||^2
++ Tr(S1 + S2 - 2 (S1 S2)^1/2); KID = the unbiased MMD^2 with the cubic kernel (x.y / d + 1)^3
+averaged over 100 subsets of min(N1, N2, 1000). H-variants (`produce_masks.py`): every image
+multiplied by its person mask (background black), the mask from the same judge (MediaPipe
+Pose's segmentation) for generated and reference images alike, as the seed runs Mask R-CNN
+on both; an image without a person is all black. The reference set is `web_ref`; each generated row is sampled `n_seeds` times
 (its ± is over those), the floor (`web_holdout`, the same distribution) is one value.
 
 Pose rows (SPIN/DAPA's evaluation): PCK@0.1 = share of GT-visible joints within 0.1 x the
@@ -26,15 +26,6 @@ from handflow.metrics.generative import frechet_distance, kernel_distance
 from handflow.papers.dhpc.skeleton import HIPS
 
 KID_SUBSETS, KID_SUBSET_SIZE, KID_DEGREE = 100, 1000, 3  # clean-fid's compute_kid defaults
-
-
-@torch.no_grad()
-def features(net, images: torch.Tensor, masks: torch.Tensor | None = None, batch: int = 256) -> np.ndarray:
-    """(N, D) pooled features of images in [-1, 1]; with `masks` (N, S, S), the person only on black (the H-variant)."""
-    if masks is not None:
-        images = torch.where(masks[:, None], images, torch.full_like(images, -1.0))
-    device = next(net.parameters()).device
-    return np.concatenate([net.features(images[i : i + batch].to(device)).cpu().double().numpy() for i in range(0, len(images), batch)])
 
 
 def image_metrics(feats: np.ndarray, ref: np.ndarray, masked: np.ndarray, ref_masked: np.ndarray, rng: np.random.Generator) -> dict:

@@ -189,6 +189,7 @@ class Corrected:
     filtered: np.ndarray  # indices whose prior score was below min_score
     scores: np.ndarray  # (B,) prior score of every input (NaN without a person)
     depth: np.ndarray  # (K, S, S) the conditioning depth (mm)
+    kp2d: np.ndarray  # (K, 14, 3) the rendered bodies' keypoints (u, v, in view): what the pose judge compares with
 
 
 def correct(
@@ -217,11 +218,11 @@ def correct(
             f"(>= {cfg.min_person_fraction:.0%} of the image) and a prior score >= {cfg.min_score}"
         )
     sub = Bodies(bodies.pose[idx], bodies.shape[idx], bodies.trans[idx])
-    depth_mm, _ = render_depth(body, sub, size, backend)
+    depth_mm, kp2d = render_depth(body, sub, size, backend)
     depth = torch.as_tensor(np.stack([depth_map(d) for d in depth_mm]))[:, None]
     region = masks[idx] | torch.as_tensor(depth_mm > 0)
     out = regenerate(nets["depth"], images[idx], region, depth, tokens[idx], cfg.strength, cfg.random_latent_in_mask, sample, g)
-    return Corrected(out, idx, np.flatnonzero(~has_person), np.flatnonzero(has_person & ~keep), scores, depth_mm)
+    return Corrected(out, idx, np.flatnonzero(~has_person), np.flatnonzero(has_person & ~keep), scores, depth_mm, kp2d)
 
 
 def correct_set(
@@ -248,6 +249,7 @@ def correct_set(
         "seed": arrays["seed"][done.kept],
         "source": done.kept,
         "depth": done.depth,
+        "kp2d": done.kp2d,
         "score": done.scores[done.kept].astype(np.float32),
     }
     attrs = {

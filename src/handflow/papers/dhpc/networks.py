@@ -8,7 +8,6 @@
 - `HMRNet`: BEV/SPIN's role: image -> body pose (6D rotation per posed joint), shape, root translation.
 - `MaskNet`: Mask R-CNN's role for one class: image -> person-mask logits.
 - `PosePrior`: VPoser's role: a VAE over the body pose (every posed joint but the root).
-- `FeatureNet`: Inception's role for FID: an action classifier whose pooled features are compared.
 
 `TextToImage` carries its diffusion schedule in its config (the cosine schedule: small
 images lose their content too early under SD's scaled-linear betas), so every model file
@@ -29,7 +28,6 @@ from torch import nn
 from handflow.checkpoints import NetworkSpec, load_model
 from handflow.config import Section
 from handflow.diffusion import COSINE, NoiseSchedule
-from handflow.papers.dhpc.poses import ACTIONS
 from handflow.papers.dhpc.skeleton import BODY_DIM, N_POSED
 from handflow.papers.dhpc.text import PAD, vocabulary
 
@@ -96,7 +94,7 @@ def _conv(c_in: int, c_out: int, stride: int = 2) -> nn.Sequential:
 
 @dataclass(frozen=True)
 class ConvConfig(Section):
-    """params `dhpc.<hmr|mask|features>.network`: an encoder of `channels`, halving the size per block."""
+    """params `dhpc.<hmr|mask>.network`: an encoder of `channels`, halving the size per block."""
 
     image_size: int
     channels: tuple[int, ...]
@@ -150,22 +148,6 @@ class MaskNet(nn.Module):
         return self.out(torch.cat([self.decoder(self.encoder(images)), images], 1))
 
 
-class FeatureNet(nn.Module):
-    """An action classifier; `features` is its pooled last block (what FID compares)."""
-
-    def __init__(self, cfg: ConvConfig, n_classes: int) -> None:
-        super().__init__()
-        self.cfg = cfg
-        self.encoder = _encoder(cfg.channels)
-        self.classify = nn.Linear(cfg.channels[-1], n_classes)
-
-    def features(self, images: torch.Tensor) -> torch.Tensor:
-        return self.encoder(images).mean((2, 3))
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.classify(self.features(images))
-
-
 @dataclass(frozen=True)
 class PriorConfig(Section):
     """params `dhpc.prior.network`."""
@@ -215,7 +197,6 @@ NETWORKS = {
     "hmr": NetworkSpec(ConvConfig, HMRNet),
     "mask": NetworkSpec(ConvConfig, MaskNet),
     "prior": NetworkSpec(PriorConfig, PosePrior),
-    "features": NetworkSpec(ConvConfig, lambda c: FeatureNet(c, len(ACTIONS))),
 }
 
 

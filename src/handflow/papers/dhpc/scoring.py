@@ -7,55 +7,66 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from handflow.diffusion import to_tensor
+from handflow.diffusion import to_tensor, to_uint8
 from handflow.errors import InputError
 from handflow.papers.dhpc.dataset import read_split
-from handflow.papers.dhpc.evaluate import features, image_metrics, mpjpe, pck
-from handflow.papers.dhpc.generate import person_masks, regress
+from handflow.papers.dhpc.evaluate import image_metrics, mpjpe, pck
+from handflow.papers.dhpc.generate import regress
+from handflow.papers.dhpc.judging import Judges, PeopleReading, pose_agreement
 from handflow.papers.dhpc.networks import load_network
 from handflow.papers.dhpc.posing import pelvis_relative, posed_keypoints, project
 from handflow.papers.dhpc.samples import read
 from handflow.papers.dhpc.skeleton import BodyModel
 
 
-def _masked_features(nets: dict, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray, float]:
-    masks = person_masks(nets["mask"], images)
-    person_rate = float((masks.flatten(1).any(1)).float().mean())
-    return features(nets["features"], images), features(nets["features"], images, masks), person_rate
+def _judged(judges: Judges, images: np.ndarray) -> tuple[np.ndarray, np.ndarray, PeopleReading]:
+    reading = judges.read(images)
+    return judges.features_of(images), judges.features_of(images, reading.masks), reading
 
 
-def score_image_rows(renders: Path, generated: dict[str, Path], nets: dict, n_seeds: int, seed: int) -> dict:
-    """Per row: per-seed FID/KID/H-FID/H-KID and the share of images with a person found, and their means."""
+def score_image_rows(renders: Path, generated: dict[str, Path], judges: Judges, n_seeds: int, seed: int) -> dict:
+    """Per row: per-seed FID/KID/H-FID/H-KID, the share of images with a person found, and the pose agreement where a row
+    has bodies to agree with (`judging`); and their means. Every value is read by judges no one here trained."""
     ref_split = read_split(renders, "web_ref")
-    ref, ref_masked, _ = _masked_features(nets, to_tensor(ref_split.image))
+    ref, ref_masked, _ = _judged(judges, ref_split.image)
     rng = np.random.default_rng(seed)
-    sets: dict[str, list[torch.Tensor]] = {}
     web = read_split(renders, "web")
     pixels = to_tensor(web.image)
     mu, sd = pixels.mean(0), pixels.std(0)
-    n = len(ref_split)
+    n, side = len(ref_split), ref_split.image.shape[1]
     g = torch.Generator().manual_seed(seed)
-    sets["pixel_gaussian"] = [(mu + sd * torch.randn((n, *mu.shape), generator=g)).clamp(-1, 1) for _ in range(n_seeds)]
+    gaussian = [to_uint8((mu + sd * torch.randn((n, *mu.shape), generator=g)).clamp(-1, 1)) for _ in range(n_seeds)]
+    sets: dict[str, list[tuple[np.ndarray, np.ndarray | None]]] = {"pixel_gaussian": [(x, None) for x in gaussian]}
+    drawn = {}
     for row, path in generated.items():
-        arrays, _, _ = read(path, "samples", ("seed",))
-        images = to_tensor(arrays["image"])
-        seeds = arrays["seed"]
+        drawn[row] = read(path, "samples", ("seed", "source", "kp2d") if row == "corrected" else ("seed",))[0]
+        seeds = drawn[row]["seed"]
         missing = sorted(set(range(n_seeds)) - set(seeds.tolist()))
         if missing:
             raise InputError(path, "samples/seed", f"no image of sampling seed {missing[0]} (n_seeds is {n_seeds})")
-        sets[row] = [images[torch.as_tensor(seeds == k)] for k in range(n_seeds)]
-    sets["real"] = [to_tensor(read_split(renders, "web_holdout").image)]
+    corrected, text_only = drawn["corrected"], drawn["text_only"]
+    # the bodies the correction rendered: the corrected images and the text-only images they came from are read against them
+    bodies = [corrected["kp2d"][corrected["seed"] == k] for k in range(n_seeds)]
+    sets["text_only"] = [(text_only["image"][text_only["seed"] == k], None) for k in range(n_seeds)]
+    sources = [text_only["image"][corrected["source"][corrected["seed"] == k]] for k in range(n_seeds)]
+    sets["corrected"] = [(corrected["image"][corrected["seed"] == k], bodies[k]) for k in range(n_seeds)]
+    holdout = read_split(renders, "web_holdout")
+    sets["real"] = [(holdout.image, holdout.kp2d)]  # the calibration: renders read against their own bodies
     rows = {}
     for row, draws in sets.items():
         per_seed = []
-        for images in draws:
+        for k, (images, kp2d) in enumerate(draws):
             if len(images) < 2:
                 raise InputError(generated.get(row, renders), "samples/image", f"{row}: {len(images)} images in a draw, FID needs 2")
-            feats, masked, person_rate = _masked_features(nets, images)
-            metrics = image_metrics(feats, ref, masked, ref_masked, rng)
-            per_seed.append({**metrics, "person_rate": person_rate, "n_images": float(len(images))})
-        rows[row] = {"per_seed": per_seed, "mean": {k: float(np.mean([s[k] for s in per_seed])) for k in per_seed[0]}}
-    return {"reference": {"split": "web_ref", "n_images": n}, "rows": rows}
+            feats, masked, reading = _judged(judges, images)
+            values = {**image_metrics(feats, ref, masked, ref_masked, rng), "person_rate": float(reading.found.mean())}
+            if kp2d is not None:
+                values["pose_agreement"] = pose_agreement(reading, kp2d, side)
+            if row == "text_only":  # the same bodies, on the images the correction started from
+                values["pose_agreement"] = pose_agreement(judges.read(sources[k]), bodies[k], side)
+            per_seed.append({**values, "n_images": float(len(images))})
+        rows[row] = {"per_seed": per_seed, "mean": {key: float(np.mean([s[key] for s in per_seed])) for key in per_seed[0]}}
+    return {"reference": {"split": "web_ref", "n_images": n}, "judges": judges.provenance(), "rows": rows}
 
 
 def _mean_pose_prediction(renders: Path, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -24,7 +24,6 @@ from handflow.diffusion import to_tensor
 from handflow.papers.dhpc.dataset import Split, read_poses, read_split
 from handflow.papers.dhpc.networks import (
     ConvConfig,
-    FeatureNet,
     HMRNet,
     MaskNet,
     PosePrior,
@@ -33,7 +32,6 @@ from handflow.papers.dhpc.networks import (
     TextToImageConfig,
     load_network,
 )
-from handflow.papers.dhpc.poses import ACTIONS
 from handflow.papers.dhpc.posing import pelvis_relative, posed_keypoints, project, rot6d, rotvec_of_6d
 from handflow.papers.dhpc.render import depth_map
 from handflow.papers.dhpc.skeleton import BodyModel
@@ -193,22 +191,6 @@ class MaskTrainer(_Base):
         return torch.nn.functional.binary_cross_entropy_with_logits(logits, masks.to(self.device))
 
 
-class FeatureTrainer(_Base):
-    """The FID feature network: action classification of the web renders."""
-
-    def __init__(self, renders: Path, network: ConvConfig, cfg: TrainSection, seed: int) -> None:
-        super().__init__("features", renders, network, cfg, seed)
-        web = read_split(renders, "web")
-        self.images, self.actions = to_tensor(web.image), torch.as_tensor(web.action)
-
-    def build(self, device: torch.device) -> TrainState:
-        return self._state(FeatureNet(self.network, len(ACTIONS)), device)
-
-    def loss(self, state: TrainState) -> torch.Tensor:
-        idx = self._pick(len(self.images), state.generator)
-        return torch.nn.functional.cross_entropy(state.model(self.images[idx].to(self.device)), self.actions[idx].to(self.device))
-
-
 class PriorTrainer(_Base):
     """The pose VAE on the pose set: reconstruction MSE + `kl_weight` x KL(q(z | pose) || N(0, I))."""
 
@@ -245,17 +227,12 @@ def _mask(m: Model, renders: Path, params: ParamsReader, seed: int, body: BodyMo
     return MaskTrainer(renders, network, cfg, params.get(f"{KEY}.mask.p_empty"), seed)
 
 
-def _features(m: Model, renders: Path, params: ParamsReader, seed: int, body: BodyModel) -> Trainer:
-    network, cfg = params.section(ConvConfig, f"{KEY}.features.network"), params.section(TrainSection, f"{KEY}.features.train")
-    return FeatureTrainer(renders, network, cfg, seed)
-
-
 def _prior(m: Model, renders: Path, params: ParamsReader, seed: int, body: BodyModel) -> Trainer:
     network, cfg = params.section(PriorConfig, f"{KEY}.prior.network"), params.section(TrainSection, f"{KEY}.prior.train")
     return PriorTrainer(renders, network, cfg, params.get(f"{KEY}.prior.kl_weight"), seed)
 
 
-_BUILDERS = {"t2i": _diffusion, "depth": _diffusion, "hmr": _hmr, "mask": _mask, "features": _features, "prior": _prior}
+_BUILDERS = {"t2i": _diffusion, "depth": _diffusion, "hmr": _hmr, "mask": _mask, "prior": _prior}
 
 
 def trainer_for(model: Model, renders: Path, params: ParamsReader, seed: int, body: BodyModel | None) -> Trainer:

@@ -33,7 +33,6 @@ MODELS = {
         Model("hmr", "body regressor (BEV/SPIN's role)", ("dhpc.hmr", "dhpc.body_model")),
         Model("mask", "person-mask network (Mask R-CNN's role)", ("dhpc.mask",)),
         Model("prior", "pose VAE (VPoser's role)", ("dhpc.prior",)),
-        Model("features", "FID feature network (Inception's role)", ("dhpc.features",)),
     )
 }
 FINETUNES = {"real_only": "fine-tuned on few-shot real", "real_synth": "fine-tuned on few-shot real + ours synthetic"}
