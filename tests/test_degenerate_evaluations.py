@@ -16,10 +16,10 @@ from handflow.errors import ComputationError
 from handflow.metrics.contact import PairContact
 
 
-def _interhandgen(n: int, fixtures: pytest.FixtureRequest) -> None:
-    from handflow.papers.interhandgen.evaluate import EvaluateConfig, set_metrics
+def _ihg_config():
+    from handflow.papers.interhandgen.evaluate import EvaluateConfig
 
-    cfg = EvaluateConfig(
+    return EvaluateConfig(
         kid_subsets=10,
         kid_subset_size=1000,
         kid_degree=1,
@@ -30,6 +30,12 @@ def _interhandgen(n: int, fixtures: pytest.FixtureRequest) -> None:
         seed=0,
         judge_samples=2,
     )
+
+
+def _interhandgen(n: int, fixtures: pytest.FixtureRequest) -> None:
+    from handflow.papers.interhandgen.evaluate import set_metrics
+
+    cfg = _ihg_config()
     rng = np.random.default_rng(0)
     with pytest.raises(ComputationError, match=r"KID: set 'b' has \d samples, needs at least 2"):
         set_metrics(rng.normal(size=(20, 8)), rng.normal(size=(n, 8)), [PairContact(0.0, 0.0, 1.0)] * n, cfg, rng)
@@ -99,19 +105,9 @@ def test_evaluations_refuse_fewer_than_two_samples(paper, n, request):
 
 
 def test_interhandgen_set_metrics_on_two_samples_are_numbers():
-    from handflow.papers.interhandgen.evaluate import EvaluateConfig, set_metrics
+    from handflow.papers.interhandgen.evaluate import set_metrics
 
-    cfg = EvaluateConfig(
-        kid_subsets=10,
-        kid_subset_size=1000,
-        kid_degree=1,
-        diversity_pairs=20,
-        pr_k=3,
-        pr_samples=1000,
-        contact_mm=5.0,
-        seed=0,
-        judge_samples=2,
-    )
+    cfg = _ihg_config()
     rng = np.random.default_rng(0)
     real, fake = rng.normal(size=(20, 8)), rng.normal(size=(2, 8))
     out = set_metrics(real, fake, [PairContact(0.0, 0.0, 1.0)] * 2, cfg, rng)
