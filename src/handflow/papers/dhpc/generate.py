@@ -101,7 +101,7 @@ def sample_set(
     images, all_prompts, seeds = [], [], []
     for k in range(n_seeds):
         batch = prompts(actions, n, np.random.default_rng([seed, k]))
-        tokens = tokenize(batch, net.cfg.max_tokens, source)
+        tokens = tokenize(batch, net.cfg.max_tokens, source, net.cfg.text_encoder)
         images.append(to_uint8(sample_images(net, tokens, cfg, torch.Generator().manual_seed(seed * 1000 + k))))
         all_prompts += batch
         seeds += [k] * n
@@ -242,7 +242,7 @@ def correct_set(
     filtered; `source` maps each correction to its input.
     """
     arrays, texts, _ = read(samples, "samples", ("seed",))
-    tokens = tokenize(texts, nets["depth"].cfg.max_tokens, f"{samples}:samples/caption")
+    tokens = tokenize(texts, nets["depth"].cfg.max_tokens, f"{samples}:samples/caption", nets["depth"].cfg.text_encoder)
     done = correct(to_tensor(arrays["image"]), tokens, nets, cfg, sample, torch.Generator().manual_seed(seed), backend, body)
     kept = {
         "image": to_uint8(done.images),

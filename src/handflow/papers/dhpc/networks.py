@@ -2,7 +2,9 @@
 
 - `TextToImage`: Stable Diffusion's role. A diffusers `UNet2DConditionModel` in pixel space
   (images here are 32-64 px; SD's autoencoder exists to shrink 512 px), cross-attending to
-  a small text encoder over learned word embeddings (CLIP's role). With `depth_channel` the
+  a small text encoder over learned word embeddings (CLIP's role), or, with
+  `text_encoder: minilm`, a frozen pretrained sentence encoder's token states (Stable
+  Diffusion's frozen CLIP text tower; `handflow.pretrained_text`). With `depth_channel` the
   UNet takes the depth map as a fourth input channel: SD-2-depth's conditioning, which
   concatenates the depth to the latent the same way.
 - `HMRNet`: BEV/SPIN's role: image -> body pose (6D rotation per posed joint), shape, root translation.
@@ -25,6 +27,7 @@ import torch
 from diffusers import UNet2DConditionModel
 from torch import nn
 
+from handflow import pretrained_text
 from handflow.checkpoints import NetworkSpec, load_model
 from handflow.config import Section
 from handflow.diffusion import COSINE, NoiseSchedule
@@ -38,10 +41,15 @@ class TextToImageConfig(Section):
 
     image_size: int
     channels: tuple[int, ...]  # UNet block widths; the deepest block cross-attends to the text
-    text_dim: int
+    text_dim: int  # the learned encoder's width (the frozen MiniLM's is its own, 384)
     max_tokens: int
+    text_encoder: str = "learned"  # learned | minilm (frozen, pretrained)
     depth_channel: bool = False
     schedule: NoiseSchedule = COSINE
+
+    @property
+    def context_dim(self) -> int:
+        return pretrained_text.WIDTH if self.text_encoder == "minilm" else self.text_dim
 
 
 class TextEncoder(nn.Module):
@@ -65,7 +73,7 @@ class TextToImage(nn.Module):
         super().__init__()
         self.cfg = cfg
         n = len(cfg.channels)
-        self.text = TextEncoder(cfg.text_dim, cfg.max_tokens)
+        self.text = pretrained_text.FrozenMiniLM() if cfg.text_encoder == "minilm" else TextEncoder(cfg.text_dim, cfg.max_tokens)
         self.unet = UNet2DConditionModel(
             sample_size=cfg.image_size,
             in_channels=3 + int(cfg.depth_channel),
@@ -74,7 +82,7 @@ class TextToImage(nn.Module):
             layers_per_block=1,
             down_block_types=("DownBlock2D",) * (n - 1) + ("CrossAttnDownBlock2D",),
             up_block_types=("CrossAttnUpBlock2D",) + ("UpBlock2D",) * (n - 1),
-            cross_attention_dim=cfg.text_dim,
+            cross_attention_dim=cfg.context_dim,
             attention_head_dim=8,
             norm_num_groups=min(8, cfg.channels[0]),
         )

@@ -56,7 +56,7 @@ def synthesize_set(
     names = list(ACTIONS)
     templates = torch.randint(len(TEMPLATES), (len(guide),), generator=g).tolist()
     prompts = [TEMPLATES[t].format(ACTIONS[names[guides.action[i]]].phrase) for t, i in zip(templates, guide, strict=True)]
-    tokens = tokenize(prompts, nets["depth"].cfg.max_tokens, "synthetic prompts")
+    tokens = tokenize(prompts, nets["depth"].cfg.max_tokens, "synthetic prompts", nets["depth"].cfg.text_encoder)
     region = masks[guide] | torch.as_tensor(depth_mm > 0)
     regenerated = regenerate(nets["depth"], images[guide], region, depth, tokens, cfg.strength, True, cfg.sample, g)
     with torch.no_grad():

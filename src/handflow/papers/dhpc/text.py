@@ -1,9 +1,10 @@
-"""Prompts into token ids: a word vocabulary from the seed's templates and the action phrases.
+"""Prompts into token ids: a word vocabulary from the seed's templates and the action phrases (or MiniLM's WordPieces).
 
 Stable Diffusion reads prompts through CLIP's BPE tokenizer (77 tokens, longer prompts cut
 silently). The embedded text model learns its own token embeddings, so its vocabulary is the
 words its captions can hold: a prompt with another word, an empty prompt or one longer than
-`max_tokens` is refused with one line naming where it came from, not cut or guessed.
+`max_tokens` is refused with one line naming where it came from, not cut or guessed. The frozen
+MiniLM encoder (`text_encoder: minilm`) reads any English prompt through its own tokenizer.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import re
 
 import torch
 
+from handflow import pretrained_text
 from handflow.errors import InputError
 from handflow.papers.dhpc.poses import ACTIONS, TEMPLATES
 
-PAD = 0  # also the unconditional prompt: all padding (classifier-free guidance's null text)
+PAD = pretrained_text.PAD  # 0, also the unconditional prompt: all padding (classifier-free guidance's null text), for both encoders
 _WORD = re.compile(r"[a-z]+")
 
 
@@ -24,8 +26,10 @@ def vocabulary() -> tuple[str, ...]:
     return ("<pad>", *sorted(words))
 
 
-def tokenize(prompts: list[str], max_tokens: int, source: str) -> torch.Tensor:
-    """(B, max_tokens) int64 ids, padded with PAD; `source` names the prompts' origin in an error."""
+def tokenize(prompts: list[str], max_tokens: int, source: str, encoder: str = "learned") -> torch.Tensor:
+    """(B, max_tokens) int64 ids for the text `encoder`, padded with PAD; `source` names the prompts' origin in an error."""
+    if encoder == "minilm":
+        return pretrained_text.tokenize(prompts, max_tokens, source)
     index = {w: i for i, w in enumerate(vocabulary())}
     out = torch.full((len(prompts), max_tokens), PAD, dtype=torch.int64)
     for i, prompt in enumerate(prompts):

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from handflow import pretrained_text
 from handflow.checkpoints import file_digest
 from handflow.config import ParamsReader, Section
 from handflow.diffusion import to_tensor
@@ -72,10 +73,11 @@ class DiffusionTrainer(_Base):
     """Noise prediction on the web renders and their captions; `p_uncond` of the prompts dropped to the null prompt (CFG)."""
 
     def __init__(self, renders: Path, network: TextToImageConfig, cfg: TrainSection, p_uncond: float, seed: int) -> None:
-        super().__init__("depth" if network.depth_channel else "t2i", renders, network, cfg, seed, {"p_uncond": p_uncond})
+        extra = {"p_uncond": p_uncond} | ({"text_encoder": pretrained_text.provenance()} if network.text_encoder == "minilm" else {})
+        super().__init__("depth" if network.depth_channel else "t2i", renders, network, cfg, seed, extra)
         web = read_split(renders, "web")
         self.images = to_tensor(web.image)
-        self.tokens = tokenize(web.caption, network.max_tokens, f"{renders}:web/caption")
+        self.tokens = tokenize(web.caption, network.max_tokens, f"{renders}:web/caption", network.text_encoder)
         self.depth = depth_tensor(web.depth) if network.depth_channel else None
         self.schedule, self.p_uncond = network.schedule.training(), p_uncond
 
