@@ -31,7 +31,7 @@ from handflow.papers.affordance.pairs import InpaintConfig, build_pairs
 
 def crops(n: int, folder: Path) -> np.ndarray:
     prepare("open", None, folder / "hand")
-    cfg = EmbeddedHOI4DConfig(("mug", "knife", "bottle"), {"test": SplitSize(1, max(1, n // 12))}, 12, 128, 96, 0)
+    cfg = EmbeddedHOI4DConfig(("mug", "knife", "bottle"), {"train": SplitSize(1, 1), "test": SplitSize(1, max(1, n // 12))}, 12, 128, 96, 0)
     HOI4DGenerator(create(folder / "hand", "right"), cfg, backend="numpy").write(folder / "HOI4D")
     build_pairs(folder / "HOI4D", folder / "HOI4D/Sets/test.csv", folder / "pairs.h5", 64, InpaintConfig(None, 5, 7, 0.05), 0, {})
     hoi = read_pairs_file(folder / "pairs.h5")["hoi"]
