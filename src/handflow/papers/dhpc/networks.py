@@ -34,6 +34,8 @@ from handflow.diffusion import COSINE, NoiseSchedule
 from handflow.papers.dhpc.skeleton import BODY_DIM, N_POSED
 from handflow.papers.dhpc.text import PAD, vocabulary
 
+TEXT_ENCODERS = ("learned", "minilm")
+
 
 @dataclass(frozen=True)
 class TextToImageConfig(Section):
@@ -73,6 +75,8 @@ class TextToImage(nn.Module):
         super().__init__()
         self.cfg = cfg
         n = len(cfg.channels)
+        if cfg.text_encoder not in TEXT_ENCODERS:  # params are schema-checked; a model file's config is not
+            raise ValueError(f"text_encoder {cfg.text_encoder!r}: one of {TEXT_ENCODERS}")
         self.text = pretrained_text.FrozenMiniLM() if cfg.text_encoder == "minilm" else TextEncoder(cfg.text_dim, cfg.max_tokens)
         self.unet = UNet2DConditionModel(
             sample_size=cfg.image_size,
