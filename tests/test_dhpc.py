@@ -105,7 +105,7 @@ class _OracleNet(torch.nn.Module):
 
     def __init__(self, target: torch.Tensor) -> None:
         super().__init__()
-        self.cfg = TextToImageConfig(target.shape[-1], (8, 16), 16, 12, True)
+        self.cfg = TextToImageConfig(target.shape[-1], (8, 16), 16, 12, depth_channel=True)
         self.w = torch.nn.Parameter(torch.zeros(()))
         self.abar, self.target, self.inputs = self.cfg.schedule.training().alphas_cumprod, target, []
 
@@ -162,7 +162,7 @@ def _tiny_nets(size: int) -> dict:
         "mask": _BrightIsPerson(),
         "hmr": HMRNet(ConvConfig(size, (8, 16), 16)),
         "prior": PosePrior(PriorConfig(4, 16)),
-        "depth": TextToImage(TextToImageConfig(size, (8, 16), 16, 12, True)),
+        "depth": TextToImage(TextToImageConfig(size, (8, 16), 16, 12, depth_channel=True)),
     }
 
 

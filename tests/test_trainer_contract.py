@@ -119,7 +119,7 @@ def _dhpc(kind: str) -> Callable[[dict], Trainer]:
         cfg = TrainSection(lr=1e-3, batch_size=4, steps=6, checkpoint_every=2, log_every=1, grad_clip=1.0)
         conv = nets.ConvConfig(16, (8, 16), 16)
         if kind in ("t2i", "depth"):
-            return tr.DiffusionTrainer(renders, nets.TextToImageConfig(16, (8, 16), 16, 12, kind == "depth"), cfg, 0.1, 0)
+            return tr.DiffusionTrainer(renders, nets.TextToImageConfig(16, (8, 16), 16, 12, depth_channel=kind == "depth"), cfg, 0.1, 0)
         if kind == "hmr":
             return tr.HMRTrainer(renders, conv, cfg, tr.HMRLoss(5.0, 1.0, 0.1, 1.0, 0.4), 0, fx["dhpc_body"])
         if kind == "mask":

@@ -45,8 +45,8 @@ class TextToImageConfig(Section):
     channels: tuple[int, ...]  # UNet block widths; the deepest block cross-attends to the text
     text_dim: int  # the learned encoder's width (the frozen MiniLM's is its own, 384)
     max_tokens: int
-    text_encoder: str = "learned"  # learned | minilm (frozen, pretrained)
     depth_channel: bool = False
+    text_encoder: str = "learned"  # learned | minilm (frozen, pretrained)
     schedule: NoiseSchedule = COSINE
 
     @property
