@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -42,8 +43,13 @@ PROJECT_ITEMS = (
 )
 
 
-def copy_project(dest: Path, scale: str = "smoke") -> Path:
-    """A copy of the project's pipeline files at `dest`, set to `scale`."""
+def copy_project(dest: Path, scale: str = "smoke", threads: int = 1) -> Path:
+    """A copy of the project's pipeline files at `dest`, set to `scale` and `global.threads`.
+
+    One torch thread per stage by default: a smoke stage is mostly one process importing torch, diffusers and
+    MLflow, so two stages side by side (SNAKEMAKE allows it) use the 2 cores of a CI machine where two threads
+    of one stage cannot.
+    """
     dest.mkdir(parents=True, exist_ok=True)
     for item in PROJECT_ITEMS:
         src = REPO / item
@@ -56,15 +62,19 @@ def copy_project(dest: Path, scale: str = "smoke") -> Path:
     glob = dest / "params" / "global.yaml"
     text = glob.read_text()
     current = load_params(REPO).scale
-    glob.write_text(text.replace(f"scale: {current}", f"scale: {scale}", 1))
-    assert load_params(dest).scale == scale
+    text = text.replace(f"scale: {current}", f"scale: {scale}", 1)
+    glob.write_text(re.sub(r"(?m)^threads: \d+", f"threads: {threads}", text, count=1))
+    values = load_params(dest)
+    assert (values.scale, values.get("global.threads")) == (scale, threads)
     return dest
 
 
 # Pipeline subprocesses: this interpreter's venv first on PATH (rules call `python -m handflow`),
 # and the project's own MLflow store unless a test says otherwise.
 PIPELINE_ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "MLFLOW_TRACKING_URI": ""}
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+# `gpu` is a resource every GPU rule takes one of; the local profile has one, which serialises those rules. The
+# tests run on CPU with one thread per stage (copy_project), so two of them may run side by side.
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--resources=gpu=2"]  # one value: targets may follow
 DVC_REPRO_TARGETS = ("data_report",)  # what build B runs (and what it depends on): the data stages
 PARAMS_READ = "logs/params_read.jsonl"  # in build A: what each command read (HANDFLOW_PARAMS_READ, see handflow.stage)
 

@@ -28,6 +28,7 @@ TARGETS = ["results/interhandgen/eval_full.json", "results/interhandgen/apg_swee
 # pipeline goes through the same profile and rules: test_pipeline.py builds it all locally).
 PREPARED = [f"data/processed/interhandgen/{f}" for f in ("pairs_train.h5", "pairs_test.h5", "stats.json")]
 GPU_RULES = {"interhandgen_train", "interhandgen_features", "interhandgen_sample", "interhandgen_sweep"}
+CPUS = 2
 # `timeout -s INT`: SIGTERM only makes the plugin wait for jobs; SIGINT cancels them and exits.
 SUBMIT = [
     "timeout",
@@ -35,6 +36,10 @@ SUBMIT = [
     "INT",
     "480",
     *SNAKEMAKE,
+    # the project copy runs one thread per stage (conftest.copy_project), which is also SLURM's default of one CPU:
+    # two threads per rule here, so the test sees the rules' threads reach the jobs' CPU count
+    "--set-threads",
+    *(f"{rule}={CPUS}" for rule in sorted(GPU_RULES | {"interhandgen_evaluate"})),
     "--workflow-profile",
     "workflow/profiles/slurm",
     "--slurm-status-command",
@@ -92,7 +97,7 @@ def test_every_job_went_through_sbatch(submitted):
         assert record["JobState"] == "COMPLETED", record
         # resources mapped from the rules and the profile: threads, partition, memory, GPUs
         details = job_details(job)
-        assert record["ProcCnt"] == details["NumCPUs"] == "2", record
+        assert record["ProcCnt"] == details["NumCPUs"] == str(CPUS), record
         assert record["Partition"] == ("gpu" if rule in GPU_RULES else "cpu"), (rule, record)
         assert (details.get("TresPerJob") == "gres:gpu:1") == (rule in GPU_RULES), (rule, details)
 
