@@ -1,9 +1,13 @@
-"""Penetration and contact of a 3D hand against the object's depth (the paper's physical-plausibility check).
+"""Penetration and contact of a 3D hand against the object's depth: our own 3D check, not the seed's.
 
-The seed fits MANO to each synthesised hand with FrankMocap and measures it against the
-object lifted to 3D. Here the hand-pose network's wrist-relative joints are placed in the
-crop's camera by the translation that makes them project onto its own 2D joints (linear
-least squares: two equations per joint, `place_hand`), and the object is the slab between
+The seed's code lifts each synthesised hand to MANO with FrankMocap and stops there: no
+penetration or contact measure on the 3D hand exists anywhere in its repository (the paper's
+3D comparison with GANHand is not in the code), so this protocol is ours and nothing here
+is comparable with a number of the paper.
+
+The hand-pose network's wrist-relative joints are placed in the crop's camera by the
+translation that makes them project onto its own 2D joints (linear least squares: two
+equations per joint, `place_hand`), and the object is the slab between
 its nearest and farthest surface along each pixel's ray (`object_depth.npz` of the
 embedded tree, cropped with the pair): exact for a ray that crosses the object once, and
 filling a mug's hollow or the gap inside a handle where a ray crosses it twice. So the
