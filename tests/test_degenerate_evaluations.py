@@ -79,7 +79,7 @@ def _dhpc(n: int, fixtures: pytest.FixtureRequest) -> None:
         image_metrics(rng.normal(size=(n, 8)), ref, rng.normal(size=(n, 8)), ref, rng)
     if n == 0:
         with pytest.raises(ComputationError, match="PCK"):
-            pck(np.zeros((0, 14, 2)), np.zeros((0, 14, 3)), 32)
+            pck(np.zeros((0, 14, 2)), np.zeros((0, 14, 3)))
         with pytest.raises(ComputationError, match="MPJPE"):
             mpjpe(np.zeros((0, 14, 3)), np.zeros((0, 14, 3)))
 

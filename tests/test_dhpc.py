@@ -10,7 +10,7 @@ import torch
 
 from handflow.errors import ComputationError, InputError
 from handflow.papers.dhpc.dataset import IMAGE_SPLITS, read_split
-from handflow.papers.dhpc.evaluate import mpjpe, pck
+from handflow.papers.dhpc.evaluate import crop_side, mpjpe, pck
 from handflow.papers.dhpc.generate import Bodies, CorrectConfig, SampleConfig, augment, correct, regenerate
 from handflow.papers.dhpc.networks import PosePrior, PriorConfig, TextToImage, TextToImageConfig
 from handflow.papers.dhpc.poses import ACTIONS, recipe
@@ -236,12 +236,17 @@ def test_pck_and_mpjpe_definitions():
     moved = 1.3 * gt3 @ roma.rotvec_to_rotmat(rot).numpy().T + 50.0
     err, pa = mpjpe(moved, gt3)
     assert err > 10.0 and pa == pytest.approx(0.0, abs=1e-6)  # Procrustes undoes scale, rotation and translation
-    gt2 = np.concatenate([rng.uniform(0, 32, (5, 14, 2)), np.ones((5, 14, 1))], -1)
-    assert pck(gt2[..., :2], gt2, 32) == 100.0
-    off = gt2[..., :2] + np.array([3.3, 0.0])  # 3.3 px > 0.1 x 32
-    assert pck(off, gt2, 32) == 0.0
+    # people of two sizes in 64 px frames: boxes 20 px and 40 px wide, so crops of 24 and 48 px (SPIN's 1.2 margin)
+    box = np.stack([np.linspace(0, 1, 14), np.linspace(0, 0.5, 14)], -1)
+    gt2 = np.concatenate([np.stack([10 + 20 * box, 10 + 40 * box]), np.ones((2, 14, 1))], -1)
+    np.testing.assert_allclose(crop_side(gt2), [24.0, 48.0])
+    assert pck(gt2[..., :2], gt2) == 100.0
+    off = gt2[..., :2] + np.array([3.0, 0.0])  # 3 px: beyond 0.1 x 24 for the small person, within 0.1 x 48
+    assert pck(off, gt2) == pytest.approx(50.0)
     gt2[0, :, 2] = 0  # an image with no visible joint counts 0 (the seed's convention)
-    assert pck(gt2[..., :2], gt2, 32) == pytest.approx(80.0)
+    assert pck(gt2[..., :2], gt2) == pytest.approx(50.0)
+    gt2[1, 1:, 2] = 0  # one visible joint: no box to measure against, counts 0
+    assert pck(gt2[..., :2], gt2) == 0.0
     with pytest.raises(ComputationError):
         mpjpe(gt3[:0], gt3[:0])
     broken = gt3.copy()

@@ -9,8 +9,12 @@ Pose's segmentation) for generated and reference images alike, as the seed runs 
 on both; an image without a person is all black. The reference set is `web_ref`; each generated row is sampled `n_seeds` times
 (its ± is over those), the floor (`web_holdout`, the same distribution) is one value.
 
-Pose rows (SPIN/DAPA's evaluation): PCK@0.1 = share of GT-visible joints within 0.1 x the
-image side, per image, then over images, x 100 (an image with no visible joint counts 0);
+Pose rows (SPIN/DAPA's evaluation): PCK@0.1 = share of GT-visible joints within 0.1 x the side
+of the person-centred crop the seed evaluates in (`eval_diffusion.py`: 0.1 x 224 px of SPIN's
+crop), per image, then over images, x 100 (an image with no visible joint counts 0). The crop
+is SPIN's eval box: a square of 1.2 x the larger side of the visible ground-truth keypoints'
+box (`crop_side`), so the threshold follows the person's size, not the frame's (0.1 of the
+frame side was about 1.8x more lenient relative to the body at the demo's framing);
 MPJPE = mean joint error after centring both at the pelvis (mid-hips), mm; PA-MPJPE = the
 same after a similarity Procrustes alignment (roma's Umeyama). All on `real_test`.
 """
@@ -38,12 +42,26 @@ def image_metrics(feats: np.ndarray, ref: np.ndarray, masked: np.ndarray, ref_ma
     }
 
 
-def pck(pred_uv: np.ndarray, gt: np.ndarray, size: int, threshold: float = 0.1) -> float:
-    """(N, 14, 2) predicted pixels, (N, 14, 3) GT pixels + visibility -> PCK x 100."""
+CROP_MARGIN = 1.2  # SPIN's eval crops: 1.2 x the keypoint box's larger side
+
+
+def crop_side(gt: np.ndarray) -> np.ndarray:
+    """(N, 14, 3) GT pixels + visibility -> (N,) side of each image's person-centred square crop, pixels (0 when
+    fewer than two joints are visible: no box, so no joint can count)."""
+    visible = gt[..., 2] > 0
+    lo = np.where(visible[..., None], gt[..., :2], np.inf).min(1)
+    hi = np.where(visible[..., None], gt[..., :2], -np.inf).max(1)
+    side = CROP_MARGIN * (hi - lo).max(-1)
+    return np.where(visible.sum(1) >= 2, side, 0.0)
+
+
+def pck(pred_uv: np.ndarray, gt: np.ndarray, threshold: float = 0.1) -> float:
+    """(N, 14, 2) predicted pixels, (N, 14, 3) GT pixels + visibility -> PCK x 100, relative to each person's crop."""
     if len(gt) == 0 or pred_uv.shape != gt[..., :2].shape:
         raise ComputationError(f"PCK: {pred_uv.shape} predicted and {gt.shape} ground-truth keypoints")
     visible = gt[..., 2] > 0
-    hit = (np.linalg.norm(pred_uv - gt[..., :2], axis=-1) < threshold * size) & visible
+    reach = threshold * crop_side(gt)[:, None]
+    hit = (np.linalg.norm(pred_uv - gt[..., :2], axis=-1) < reach) & visible
     per_image = np.where(visible.any(1), hit.sum(1) / np.maximum(visible.sum(1), 1), 0.0)
     return float(per_image.mean() * 100.0)
 

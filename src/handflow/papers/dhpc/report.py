@@ -122,8 +122,10 @@ def build_table(images: dict, poses: dict[str, dict], corrected: Path, provenanc
         "calibration (an image without a person found scores 0).",
         f"Pose correction kept {n_text - len(attrs['no_person']) - len(attrs['filtered'])} of {n_text} text-to-image samples: "
         f"{len(attrs['no_person'])} had no person the mask network finds (the seed's -1), {len(attrs['filtered'])} scored below the "
-        "prior filter. The corrected row scores the kept ones.",
-        f"Pose rows: PCK@0.1 of the image side, MPJPE and PA-MPJPE (pelvis-centred, 14 joints) on the real-style test frames; "
+        "prior filter. Text-only and corrected are paired: both rows score the kept samples only (the seed saves neither image "
+        "of a sample whose correction fails or that the filter drops).",
+        "Pose rows: PCK@0.1 of each person's crop (SPIN's eval box, 1.2 x the keypoints' larger side: the seed's 0.1 x 224), "
+        "MPJPE and PA-MPJPE (pelvis-centred, 14 joints) on the real-style test frames; "
         f"fine-tunings ± over {n_seeds} seeds from one pretrained regressor; the mean pose is deterministic (± 0).",
         "The paper's FID/KID/H-FID/H-KID tables are not retrievable here; the reported rows are the README's numbers of the released "
         "checkpoints (SMART PCK per action, SkiPose MPJPE / PA-MPJPE), on data this pipeline does not have.",

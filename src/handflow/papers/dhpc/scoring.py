@@ -47,23 +47,25 @@ def score_image_rows(renders: Path, generated: dict[str, Path], judges: Judges, 
     corrected, text_only = drawn["corrected"], drawn["text_only"]
     # the bodies the correction rendered: the corrected images and the text-only images they came from are read against them
     bodies = [corrected["kp2d"][corrected["seed"] == k] for k in range(n_seeds)]
-    sets["text_only"] = [(text_only["image"][text_only["seed"] == k], None) for k in range(n_seeds)]
+    # Paired rows, as the seed's `generate_dataset.py`: it saves neither image of a sample whose correction failed (no
+    # person) or that the prior filter drops, so text-only is scored on exactly the samples the corrected row keeps,
+    # the text-to-image images the corrections started from (scoring every text-only sample put the person-less ones,
+    # all black in H-FID, in the text-only row only).
     sources = [text_only["image"][corrected["source"][corrected["seed"] == k]] for k in range(n_seeds)]
+    sets["text_only"] = [(sources[k], bodies[k]) for k in range(n_seeds)]
     sets["corrected"] = [(corrected["image"][corrected["seed"] == k], bodies[k]) for k in range(n_seeds)]
     holdout = read_split(renders, "web_holdout")
     sets["real"] = [(holdout.image, holdout.kp2d)]  # the calibration: renders read against their own bodies
     rows = {}
     for row, draws in sets.items():
         per_seed = []
-        for k, (images, kp2d) in enumerate(draws):
+        for images, kp2d in draws:
             if len(images) < 2:
                 raise InputError(generated.get(row, renders), "samples/image", f"{row}: {len(images)} images in a draw, FID needs 2")
             feats, masked, reading = _judged(judges, images)
             values = {**image_metrics(feats, ref, masked, ref_masked, rng), "person_rate": float(reading.found.mean())}
-            if kp2d is not None:
+            if kp2d is not None:  # text-only: the same bodies, on the images the correction started from
                 values["pose_agreement"] = pose_agreement(reading, kp2d, side)
-            if row == "text_only":  # the same bodies, on the images the correction started from
-                values["pose_agreement"] = pose_agreement(judges.read(sources[k]), bodies[k], side)
             per_seed.append({**values, "n_images": float(len(images))})
         rows[row] = {"per_seed": per_seed, "mean": {key: float(np.mean([s[key] for s in per_seed])) for key in per_seed[0]}}
     return {"reference": {"split": "web_ref", "n_images": n}, "judges": judges.provenance(), "rows": rows}
@@ -89,10 +91,9 @@ def _predict(model_file: Path, test, body: BodyModel) -> tuple[np.ndarray, np.nd
 def score_pose_row(row: str, renders: Path, model_files: list[Path], body: BodyModel) -> list[dict[str, float]]:
     """PCK@0.1 (x 100), MPJPE and PA-MPJPE (mm) on `real_test`, once per model file (the trivial row: once)."""
     test = read_split(renders, "real_test")
-    size = test.image.shape[1]
     preds = [_mean_pose_prediction(renders, len(test))] if row == "mean_pose" else [_predict(f, test, body) for f in model_files]
     out = []
     for uv, kp3d in preds:
         err, pa = mpjpe(kp3d.astype(np.float64), test.kp3d.astype(np.float64))
-        out.append({"pck": pck(uv, test.kp2d, size), "mpjpe": err, "pa_mpjpe": pa})
+        out.append({"pck": pck(uv, test.kp2d), "mpjpe": err, "pa_mpjpe": pa})
     return out

@@ -7,7 +7,11 @@ Batches are drawn from the renders file with the run's generator, so a killed ru
 to the same bytes. The HMR trainer also fine-tunes (the downstream experiment): started
 from a trained regressor, on the few-shot real frames (2D keypoints only, as the seed's
 real sets) and, when given, the generated synthetic set (full body labels, as the seed's
-`spin_gt.pkl`), half a batch each.
+`spin_gt.pkl`), half a batch each. The two sets' losses are summed, not averaged: the real
+term keeps the weight it has in the real-only fine-tuning, so "real + synthetic vs real
+only" adds the synthetic term rather than also halving the real one (until 2026-12-04 it was
+the mean). The seed's DAPA instead mixes the sets by a sampling ratio in one batch, which
+weights each term by its share of the batch.
 """
 
 from __future__ import annotations
@@ -166,8 +170,8 @@ class HMRTrainer(_Base):
         return loss
 
     def loss(self, state: TrainState) -> torch.Tensor:
-        n = self.cfg.batch_size // len(self.sets)
-        return sum(self._batch_loss(state.model, s, labelled, n, state.generator) for s, labelled in self.sets) / len(self.sets)
+        n = self.cfg.batch_size // len(self.sets)  # half a batch each; summed: the real term as in the real-only run
+        return sum(self._batch_loss(state.model, s, labelled, n, state.generator) for s, labelled in self.sets)
 
 
 class MaskTrainer(_Base):
