@@ -36,12 +36,28 @@ def test_torch_kinematics_equal_numpy(s2h_characters):
     assert torch.allclose(tk.rot6d_to_matrix(six), f64(bs))
 
 
-@pytest.mark.parametrize("bend", [10.0, 39.0, 60.0, 85.0])
-def test_euler_read_out_keeps_bends_past_the_seeds_clamp(bend):
-    """The seed's asin clamp (2/pi) saturates bend at 39.5 degrees; ours reads every bend back, so the 90-degree limit acts."""
+@pytest.mark.parametrize("bend", [10.0, 39.0, 60.0, 85.0, 100.0, 120.0, -100.0])
+def test_euler_read_out_keeps_bends_past_the_seeds_clamp_and_past_a_right_angle(bend):
+    """The seed's asin clamp (2/pi) saturates bend at 39.5 degrees, asin alone at 90; ours reads every bend back."""
     angles = np.array([5.0, bend, -12.0])
     m = torch.as_tensor(Rotation.from_euler("XYZ", angles, degrees=True).as_matrix())
     assert np.allclose(np.degrees(tk.euler_xyz(m).numpy()), angles, atol=1e-3)
+
+
+def test_bend_limit_acts_past_a_right_angle():
+    """A distal joint bent 85 degrees costs nothing; at 100 and 120 degrees the limit charges (bend - 90)^2, no twist."""
+
+    def loss(bend: float) -> float:
+        pose = KEYPOSES["flat"].copy()
+        pose[1, 1, 1] = bend  # the index finger's middle joint
+        return float(tk.anatomical_loss(torch.as_tensor(euler_to_bs(pose[None, None]), dtype=torch.float64)))
+
+    assert loss(85.0) < 1e-12
+    for bend in (100.0, 120.0):
+        assert loss(bend) == pytest.approx(np.radians(bend - 90.0) ** 2, rel=1e-4)
+    bs = torch.as_tensor(euler_to_bs(KEYPOSES["fist"][None, None]), dtype=torch.float64).requires_grad_()
+    tk.anatomical_loss(bs).backward()
+    assert torch.isfinite(bs.grad).all()
 
 
 def test_anatomical_limits_free_the_flat_hand_and_charge_twists_and_back_bends():

@@ -4,9 +4,11 @@ A decoder maps the source's per-frame description (ASRN: the raw ASM, 1200 + 540
 20 x 20 joint distance matrix; the MANO decoder also gets the target's 10 betas per frame)
 and the target hand's static description (Mixamo: its 63 offsets over the Middle1 offset's
 length + its 180 axis entries; MANO: the 180 axis entries) to the target's 15 bs-rotations
-in 6D, over windows of frames. `n_layers` residual blocks (Conv1d k3, LeakyReLU 0.2, twice;
-1x1 residual where widths change), the static encoder's 128 channels concatenated before
-every block, as the seed. One departure: the seed's last block also ends in a LeakyReLU,
+in 6D, over windows of frames. `n_layers` residual blocks, the seed's: (Conv1d k3, LeakyReLU
+0.2) twice, plus the residual (1x1 where widths change), then LeakyReLU (the seed's norm is
+none and its dropout 0, so neither is here); the static encoder's 128 channels concatenated
+before every block, as the seed. (Until 2026-12-04 the block lacked its inner LeakyReLU after
+the second convolution.) One departure: the seed's last block also ends in a LeakyReLU,
 which bends the 6D output's negative half; it is left off here (Gram-Schmidt takes any
 two columns; nothing needs the output squashed).
 """
@@ -42,7 +44,7 @@ class _Block(nn.Module):
     def __init__(self, c_in: int, c_out: int, last: bool) -> None:
         super().__init__()
         act = nn.LeakyReLU(0.2)
-        self.body = nn.Sequential(nn.Conv1d(c_in, c_out, 3, padding=1), act, nn.Conv1d(c_out, c_out, 3, padding=1))
+        self.body = nn.Sequential(nn.Conv1d(c_in, c_out, 3, padding=1), act, nn.Conv1d(c_out, c_out, 3, padding=1), act)
         self.skip = nn.Conv1d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
         self.act = nn.Identity() if last else nn.LeakyReLU(0.2)
 

@@ -5,7 +5,11 @@ special Gram-Schmidt (the seed's `ortho6d`). Euler XYZ of a bs-rotation reads (t
 bend, splay); its y angle is an asin, clamped here to [-1 + eps, 1 - eps]: the seed clamps
 to [-pi/2 + eps, 2/pi - eps] (reference A6: 2/pi where 1 was meant), which saturates bend at
 39.5 degrees, so its "bend above 90 degrees" limit could never act. We clamp to asin's own
-domain, so every anatomical term acts as its formula says.
+domain; and since asin alone still stops at 90 degrees (a 100-degree bend reads back as
+(180, 80, 180), charged as a half-turn twist and never as a bend), the read-out takes the
+other Euler solution (x - pi, pi - y, z - pi) whenever both x and z are past a quarter turn:
+bends then read back over (-180, 180] degrees with twist and splay near zero, so the bend
+limit acts past 90 degrees and a fist's 95-degree joints are no twist.
 """
 
 from __future__ import annotations
@@ -65,11 +69,16 @@ def asm(pos: torch.Tensor, glob: torch.Tensor, axes: torch.Tensor) -> tuple[torc
 
 
 def euler_xyz(m: torch.Tensor) -> torch.Tensor:
-    """(..., 3, 3) -> (..., 3) intrinsic XYZ angles (R = Rx Ry Rz), asin clamped to its domain (see the module docstring)."""
+    """(..., 3, 3) -> (..., 3) intrinsic XYZ angles (R = Rx Ry Rz), asin clamped to its domain, on the solution whose
+    twist and splay lie within a quarter turn where the other has both past it (see the module docstring)."""
     y = torch.asin(m[..., 0, 2].clamp(-1 + EPS, 1 - EPS))
     x = torch.atan2(-m[..., 1, 2], m[..., 2, 2])
     z = torch.atan2(-m[..., 0, 1], m[..., 0, 0])
-    return torch.stack([x, y, z], -1)
+    half = torch.pi / 2
+    other = (x.abs() > half) & (z.abs() > half)  # the same rotation: (x - pi sgn x, pi sgn y - y, z - pi sgn z)
+    flip = lambda a: a - torch.pi * torch.where(a >= 0, 1.0, -1.0).to(a.dtype)  # noqa: E731
+    y_other = torch.pi * torch.where(y >= 0, 1.0, -1.0).to(y.dtype) - y
+    return torch.stack([torch.where(other, flip(x), x), torch.where(other, y_other, y), torch.where(other, flip(z), z)], -1)
 
 
 def anatomical_loss(bs: torch.Tensor) -> torch.Tensor:
