@@ -63,10 +63,12 @@ def test_crop_always_fits_the_frame(x, y, w, h):
     assert 0 <= box[0] and 0 <= box[1] and box[2] <= 640 and box[3] <= 480 and box[2] - box[0] == box[3] - box[1] > 0
 
 
-def test_keep_mask_is_everything_but_the_right_hand_and_its_hole_grows_by_three_pixels():
-    labels = np.zeros((20, 20), np.uint8)
+@pytest.mark.parametrize(("side", "grow"), [(256, 3), (128, 2), (64, 1), (20, 0)])
+def test_keep_mask_is_everything_but_the_right_hand_and_its_hole_grows_as_the_seeds_at_256(side, grow):
+    """The seed's 7x7 erosion at 256 px grows the hole by 3 px; at other crop sizes by the same share of the crop."""
+    labels = np.zeros((side, side), np.uint8)
     labels[8:12, 8:12] = 2
     labels[0:3, 0:3] = 6  # another label (a left hand in some categories) is kept, as the seed
     keep = keep_mask(labels)
     assert (keep == 0).sum() == 16 and keep[1, 1] == 255
-    assert (dilated_hole(keep) == 0).sum() == 10 * 10
+    assert (dilated_hole(keep) == 0).sum() == (4 + 2 * grow) ** 2

@@ -74,6 +74,30 @@ def test_pairs_load_with_both_flips_and_contentnet_samples_images(hoi4d_pairs):
     assert out.shape == (2, 3, 32, 32) and out.abs().max() <= 1
 
 
+def test_content_batches_jitter_the_keep_mask_and_blur_some_object_images(hoi4d_pairs):
+    """The seed's content jitter moves the keep-mask's lollipop (centre and radius within 10 %) while the layout stays
+    exact; without jitter the keep-mask is the stored one; the blur leaves some object images smoother than stored."""
+    from handflow.papers.affordance.layout import jittered, render_hard
+
+    data = PairSet.load(hoi4d_pairs["train"], 32)
+    lay = data.layout[0]
+    moved = jittered(lay, 0.1, torch.Generator().manual_seed(0))
+    px, r = (lambda v: (v[:, :2] + 1) * 16, lambda v: v[:, 2] ** 2 * 8)  # pixels at side 32 (x+1) W/2, r = s W/4
+    assert ((px(moved) / px(lay) - 1).abs() <= 0.1 + 1e-6).all() and ((r(moved) / r(lay) - 1).abs() <= 0.1 + 1e-6).all()
+    assert not torch.allclose(moved[:, :3], lay[:, :3]) and torch.equal(moved[:, 3:], lay[:, 3:])
+    plain = data.batch(64, torch.Generator().manual_seed(1))
+    jit = data.batch(64, torch.Generator().manual_seed(1), jitter=0.1)
+    assert torch.equal(plain["layout"], jit["layout"]) and torch.equal(plain["obj"], jit["obj"])
+    stored = torch.stack([torch.as_tensor(render_hard(v, 32) / 255.0, dtype=torch.float32) for v in plain["layout"].numpy()])
+    assert torch.equal(plain["keep"][:, 0], stored)
+    assert not torch.equal(jit["keep"], plain["keep"]) and set(jit["keep"].unique().tolist()) <= {0.0, 1.0}
+    idx = torch.randint(0, len(data), (64,), generator=torch.Generator().manual_seed(1))  # the batch's first draw
+    assert torch.equal(data.batch(64, torch.Generator().manual_seed(1), augment=False)["obj"], data.obj[idx])
+    roughness = lambda x: (x[..., 1:] - x[..., :-1]).abs().mean((1, 2, 3))  # noqa: E731
+    smoother = roughness(plain["obj"]) < 0.9 * torch.minimum(roughness(data.obj[idx]), roughness(data.obj_sdedit[idx]))
+    assert 4 <= int(smoother.sum()) <= 32  # blurred and not noised: a quarter of the batch expected
+
+
 def test_ldm_variant_trains_and_samples_through_the_users_autoencoder(tmp_path, hoi4d_pairs, tiny_vae):
     """ContentNet on the latents of a local AutoencoderKL: trained, saved without the autoencoder's weights, loaded back
     with it, sampled to images at the pixel size; a foreign directory and a changed autoencoder are one line each."""

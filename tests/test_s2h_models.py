@@ -70,6 +70,26 @@ def test_anatomical_limits_free_the_flat_hand_and_charge_twists_and_back_bends()
         assert float(tk.anatomical_loss(torch.as_tensor(euler_to_bs(pose[None, None])))) > 0.01
 
 
+def test_dm_axis_limits_free_the_flat_hand_charge_twists_and_angles_past_a_right_angle():
+    """DM's 'axis' variant: nothing on the flat hand (with a finite gradient at rest, where the axis is undefined), a
+    twist or a back-bend costs, and a distal bend past 90 degrees is charged (angle - 90)^2."""
+    as_bs = lambda pose: torch.as_tensor(euler_to_bs(pose[None, None]), dtype=torch.float64)  # noqa: E731
+    flat = as_bs(KEYPOSES["flat"]).requires_grad_()
+    loss = tk.axis_anatomical_loss(flat)
+    loss.backward()
+    assert float(loss) < 1e-10 and torch.isfinite(flat.grad).all()
+    twisted, back = KEYPOSES["flat"].copy(), KEYPOSES["flat"].copy()
+    twisted[0, 1, 0] = 30.0
+    back[1, 2, 1] = -20.0
+    for pose in (twisted, back):
+        assert float(tk.axis_anatomical_loss(as_bs(pose))) > 0.01
+    for bend, cost in ((85.0, 0.0), (100.0, np.radians(10.0) ** 2), (120.0, np.radians(30.0) ** 2)):
+        pose = KEYPOSES["flat"].copy()
+        pose[1, 1, 1] = bend
+        assert float(tk.axis_anatomical_loss(as_bs(pose))) == pytest.approx(cost, abs=1e-8, rel=1e-4)
+    assert tk.ANATOMICAL_LOSS == {"asrn": tk.anatomical_loss, "dm": tk.axis_anatomical_loss}
+
+
 def test_mano_hand_in_the_seeds_order_is_manos_own_kinematics(model_dir):
     from handflow.hand.model import create
 

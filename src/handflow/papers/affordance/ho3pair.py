@@ -82,6 +82,17 @@ def keep_mask(labels: np.ndarray) -> np.ndarray:
     return np.where(labels == RIGHT_HAND, 0, 255).astype(np.uint8)
 
 
+SEED_SIDE = 256  # the seed inpaints (and erodes the keep-mask) at 256 px
+
+
+def kernel_at(kernel: int, side: int) -> int:
+    """The odd kernel that grows the hole by the same share of the crop at `side` px as `kernel` does at the seed's
+    256 (its 7x7 grows the hole by 3 px at 256, so by 1.5 -> 2 px, a 5x5, at 128); at least 1 (no growth)."""
+    return 2 * round((kernel - 1) / 2 * side / SEED_SIDE) + 1
+
+
 def dilated_hole(keep: np.ndarray, kernel: int = 7) -> np.ndarray:
-    """The keep-mask eroded by a kernel x kernel square (the seed's 7x7): the hand's hole grows by kernel // 2 pixels."""
-    return cv2.erode(keep, np.ones((kernel, kernel), np.uint8))
+    """The keep-mask eroded by a `kernel` x `kernel` square at 256 px (the seed's 7x7), scaled to the mask's side
+    (`kernel_at`): the hand's hole grows by the same share of the crop at any crop size."""
+    k = kernel_at(kernel, keep.shape[0])
+    return cv2.erode(keep, np.ones((k, k), np.uint8))

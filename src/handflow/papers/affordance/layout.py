@@ -71,6 +71,17 @@ def render_hard(layout: np.ndarray, side: int) -> np.ndarray:
     return keep
 
 
+def jittered(layouts: torch.Tensor, ratio: float, g: torch.Generator) -> torch.Tensor:
+    """(B, 5) layouts with the seed's multiplicative jitter (`jitter_ratio`, reference section 2): the centre's pixel
+    coordinates and the radius each times 1 + U(-ratio, ratio). The seed's angle jitter (theta times a factor within
+    +-ratio degrees in radians, about 0.2 %) is left out: it moves nothing visibly."""
+    f = 1 + (torch.rand(len(layouts), 3, generator=g, dtype=layouts.dtype) * 2 - 1) * ratio
+    out = layouts.clone()
+    out[:, :2] = (layouts[:, :2] + 1) * f[:, :2] - 1  # pixel x = (x + 1) W / 2, scaled: the side cancels
+    out[:, 2] = layouts[:, 2] * f[:, 2].sqrt()  # r = sqrt(s)^2 W / 4
+    return out
+
+
 def render_soft(layouts: torch.Tensor, side: int) -> torch.Tensor:
     """(B, side, side) hand masks in [0, 1] of (B, 5) layouts, differentiable in the layout: max of the disc's and the stick's Gaussians."""
     x, y, sqrt_s, u = layouts[:, 0], layouts[:, 1], layouts[:, 2], layouts[:, 3:5]

@@ -3,7 +3,12 @@
 The augmentation of `PairSet.batch` is the seed's, less its random-resized crop: a
 horizontal flip (p 0.5, applied to the layout exactly: x -> -x, u_x -> -u_x, without the
 seed's box-size quirk on flipped samples), the SDEdit copy of the object image in place of
-the inpainted one (p 0.5), Gaussian noise of 0.05 on the object image (p 0.5). Layouts are
+the inpainted one (p 0.5), a Gaussian blur of the object image with sigma ~ U(0.1, 2)
+pixels (p 0.5; the seed's `preprocess_obj`, after its crop to the network's side, so
+at the network's size here), then Gaussian noise of 0.05 (p 0.5); and, for ContentNet, the
+seed's layout jitter (`jitter`, its content config's 0.1): the keep-mask is drawn from the
+layout with its centre and radius perturbed, so ContentNet learns to tolerate a layout
+LayoutNet did not get exactly right. Layouts are
 computed once per pair at the network's size (the seed computes them on the fly after its
 crop; without the crop they would be the same each time), and pairs whose hand has under
 50 pixels there are dropped as the seed drops them.
@@ -16,12 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
+import cv2
 import numpy as np
 import torch
 
 from handflow.diffusion import resize_images, to_tensor
 from handflow.errors import InputError
-from handflow.papers.affordance.layout import MIN_HAND_PIXELS, layout_from_hand, render_hard
+from handflow.papers.affordance.layout import MIN_HAND_PIXELS, jittered, layout_from_hand, render_hard
 
 PAIR_KEYS = ("hoi", "obj", "obj_sdedit", "keep", "obj_mask", "hand_box", "category")
 OPTIONAL_PAIR_KEYS = ("obj_true", "obj_depth", "crop_camera", "kps2d", "pose", "beta", "trans")  # embedded truth; hand labels
@@ -125,20 +131,36 @@ class PairSet:
     def __len__(self) -> int:
         return len(self.hoi)
 
-    def batch(self, n: int, g: torch.Generator, augment: bool = True) -> dict[str, torch.Tensor]:
-        """A training batch drawn with `g` (flip, SDEdit copy, noise as the module docstring says)."""
+    def batch(self, n: int, g: torch.Generator, augment: bool = True, jitter: float = 0.0) -> dict[str, torch.Tensor]:
+        """A training batch drawn with `g` (flip, SDEdit copy, blur, noise and the layout `jitter` of the keep-mask, as
+        the module docstring says; `layout` stays the exact one, which LayoutNet learns)."""
         idx = torch.randint(0, len(self), (n,), generator=g)
         flip = (torch.rand(n, generator=g) < 0.5).long() if augment else torch.zeros(n, dtype=torch.long)
         sub = torch.rand(n, generator=g) < 0.5 if augment else torch.zeros(n, dtype=torch.bool)
+        blurred = torch.rand(n, generator=g) < 0.5 if augment else torch.zeros(n, dtype=torch.bool)
+        sigma = 0.1 + 1.9 * torch.rand(n, generator=g)
         noisy = torch.rand(n, generator=g) < 0.5 if augment else torch.zeros(n, dtype=torch.bool)
         obj = torch.where(sub[:, None, None, None], self.obj_sdedit[idx], self.obj[idx])
+        obj = torch.stack([_blur(o, float(s)) if b else o for o, b, s in zip(obj, blurred.tolist(), sigma, strict=True)])
         obj = obj + noisy[:, None, None, None] * 0.05 * torch.randn(obj.shape, generator=g)
         hoi = self.hoi[idx]
         flip_img = lambda x: torch.where(flip.bool()[:, None, None, None], x.flip(-1), x)  # noqa: E731
+        keep = self.keep[flip, idx]
+        if augment and jitter > 0:
+            side = keep.shape[-1]
+            drawn = [render_hard(v, side) for v in jittered(self.layout[flip, idx], jitter, g).numpy()]
+            keep = torch.as_tensor(np.stack(drawn) / 255.0, dtype=keep.dtype)[:, None]
         return {
             "hoi": flip_img(hoi),
             "obj": flip_img(obj),
             "layout": self.layout[flip, idx],
-            "keep": self.keep[flip, idx],
+            "keep": keep,
             "hoi_full": torch.where(flip.bool()[:, None, None, None], self.hoi_full[idx].flip(-1), self.hoi_full[idx]),
         }
+
+
+def _blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
+    """(3, H, W) image blurred by a Gaussian of `sigma` pixels (OpenCV's kernel size rule: 2 ceil(3 sigma) + 1 here)."""
+    k = 2 * int(np.ceil(3 * sigma)) + 1
+    out = cv2.GaussianBlur(np.ascontiguousarray(image.permute(1, 2, 0).numpy()), (k, k), sigma, borderType=cv2.BORDER_REFLECT_101)
+    return torch.from_numpy(out).permute(2, 0, 1)

@@ -6,7 +6,8 @@ the seed's 2.6x square crop, the keep-mask (not the right hand), and the hand bo
 pose pickle's `kps2D` (tight, no padding, as the seed). Crops are resized to `size` (area
 interpolation down, cubic up) before inpainting, as the seed inpaints at a fixed 256.
 
-Object-only image: the hand's hole (the keep-mask eroded 7x7 at `size`, as the seed) is
+Object-only image: the hand's hole (the keep-mask eroded by the seed's 7x7 at 256 px, scaled
+to `size`: 5x5 at 128) is
 filled by OpenCV's Telea inpainting by default; `inpaint.model` names a local diffusers
 inpainting pipeline directory to use instead (the seed's GLIDE inpainting role), with the
 category name as prompt. The SDEdit copy: the seed noises the inpainted image to t = 0.05
@@ -46,7 +47,7 @@ IMAGE_COMPRESSION = {"compression": "gzip", "compression_opts": 4, "shuffle": Tr
 class InpaintConfig(Section):
     model: str | None  # a local diffusers inpainting pipeline directory; null: OpenCV Telea
     radius: int  # Telea's neighbourhood, pixels
-    kernel: int  # the hole's dilation (the seed: 7)
+    kernel: int  # the hole's dilation at 256 px, scaled to the crop size (the seed: 7 at 256)
     sdedit_t: float  # the SDEdit copy's noise level, a fraction of the schedule (the seed: 0.05)
 
 
@@ -275,7 +276,8 @@ def build_pairs(root: Path, split_csv: Path, out: Path, size: int, cfg: InpaintC
         h5.attrs["categories"] = json.dumps(prompts)
         h5.attrs["size"] = size
         h5.attrs["inpainting"] = cfg.model or "opencv-telea"
-        h5.attrs["sdedit"] = "diffusers" if cfg.model else f"forward noise to t={cfg.sdedit_t} + OpenCV non-local means (no image model)"
+        # the SDEdit copy never goes through the inpainting pipeline (`Inpainter.sdedit`): say what made it, either way
+        h5.attrs["sdedit"] = f"forward noise to t={cfg.sdedit_t} + OpenCV non-local means (no image model)"
         h5.attrs["provenance"] = json.dumps(provenance)
         h5.attrs["stats"] = json.dumps(stats)
     return stats

@@ -114,17 +114,27 @@ class LayoutTrainer(_DiffusionTrainer):
 
 
 class ContentTrainer(_DiffusionTrainer):
-    """ContentNet on `[x_t, object, keep-mask of the true layout]`; `use_layout` False: the mask channel is all ones.
+    """ContentNet on `[x_t, object, keep-mask of the true layout, jittered by `jitter`]`; `use_layout` False: the mask
+    channel is all ones.
     With `vae` (a diffusers AutoencoderKL directory) the LDM variant: the images are that autoencoder's latents."""
 
     def __init__(
-        self, kind: str, pairs: Path, network: ContentNetConfig, cfg: TrainConfig, use_layout: bool, seed: int, vae: Path | None = None
+        self,
+        kind: str,
+        pairs: Path,
+        network: ContentNetConfig,
+        cfg: TrainConfig,
+        use_layout: bool,
+        seed: int,
+        vae: Path | None = None,
+        jitter: float = 0.0,
     ) -> None:
         self.network_cfg = network
         self.codec = LatentCodec(vae) if vae is not None else None
-        extra = {"use_layout": use_layout} | ({"vae": str(vae), "vae_digest": directory_digest(vae)} if vae is not None else {})
+        extra = {"use_layout": use_layout, "jitter": jitter}
+        extra |= {"vae": str(vae), "vae_digest": directory_digest(vae)} if vae is not None else {}
         super().__init__(kind, pairs, cfg, seed, extra)
-        self.use_layout = use_layout
+        self.use_layout, self.jitter = use_layout, jitter
         if self.codec is not None and (self.codec.channels, self.codec.factor) != (network.latent_channels, network.latent_factor):
             raise InputError(
                 vae,
@@ -139,7 +149,7 @@ class ContentTrainer(_DiffusionTrainer):
         return self._build(ContentNet(self.network_cfg), device)
 
     def loss(self, state: TrainState) -> torch.Tensor:
-        b = self.data.batch(self.cfg.batch_size, state.generator)
+        b = self.data.batch(self.cfg.batch_size, state.generator, jitter=self.jitter)
         hoi, obj = b["hoi"], b["obj"]
         keep = b["keep"] if self.use_layout else torch.ones_like(b["keep"])
         if self.codec is not None:
@@ -217,7 +227,8 @@ def _content(m: Model, data: Path, params: ParamsReader, seed: int, hand_model: 
         latent = {"latent_channels": codec.channels, "latent_factor": codec.factor}
     network = params.section(ContentNetConfig, f"{KEY}.content.network", **latent)
     cfg = params.section(TrainConfig, f"{KEY}.content.train")
-    return ContentTrainer(m.name, data, network, cfg, m.use_layout, seed, Path(vae) if vae else None)
+    jitter = params.get(f"{KEY}.content.jitter")
+    return ContentTrainer(m.name, data, network, cfg, m.use_layout, seed, Path(vae) if vae else None, jitter)
 
 
 def _upsampler(m: Model, data: Path, params: ParamsReader, seed: int, hand_model: Path | None) -> Trainer:

