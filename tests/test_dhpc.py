@@ -320,3 +320,68 @@ def test_a_body_model_file_with_wrong_shapes_is_one_line_naming_the_key(tmp_path
     assert text.startswith(f"{path}: {key}") and message in text and "\n" not in text
     with pytest.raises(InputError, match="file not found"):
         read_smpl(tmp_path / "missing.pkl")
+
+
+class _Everywhere(torch.nn.Module):
+    """A stand-in mask network that finds a person on every pixel (`sign` 1) or on none (-1)."""
+
+    def __init__(self, sign: float) -> None:
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.full((), 100.0 * sign))
+
+    def forward(self, images):
+        return torch.zeros_like(images[:, :1]) + self.w
+
+
+@pytest.mark.parametrize("found", [True, False])
+def test_generate_writes_the_seeds_api_folder(tmp_path, dhpc_body, found):
+    """The seed's api.py: every text-only sample, a correction, body and mesh per kept one, and scores that agree; with
+    no person found the text-only images and the scores are still written, nothing corrected."""
+    import json
+
+    import trimesh
+    from PIL import Image
+
+    from handflow.papers.dhpc.generate import generate
+
+    size, n = 16, 3
+    nets = _tiny_nets(size) | {"t2i": TextToImage(TextToImageConfig(size, (8, 16), 16, 12)), "mask": _Everywhere(1 if found else -1)}
+    out = tmp_path / "api"
+    cfg = CorrectConfig(0.7, True, 0.05, None)
+    stats = generate("a photo of an athlete running", n, nets, SampleConfig(2, 2.0, 8), cfg, 0, "numpy", dhpc_body, out, True, {})
+    assert sorted(p.name for p in (out / "text_only").iterdir()) == [f"{i:03d}.png" for i in range(n)]
+    assert Image.open(out / "text_only" / "000.png").size == (size, size)
+    scores = json.loads((out / "scores.json").read_text())
+    corrected = [s["index"] for s in scores["images"] if s["corrected"]]
+    assert sorted(int(p.stem) for p in (out / "corrected").iterdir()) == corrected
+    assert stats["n_corrected"] == len(corrected) == scores["n_corrected"] == (n if found else 0)
+    assert all(s["person_found"] == found and (s["prior_score"] is not None) == found for s in scores["images"])
+    if found:
+        bodies = np.load(out / "bodies.npz")
+        assert bodies["index"].tolist() == corrected and bodies["pose"].shape[0] == bodies["trans"].shape[0] == n
+        mesh = trimesh.load(out / "meshes" / "000.obj", process=False)
+        assert len(mesh.faces) == len(dhpc_body.faces) and np.isfinite(mesh.vertices).all()
+    else:
+        assert not (out / "bodies.npz").exists() and not (out / "meshes").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["api"]  # nothing half-written beside it
+
+
+def test_generate_refuses_an_unknown_word_and_writes_nothing(tmp_path, dhpc_body):
+    from handflow.papers.dhpc.generate import generate
+
+    nets = _tiny_nets(16) | {"t2i": TextToImage(TextToImageConfig(16, (8, 16), 16, 12))}
+    with pytest.raises(InputError, match="vocabulary"):
+        generate(
+            "a photo of a zorblax",
+            2,
+            nets,
+            SampleConfig(2, 2.0, 8),
+            CorrectConfig(0.7, True, 0.05, None),
+            0,
+            "numpy",
+            dhpc_body,
+            tmp_path / "o",
+            False,
+            {},
+        )
+    assert not any(tmp_path.iterdir())

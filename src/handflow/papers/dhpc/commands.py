@@ -103,6 +103,31 @@ def correct(stage: Stage, args: Namespace) -> dict:
 
 
 @group.command(
+    "generate",
+    "the seed's api.py: text-to-image samples of one prompt and their pose corrections, with bodies and scores, into a folder",
+    Arg("--prompt"),
+    Arg("--n", type=int, default=4, required=False),
+    Arg("--save-mesh", action="store_true", required=False, help="also write each corrected sample's body as an OBJ mesh"),
+    *(Arg(f"--{m}", default=f"models/dhpc/{m}.pt", required=False) for m in ("t2i", "mask", "hmr", "prior", "depth")),
+    Arg("--out"),
+    run="dhpc_generate",
+    device=True,
+)
+def generate(stage: Stage, args: Namespace) -> dict:
+    from handflow.papers.dhpc.generate import CorrectConfig, SampleConfig
+    from handflow.papers.dhpc.generate import generate as run_generate
+
+    if args.n < 1:
+        raise InputError("--n", None, f"{args.n}: at least one image")
+    body = _body(stage)
+    nets = _nets(stage, **{m: getattr(args, m) for m in ("t2i", "mask", "hmr", "prior", "depth")})
+    cfg, sampling = stage.section(CorrectConfig, f"{KEY}.correct"), stage.section(SampleConfig, f"{KEY}.sample")
+    backend = stage.get("global.render_backend")
+    out = Path(args.out)
+    return run_generate(args.prompt, args.n, nets, sampling, cfg, stage.seed, backend, body, out, args.save_mesh, stage.provenance)
+
+
+@group.command(
     "synthesize",
     "the seed's training set: k pose-augmented regenerations of every few-shot real frame",
     *paths("renders", "mask", "hmr", "prior", "depth", "out"),

@@ -10,6 +10,9 @@ image (`use_random_for_d2i`), noised to the first kept step of `strength` (0.7: 
 steps) and denoised with the same prompt. The seed does this in SD's latent space; here
 the model works in pixels (see `networks`), so m is the mask itself, not its 64x64 pool.
 
+The seed's demo (`api.py`): `generate` runs both on one prompt and writes a folder of images,
+bodies, meshes and scores (`python -m handflow dhpc generate`).
+
 Dataset generation (`generate_dataset.py`, section B3): each real few-shot frame guides k
 samples: sample 0 the regressor's body, samples 1..k-1 the seed's SPIN pose augmentation
 (z * (1.5 + 0.3 N), global orientation + 10 degrees N per axis, shape * (1 + 0.1 N)); each
@@ -18,6 +21,7 @@ body's depth regenerates the guide, and the body is the sample's label.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +39,7 @@ from handflow.papers.dhpc.samples import read, write
 from handflow.papers.dhpc.skeleton import BodyModel
 from handflow.papers.dhpc.text import tokenize
 from handflow.render.rasterize import rasterize
+from handflow.storage.atomic import atomic_path
 
 
 @dataclass(frozen=True)
@@ -190,6 +195,7 @@ class Corrected:
     scores: np.ndarray  # (B,) prior score of every input (NaN without a person)
     depth: np.ndarray  # (K, S, S) the conditioning depth (mm)
     kp2d: np.ndarray  # (K, 14, 3) the rendered bodies' keypoints (u, v, in view): what the pose judge compares with
+    bodies: Bodies  # (K) the regressed bodies whose depth conditioned the corrections
 
 
 def correct(
@@ -222,7 +228,7 @@ def correct(
     depth = torch.as_tensor(np.stack([depth_map(d) for d in depth_mm]))[:, None]
     region = masks[idx] | torch.as_tensor(depth_mm > 0)
     out = regenerate(nets["depth"], images[idx], region, depth, tokens[idx], cfg.strength, cfg.random_latent_in_mask, sample, g)
-    return Corrected(out, idx, np.flatnonzero(~has_person), np.flatnonzero(has_person & ~keep), scores, depth_mm, kp2d)
+    return Corrected(out, idx, np.flatnonzero(~has_person), np.flatnonzero(has_person & ~keep), scores, depth_mm, kp2d, sub)
 
 
 def correct_set(
@@ -282,3 +288,72 @@ def augment(bodies: Bodies, prior, k: int, g: torch.Generator) -> Bodies:
         pose[aug, 0] = roma.rotmat_to_rotvec(tilt @ roma.rotvec_to_rotmat(pose[aug, 0]))
         shape[aug] = (shape[aug] * (1 + 0.1 * torch.randn(m, shape.shape[1], generator=g))).clamp(0, 1)
     return Bodies(pose, shape, trans)
+
+
+def generate(
+    prompt: str,
+    n: int,
+    nets: dict,
+    sample: SampleConfig,
+    cfg: CorrectConfig,
+    seed: int,
+    backend: str,
+    body: BodyModel,
+    out: Path,
+    save_mesh: bool,
+    provenance: dict,
+) -> dict[str, float]:
+    """The seed's `api.py`: `n` text-to-image samples of `prompt` and their pose corrections, into the folder `out`.
+
+    `text_only/NNN.png` every sample; `corrected/NNN.png` those the correction kept (a person
+    found and, with `min_score`, a prior score high enough: the seed's api returns -1
+    otherwise); `bodies.npz` the regressed bodies of the kept ones (pose axis-angles, shape,
+    translation in mm, `index` into the samples); with `save_mesh`, `meshes/NNN.obj` each
+    body in the camera's frame (mm); `scores.json` per sample its prompt, whether a person
+    was found, its prior score and whether it was corrected. When no sample has a person,
+    the text-only images and the scores are still written (no bodies, nothing corrected).
+    The folder is written whole or not at all. nets: t2i, mask, hmr, prior, depth.
+    """
+    import trimesh
+    from PIL import Image
+
+    g = torch.Generator().manual_seed(seed)
+    tokens = tokenize([prompt] * n, nets["t2i"].cfg.max_tokens, "--prompt", nets["t2i"].cfg.text_encoder)
+    images = sample_images(nets["t2i"], tokens, sample, g)
+    depth_tokens = tokenize([prompt] * n, nets["depth"].cfg.max_tokens, "--prompt", nets["depth"].cfg.text_encoder)
+    try:
+        done = correct(images, depth_tokens, nets, cfg, sample, g, backend, body)
+        kept, no_person, prior = done.kept, done.no_person, done.scores
+    except ComputationError:  # no sample has a person (or passes the prior): the seed's api returns -1 for each
+        done, kept, prior = None, np.zeros(0, np.int64), np.full(n, np.nan)
+        found = person_masks(nets["mask"], images).flatten(1).float().mean(1).numpy() >= cfg.min_person_fraction
+        no_person = np.flatnonzero(~found)
+    with atomic_path(out, is_dir=True) as tmp:
+        for folder in ("text_only", "corrected"):
+            (tmp / folder).mkdir(parents=True)
+        for i, image in enumerate(to_uint8(images)):
+            Image.fromarray(image).save(tmp / "text_only" / f"{i:03d}.png")
+        if done is not None:
+            for i, image in zip(kept, to_uint8(done.images), strict=True):
+                Image.fromarray(image).save(tmp / "corrected" / f"{i:03d}.png")
+            b = done.bodies
+            np.savez(tmp / "bodies.npz", index=kept, pose=b.pose.numpy(), shape=b.shape.numpy(), trans=b.trans.numpy())
+            if save_mesh:
+                (tmp / "meshes").mkdir()
+                with torch.no_grad():
+                    verts = body(b.pose.double(), b.shape.double()).vertices.numpy()
+                for i, v, t in zip(kept, verts, b.trans.numpy(), strict=True):
+                    trimesh.Trimesh(to_camera(v, t), body.faces, process=False).export(tmp / "meshes" / f"{i:03d}.obj")
+        per_image = [
+            {
+                "index": i,
+                "prompt": prompt,
+                "person_found": i not in no_person,
+                "prior_score": float(prior[i]) if np.isfinite(prior[i]) else None,
+                "corrected": i in kept,
+            }
+            for i in range(n)
+        ]
+        summary = {"n": n, "n_corrected": len(kept), "n_no_person": len(no_person), "seed": seed, "min_score": cfg.min_score}
+        (tmp / "scores.json").write_text(json.dumps({"provenance": provenance, **summary, "images": per_image}, indent=1))
+    return {"n_images": float(n), "n_corrected": float(len(kept)), "n_no_person": float(len(no_person))}
