@@ -6,10 +6,14 @@ import handflow.papers.s2h.variants as s2h
 S2H_CMD = "handflow.papers.s2h.commands"
 
 
+S2H_CHARACTERS = P.get("s2h.characters_dir")
+
+
 rule s2h_tree:
     input:
         hand=HAND_MODEL,
         interhand=expand("data/processed/interhand26m_{split}.h5", split=("train", "val", "test")),
+        characters=S2H_CHARACTERS or [],
         code=code_of(f"{S2H_CMD}:tree"),
     output:
         directory(s2h.TREE),
@@ -20,10 +24,11 @@ rule s2h_tree:
     conda:
         CONDA_ENV
     params:
-        p=par("global.seed", "global.threads", "s2h.characters", "s2h.motions"),
+        p=par("global.seed", "global.threads", "s2h.characters", "s2h.characters_dir", "s2h.character_splits", "s2h.motions"),
+        characters=f"--characters-dir {S2H_CHARACTERS}" if S2H_CHARACTERS else "",
     shell:
         "python -m handflow s2h tree --hand-model {input.hand} --interhand-train {input.interhand[0]}"
-        " --interhand-val {input.interhand[1]} --interhand-test {input.interhand[2]} --out {output} --log {log}"
+        " --interhand-val {input.interhand[1]} --interhand-test {input.interhand[2]} {params.characters} --out {output} --log {log}"
 
 
 rule s2h_pack:

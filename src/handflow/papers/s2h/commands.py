@@ -15,18 +15,27 @@ KEY = "s2h"
 
 @group.command(
     "tree",
-    "the MixHand tree: anny Mixamo characters and MANO subjects with their BVH motions",
+    "the MixHand tree: Mixamo characters (anny's, or the user's BVH) and MANO subjects with their BVH motions",
     *paths("hand-model", "interhand-train", "interhand-val", "interhand-test", "out"),
+    Arg("--characters-dir", required=False, default=None),
     run="s2h_tree",
 )
 def tree(stage: Stage, args: Namespace) -> dict:
     from handflow.papers.s2h.characters import CharacterSpec
     from handflow.papers.s2h.dataset import MotionConfig, build_tree
+    from handflow.papers.s2h.user_characters import find_characters
 
     source = stage.source_of(f"{KEY}.characters")
     specs = tuple(CharacterSpec.from_dict(c, source, f"characters[{i}]") for i, c in enumerate(stage.get(f"{KEY}.characters")))
+    user = None
+    characters_dir = stage.get(f"{KEY}.characters_dir")
+    if characters_dir or args.characters_dir:
+        stage.expect_path(args.characters_dir or "", characters_dir or "", f"{KEY}.characters_dir")
+        splits = stage.get(f"{KEY}.character_splits")
+        user = find_characters(Path(args.characters_dir), splits, str(stage.source_of(f"{KEY}.character_splits")))
     interhand = {s: Path(getattr(args, f"interhand_{s}")) for s in ("train", "val", "test")}
-    return build_tree(Path(args.out), specs, stage.section(MotionConfig, f"{KEY}.motions"), Path(args.hand_model), interhand, stage.seed)
+    motions = stage.section(MotionConfig, f"{KEY}.motions")
+    return build_tree(Path(args.out), specs, motions, Path(args.hand_model), interhand, stage.seed, user)
 
 
 @group.command(
@@ -122,6 +131,38 @@ def figure(stage: Stage, args: Namespace) -> dict:
     )
     stage.log_artifact(args.out)
     return {"frames": float(frames)}
+
+
+@group.command(
+    "retarget",
+    "one hand motion (a MANO run or a Mixamo clip, BVH) onto one Mixamo character's BVH with a trained ASRN or DM",
+    Arg("--model", help="a model file, or a trained network's folder of seeds (the first is used)"),
+    Arg("--kind", choices=list(MODELS), default="asrn", required=False),
+    Arg("--source", help="the motion's BVH"),
+    Arg("--target", help="the character's BVH (its skeleton, rest hand and body frames)"),
+    Arg("--out", help="the retargeted BVH"),
+    Arg("--betas", required=False, default=None, help="a MANO source's betas (.npy, (10,) or per frame (F, 10))"),
+    Arg("--hand-model", required=False, default=None, help="the prepared hand model folder (a MANO source)"),
+    Arg("--source-mesh", required=False, default=None, help="a Mixamo source's <Char>_mesh_data.npz (hand axes)"),
+    Arg("--target-mesh", required=False, default=None, help="the target's <Char>_mesh_data.npz (hand axes)"),
+    run="s2h_retarget",
+)
+def retarget(stage: Stage, args: Namespace) -> dict:
+    from handflow.checkpoints import seed_model_files
+    from handflow.papers.s2h.retarget_bvh import retarget_file
+
+    opt = lambda v: Path(v) if v else None  # noqa: E731
+    return retarget_file(
+        seed_model_files(args.model)[0],
+        args.kind,
+        Path(args.source),
+        Path(args.target),
+        Path(args.out),
+        opt(args.betas),
+        opt(args.hand_model),
+        opt(args.source_mesh),
+        opt(args.target_mesh),
+    )
 
 
 @group.command("report", "metrics JSON and table", Arg("--evals", nargs="+"), *paths("data", "json", "table", "html"), run="s2h_report")

@@ -13,8 +13,13 @@ ground truth. The MANO subjects' splits are InterHand2.6M's (train / val / test 
 differ); the characters' are params (a validation character distinct from the test one,
 unlike the seed, whose val and test are both SportyGranny).
 
+With `s2h.characters_dir` the Mixamo side is the user's characters instead
+(`user_characters`: their own clips and optional meshes, copied in after the hand reader
+accepts every clip), and `identities.json` says which (`source`: anny | user).
+
 Packing (`pack`) reads every BVH back through the BVH reader and the hand reader, so what
-trains is what the files say; 60 fps files are subsampled by 12 (the seed's `[::12]`).
+trains is what the files say; files are subsampled to about 5 fps (60 fps by 12, the seed's
+`[::12]`; 30 fps by 6).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from handflow.papers.s2h.characters import Character, CharacterSpec, build_chara
 from handflow.papers.s2h.hand import forward_kinematics, hand_of
 from handflow.papers.s2h.mano_side import interhand_runs, local_rotations, mano_hand
 from handflow.papers.s2h.motions import FPS, SUBSAMPLE, euler_to_bs, procedural_clip
+from handflow.papers.s2h.user_characters import MESH_SUFFIX, UserCharacter, copy_character, hand_mesh
 from handflow.storage.atomic import atomic_path
 
 SPLITS = ("train", "val", "test")
@@ -67,6 +73,11 @@ MANO_NAMES = {f"right_{f.lower()}{j}": f"RightHand{f}{j}" for f in ("Middle", "R
 MANO_NAMES["right_wrist"] = "RightHand"
 
 
+def subsample_step(frame_time: float) -> int:
+    """Frames kept one in this many, to about 5 fps: 12 at 60 fps (the seed's `[::12]`), 6 at 30, 1 at 5 fps."""
+    return max(1, round(SUBSAMPLE / (FPS * frame_time)))
+
+
 def read_hand(path: Path) -> tuple[np.ndarray, np.ndarray, float]:
     """(offsets, local rotations, frame time) of a character's or a MANO BVH in the seed's joint order."""
     motion = bvh.read_bvh(path)
@@ -78,12 +89,20 @@ def read_hand(path: Path) -> tuple[np.ndarray, np.ndarray, float]:
 
 
 def build_tree(
-    out: Path, specs: tuple[CharacterSpec, ...], cfg: MotionConfig, model_dir: Path, interhand: dict[str, Path], seed: int
+    out: Path,
+    specs: tuple[CharacterSpec, ...],
+    cfg: MotionConfig,
+    model_dir: Path,
+    interhand: dict[str, Path],
+    seed: int,
+    user: list[UserCharacter] | None = None,
 ) -> dict[str, float]:
+    """The tree (module docstring); with `user` (`s2h.characters_dir`) the Mixamo side is the user's characters, each
+    playing its own clips, in place of the anny characters of `specs`."""
     from handflow.hand.model import create
 
     splits = {s.split for s in specs}
-    if not {"train", "val", "test"} <= splits:
+    if user is None and not {"train", "val", "test"} <= splits:
         raise InputError("params", "s2h.characters", f"needs train, val and test characters; has {sorted(splits)}")
     model = create(model_dir, "right")
     mean = model.layer.hand_mean.detach().double().numpy()
@@ -123,6 +142,20 @@ def build_tree(
                         "betas": [float(b) for b in betas],
                     }
                 )  # the shape its skeleton was made from
+        if user is not None:  # the user's characters, their own clips and meshes
+            for character in user:
+                stats["mixamo_files"] += copy_character(character, root / "mixamo" / character.name, read_hand)
+                identities.append(
+                    {
+                        "name": character.name,
+                        "domain": "mixamo",
+                        "split": character.split,
+                        "folder": f"mixamo/{character.name}",
+                        "source": "user",
+                        "mesh": character.mesh is not None,
+                    }
+                )
+            specs = ()
         # Mixamo side: every character plays every clip
         for spec in specs:
             character = build_character(spec)
@@ -133,7 +166,8 @@ def build_tree(
             if cfg.interhand_to_mixamo:
                 _play(folder, character, retarget, 1 / 5)
             stats["mixamo_files"] += len(clips) + (len(retarget) if cfg.interhand_to_mixamo else 0)
-            identities.append({"name": spec.name, "domain": "mixamo", "split": spec.split, "folder": f"mixamo/{spec.name}"})
+            ident = {"name": spec.name, "domain": "mixamo", "split": spec.split, "folder": f"mixamo/{spec.name}"}
+            identities.append(ident | {"source": "anny", "mesh": True})
         (root / "identities.json").write_text(json.dumps(identities, indent=1))
     return stats
 
@@ -148,13 +182,13 @@ def _identity_static(root: Path, ident: dict, offsets: np.ndarray, model) -> tup
     """(axes, betas) of an identity: from its rest offsets and skinned mesh (characters) or its mean shape (MANO)."""
     folder = root / ident["folder"]
     if ident["domain"] == "mixamo":
-        mesh = folder / f"{ident['name']}_mesh_data.npz"
-        try:
-            with np.load(mesh) as data:
-                verts, weights = data["verts"], data["weight"]
-        except (FileNotFoundError, KeyError, ValueError) as exc:
-            raise InputError(mesh, None, f"unreadable mesh data ({exc.__class__.__name__})") from None
         rest, _ = forward_kinematics(offsets, np.eye(3)[None, None].repeat(21, 1))
+        if not ident.get("mesh", True):  # a user's character without a mesh: the skeleton's axes alone
+            return joint_axes(rest[0])[0], np.zeros(10)
+        mesh = folder / f"{ident['name']}{MESH_SUFFIX}"
+        if not mesh.is_file():
+            raise InputError(mesh, None, "file not found")
+        verts, weights = hand_mesh(mesh, offsets)
         return joint_axes(rest[0], verts, weights)[0], np.zeros(10)
     betas = np.asarray(ident.get("betas", []), np.float64)
     if betas.shape != (10,):
@@ -190,8 +224,7 @@ def pack(root: Path, out: Path, model_dir: Path) -> dict[str, float]:
                 rest_local = canonical_rest(offsets)
             elif not np.allclose(off, offsets, atol=1e-6):
                 raise InputError(path, "OFFSET", f"differs from {files[0].name}'s: one identity, one skeleton")
-            if frame_time < 1 / 10:
-                rot = rot[::SUBSAMPLE]
+            rot = rot[:: subsample_step(frame_time)]
             bs_all.append(to_bs(rot, rest_local, axes).astype(np.float32))
             motion_rows.append((i, start, len(rot), path.stem))
             start += len(rot)

