@@ -578,3 +578,81 @@ def test_body_model_files_read_or_fail_in_one_line(key, how, cut):
         with torch.no_grad():
             out = smpl(torch.zeros(2, 14, 3), torch.full((2, 6), 0.5))
         assert torch.isfinite(out.vertices).all() and torch.isfinite(out.keypoints).all()
+
+
+@fuzz
+@given(
+    st.sampled_from(["verts", "faces", "weight", "vgrp_label", "bone_names", "bone_cors"]),
+    st.sampled_from(["drop", "truncate", "transpose", "nan", "text", "scalar", "shift"]),
+    st.integers(0, 30),
+)
+def test_character_mesh_files_read_or_fail_in_one_line(key, how, cut):
+    """A seed-format `<Char>_mesh_data.npz` (written by the test, `mixamo_bvh`) with one array damaged: a hand mesh in
+    the BVH's wrist frame with finite vertices and weights, or one line naming the file."""
+    import mixamo_bvh
+
+    from handflow.papers.s2h.dataset import read_hand
+    from handflow.papers.s2h.user_characters import hand_mesh
+
+    sk = mixamo_bvh.skeleton(1.0, 4.0)
+    with tempfile.TemporaryDirectory() as tmp:
+        path, clip = Path(tmp) / "C_mesh_data.npz", Path(tmp) / "C.bvh"
+        mixamo_bvh.write_seed_mesh(path, sk)
+        mixamo_bvh.write_clip(clip, sk, 2, 30, 0)
+        with np.load(path) as data:
+            arrays = dict(data)
+        a = arrays[key]
+        if how == "drop":
+            del arrays[key]
+        elif how == "truncate":
+            arrays[key] = a[: cut % max(len(a), 1)]
+        elif how == "transpose":
+            arrays[key] = a.T
+        elif how == "nan":
+            arrays[key] = np.where(np.arange(a.size).reshape(a.shape) == cut, np.nan, a.astype(np.float64)) if a.dtype.kind == "f" else a
+        elif how == "text":
+            arrays[key] = np.array(["x"] * len(a))
+        elif how == "scalar":
+            arrays[key] = np.float64(cut)
+        else:
+            arrays[key] = a + cut + 1 if a.dtype.kind in "fi" else a[::-1]
+        np.savez(path, **arrays)
+        offsets, _, _ = read_hand(clip)
+        try:
+            verts, weights = hand_mesh(path, offsets)
+        except InputError as exc:
+            _one_line(exc, "C_mesh_data.npz")
+            return
+        assert np.isfinite(verts).all() and np.isfinite(weights).all() and weights.shape == (len(verts), 21)
+
+
+@fuzz
+@given(st.lists(st.sampled_from(["A", "B", "C", "D", "a.bvh", "B.bvh", "notes.txt", "E"]), max_size=6), st.data())
+def test_character_folders_are_found_or_refused_in_one_line(entries, data):
+    """Any folder of character folders and files, with any splits: characters with a train, val and test one, or one
+    line naming the folder or the params key."""
+    import mixamo_bvh
+
+    from handflow.papers.s2h.user_characters import find_characters
+
+    splits = data.draw(st.none() | st.dictionaries(st.sampled_from(["A", "B", "C", "Z"]), st.sampled_from(["train", "val", "test", "dev"])))
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "chars"
+        root.mkdir()
+        sk = mixamo_bvh.skeleton(1.0, 0.0)
+        for entry in entries:
+            if entry.endswith(".bvh"):
+                mixamo_bvh.write_clip(root / entry, sk, 1, 30, 0)
+            elif entry.endswith(".txt"):
+                (root / entry).write_text("x")
+            else:
+                (root / entry).mkdir(exist_ok=True)
+                if entry != "E":  # E: a folder without clips
+                    mixamo_bvh.write_clip(root / entry / "c.bvh", sk, 1, 30, 0)
+        try:
+            found = find_characters(root, splits, "params/s2h.yaml")
+        except InputError as exc:
+            _one_line(exc)
+            assert "chars" in str(exc) or "params/s2h.yaml" in str(exc), str(exc)
+            return
+        assert {c.split for c in found} == {"train", "val", "test"} and all(c.clips for c in found)
