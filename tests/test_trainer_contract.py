@@ -222,3 +222,49 @@ def test_damaged_checkpoint_is_one_clear_error_and_no_model(make_trainer, tmp_pa
     assert str(err.value).startswith(f"{checkpoint}: corrupted checkpoint")
     assert "\n" not in str(err.value)
     assert not (tmp_path / "model.pt").exists() and not Path(tmp_path / "loss.tsv").exists()
+
+
+class _Scripted(Trainer):
+    """A one-weight model whose validation score is scripted per checkpoint: the contract must keep the best one."""
+
+    kind, seed = "toy", 0
+
+    def __init__(self, scores: list[float]) -> None:
+        from handflow.training import TrainSection
+
+        self.cfg = TrainSection(lr=0.1, batch_size=1, steps=8, checkpoint_every=2, log_every=1)
+        self.scores, self.seen = list(scores), []
+        self.validation_metric = "scripted"
+
+    def build(self, device):
+        import torch
+
+        from handflow.training import TrainState
+
+        model = torch.nn.Linear(1, 1, bias=False)
+        opt = torch.optim.SGD(model.parameters(), lr=self.cfg.lr)
+        return TrainState(model, opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0), torch.Generator().manual_seed(0))
+
+    def loss(self, state):
+        return (state.model.weight - 10.0).pow(2).sum()
+
+    def validate(self, state):
+        self.seen.append(float(state.model.weight))
+        return self.scores[len(self.seen) - 1]
+
+    def identity(self):
+        return [self.scores]
+
+    def export(self, state):
+        return {"config": {}}
+
+
+def test_the_model_file_keeps_the_best_validated_checkpoint(tmp_path):
+    """Checkpoints at steps 2, 4, 6, 8 scored 3, 1, 2, 5: the file holds step 4's weights and says so."""
+    import torch
+
+    trainer = _Scripted([3.0, 1.0, 2.0, 5.0])
+    metrics = fit(trainer, tmp_path / "ck", tmp_path / "m.pt", tmp_path / "l.tsv")
+    saved = torch.load(tmp_path / "m.pt", weights_only=False)
+    assert saved["selected"] == {"step": 4, "metric": "scripted", "score": 1.0} and metrics["selected_step"] == 4.0
+    assert float(saved["state_dict"]["weight"]) == pytest.approx(trainer.seen[1]) != pytest.approx(trainer.seen[-1])

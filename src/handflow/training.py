@@ -15,6 +15,12 @@ data; a checkpoint of another run (changed params, other data) is never resumed.
 Checkpoints live outside the stage's declared outputs, so Snakemake does not
 delete them when a killed job is cleaned up.
 
+A trainer that can score its model on held-out data (`Trainer.validate`, lower is better)
+has it scored at every checkpoint; the best so far travels in the checkpoint, and the model
+file keeps that one's weights and says which step it was (`selected`), as the seeds'
+Lightning `ModelCheckpoint(monitor=...)` keeps the best validation step. Validation must
+draw no random numbers, so a resumed run still takes the same steps.
+
 Reading model files back (what sampling and evaluation stages need) is `handflow.checkpoints`,
 so those stages never depend on this module or a paper's trainers.
 """
@@ -58,6 +64,7 @@ class TrainState:
     lr_schedule: torch.optim.lr_scheduler.LRScheduler
     generator: torch.Generator
     history: list[tuple[int, float]] = field(default_factory=list)
+    best: dict[str, Any] | None = None  # with a validation: {"step", "score", "model"} of the best checkpoint so far
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,7 @@ def _resume(state: TrainState, cfg: LoopConfig) -> int:
     if ckpt.get("cuda_rng") and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
     state.history[:] = [(int(s), float(v)) for s, v in ckpt["history"]]
+    state.best = ckpt.get("best")
     log.info("resumed from %s at step %d", path, ckpt["step"])
     return int(ckpt["step"])
 
@@ -106,15 +114,33 @@ def _save(state: TrainState, cfg: LoopConfig, step: int) -> None:
             "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
             "history": state.history,
+            "best": state.best,
         },
         _checkpoint_path(cfg),
     )
 
 
+def _validated(state: TrainState, validate: Callable[[], float], step: int) -> None:
+    """Score the model (in eval mode, no gradients) and keep its weights if it is the best so far."""
+    state.model.eval()
+    with torch.no_grad():
+        score = float(validate())
+    state.model.train()
+    if not math.isfinite(score):
+        raise ComputationError(f"validation score is {score} at step {step}")
+    if state.best is None or score < state.best["score"]:
+        state.best = {"step": step, "score": score, "model": {k: v.detach().cpu().clone() for k, v in state.model.state_dict().items()}}
+
+
 def train(
-    state: TrainState, cfg: LoopConfig, loss_fn: Callable[[], torch.Tensor], on_log: Callable[[int, float], None] | None = None
+    state: TrainState,
+    cfg: LoopConfig,
+    loss_fn: Callable[[], torch.Tensor],
+    on_log: Callable[[int, float], None] | None = None,
+    validate: Callable[[], float] | None = None,
 ) -> list[tuple[int, float]]:
-    """Run steps until `cfg.n_steps` (resuming if a checkpoint of this run exists); return the loss history."""
+    """Run steps until `cfg.n_steps` (resuming if a checkpoint of this run exists); return the loss history. With
+    `validate`, the model is scored at every checkpoint and the best kept in `state.best` (module docstring)."""
     start = _resume(state, cfg)
     state.model.train()
     running, count = 0.0, 0
@@ -136,6 +162,8 @@ def train(
                 on_log(done, running / count)
             running, count = 0.0, 0
         if done % cfg.checkpoint_every == 0 or done == cfg.n_steps:
+            if validate is not None:
+                _validated(state, validate, done)
             _save(state, cfg, done)
     state.model.eval()
     return state.history
@@ -222,6 +250,13 @@ class Trainer(ABC):
         """Metrics of the finished run beside the final loss."""
         return {}
 
+    # What `validate` scores (its name in the model file and the metrics); None: no validation, the last step is kept
+    validation_metric: str | None = None
+
+    def validate(self, state: TrainState) -> float:
+        """The model's score on held-out data, lower is better; drawing no random numbers (see the module docstring)."""
+        raise NotImplementedError
+
 
 def fit(
     trainer: Trainer,
@@ -239,11 +274,17 @@ def fit(
     # a multiple of log_every, so a resumed run logs the same running means as an uninterrupted one
     every = -(-settings.checkpoint_every // settings.log_every) * settings.log_every
     loop = LoopConfig(settings.steps, every, settings.log_every, checkpoint_dir, run_id, grad_clip=settings.grad_clip or None)
-    history = train(state, loop, lambda: trainer.loss(state), on_log)
-    model_file = {**trainer.export(state), "kind": trainer.kind, "state_dict": cpu_state(state.model), "fingerprint": run_id}
+    validate = (lambda: trainer.validate(state)) if trainer.validation_metric else None
+    history = train(state, loop, lambda: trainer.loss(state), on_log, validate)
+    weights, selected = cpu_state(state.model), {}
+    if state.best is not None:
+        weights = state.best["model"]
+        selected = {"selected": {"step": state.best["step"], "metric": trainer.validation_metric, "score": state.best["score"]}}
+    model_file = {**trainer.export(state), "kind": trainer.kind, "state_dict": weights, "fingerprint": run_id, **selected}
     save_torch({**model_file, "steps": settings.steps}, out)
     write_loss_curve(history, curve)
-    return {"final_loss": history[-1][1], **trainer.summary(state)}
+    chosen = {"selected_step": float(state.best["step"]), "validation": state.best["score"]} if state.best else {}
+    return {"final_loss": history[-1][1], **chosen, **trainer.summary(state)}
 
 
 def fit_seeds(

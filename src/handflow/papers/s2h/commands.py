@@ -101,8 +101,11 @@ def evaluate(stage: Stage, args: Namespace) -> dict:
     if args.row in BASELINES:
         per_seed = [evaluate_method(args.row, None, data, window, stride)]
     else:
-        nets = [load_network(p, args.row)[0] for p in seed_model_files(args.models)]
-        per_seed = [evaluate_method(args.row, net, data, window, stride) for net in nets]
+        loaded = [load_network(p, args.row) for p in seed_model_files(args.models)]
+        # which checkpoint each training kept (validation-selected; absent in a model file made before selection)
+        kept = [float(ckpt.get("selected", {}).get("step", ckpt.get("steps", 0))) for _, ckpt in loaded]
+        per_seed = [evaluate_method(args.row, net, data, window, stride) for net, _ in loaded]
+        per_seed = [s | {"kept_step": k} for s, k in zip(per_seed, kept, strict=True)]
     stage.write_result(args.out, {"row": args.row, "per_seed": per_seed})
     return {k: sum(s[k] for s in per_seed) / len(per_seed) for k in per_seed[0]}
 

@@ -122,6 +122,15 @@ def build_table(evals: dict[str, dict], provenance: dict, data_path: Path, n_see
         "intra-domain ground truth by construction (MSE 0): that row is a reference, not a method to beat there.",
         "The paper's reported values are not shown: they could not be retrieved (shared/reference/seed-s2h-diffhpc.md, A8).",
     ]
+    kept = {k: [int(s["kept_step"]) for s in evals[k]["per_seed"] if "kept_step" in s] for k in MODELS}
+    if all(kept.values()):
+        val_char = ", ".join(data.identities[i]["name"] for i in data.ids("mixamo", "val"))
+        notes.append(
+            f"Checkpoints kept by validation, as the seed's monitor: each training keeps the checkpoint with the lowest "
+            f"semi-supervised semantic error (ASRN: the weighted finger direction term; DM: the distance-matrix term) of "
+            f"the validation identities ({val_char} and the MANO validation subjects), both directions averaged. Kept "
+            f"steps per training seed: ASRN {kept['asrn']}, DM {kept['dm']}."
+        )
     uncertainty = (
         f"mean ± standard error over {n_seeds} training seeds (every seed evaluated on the same held-out windows); "
         "the copy baselines are deterministic (± 0)."

@@ -9,7 +9,9 @@ the seed's DM config). ASRN's semantic terms: the distance-weighted ASM finger
 direction loss (softmin over the source's distances + 0.05) and the palm direction loss;
 DM's: the MSE of row-normalised distance matrices. One Adam over both decoders instead of
 the seed's two: each decoder's loss reaches only its own weights, so the updates are the
-same; only the gradient clip (0.5 by norm) is taken over both together.
+same; only the gradient clip (0.5 by norm) is taken over both together. The model file keeps
+the checkpoint with the lowest validation error (`validate`), as the seed keeps its best
+monitored checkpoint.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from handflow.papers.s2h.dataset import DOMAINS, MixHand
 from handflow.papers.s2h.networks import DecoderConfig, RetargetNet
 from handflow.papers.s2h.retargeting import Hands, retarget
 from handflow.training import Trainer, TrainSection, TrainState
+
+VAL_WINDOWS = 256  # validation windows per direction (evenly spaced over all of them)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,6 +77,11 @@ class RetargetTrainer(Trainer):
         for d in DOMAINS:
             if len(self.windows[d]) == 0:
                 raise ValueError(f"no {cfg.window}-frame training window in the {d} domain")
+        # validation (the seed's monitor): the other domain's validation windows onto each domain's validation identities
+        self.val = {d: torch.as_tensor(data.windows(data.ids(d, "val"), cfg.window, cfg.stride)) for d in DOMAINS}
+        self.val_ids = {d: torch.as_tensor(data.ids(d, "val")) for d in DOMAINS}
+        if all(len(self.val[o]) and len(self.val_ids[d]) for d, o in (("mixamo", "mano"), ("mano", "mixamo"))):
+            self.validation_metric = f"val_semi_{'rf_dir' if kind == 'asrn' else 'dm'}_err"
 
     def build(self, device: torch.device) -> TrainState:
         self.device = device
@@ -105,6 +114,21 @@ class RetargetTrainer(Trainer):
             semi = semantic_loss(self.kind, self.hands.semantics(tgt, pred_s), src_s, c.rf_unweighted, c.lambda_rf, c.lambda_rp)
             total = total + sup + semi + anat * (limits(pred) + limits(pred_s))
         return total
+
+    def validate(self, state: TrainState) -> float:
+        """The semi-supervised semantic error on the validation identities, both directions averaged: the seed's
+        `val/*_semi_rf_dir_err` (ASRN: the weighted finger direction term alone) or `val/*_semi_dm_err` (DM). Every
+        validation window (at most VAL_WINDOWS, evenly spaced), each onto a validation identity in turn: no random draw."""
+        c, errors = self.cfg, []
+        for domain, other in (("mixamo", "mano"), ("mano", "mixamo")):
+            w = self.val[other]
+            w = w[torch.linspace(0, len(w) - 1, min(len(w), VAL_WINDOWS)).long()]
+            src_ids, frames = w[:, 0].to(self.device), (w[:, 1:2] + torch.arange(c.window)).to(self.device)
+            pool = self.val_ids[domain].to(self.device)
+            tgt = pool[torch.arange(len(src_ids), device=self.device) % len(pool)]
+            pred, src = retarget(state.model, self.hands, src_ids, self.bs[frames], tgt, domain)
+            errors.append(semantic_loss(self.kind, self.hands.semantics(tgt, pred), src, c.rf_unweighted, 1.0, 0.0))
+        return float(torch.stack(errors).mean())
 
     def identity(self) -> list:
         return [self.kind, self.network_cfg.to_dict(), self.cfg.to_dict(), self.seed, file_digest(self.data_path)]
