@@ -137,3 +137,21 @@ def test_ldm_variant_trains_and_samples_through_the_users_autoencoder(tmp_path, 
     torch.save(raw, ckpt_path)
     with pytest.raises(InputError, match="changed since"):
         load_network(ckpt_path, "content")
+
+
+def test_fid_reference_is_the_inputs_own_crops_by_default_and_the_gt_row_then_shows_no_fid():
+    """The seed's protocol compares with the real crops of the same pairs: the ground-truth row is the reference itself,
+    so the table leaves its FID/KID empty; with `other_half` it is a floor and is shown."""
+    from handflow.papers.affordance.evaluate import reference_indices
+    from handflow.papers.affordance.report import _row
+
+    a, b = np.array([0, 2, 4]), np.array([1, 3])
+    assert reference_indices(a, b, "same_objects").tolist() == [0, 2, 4] and reference_indices(a, b, "other_half").tolist() == [1, 3]
+    with pytest.raises(ValueError):
+        reference_indices(a, b, "elsewhere")
+    values = {"fid": 0.0, "kid": 0.0, "hand_present": 0.5, "contact_recall": 0.5, "n_images": 3.0}
+    gt = {"row": "gt", "per_seed": [values], "n_inputs": 3, "n_reference": 3}
+    same = _row(gt | {"reference": "same_objects"}, "GT")
+    other = _row(gt | {"reference": "other_half"}, "GT")
+    assert same.values["fid"] is None and same.values["kid"] is None and same.values["hand_present"].mean == 0.5
+    assert other.values["fid"].mean == 0.0

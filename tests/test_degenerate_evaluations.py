@@ -55,7 +55,7 @@ def _affordance(n: int, fixtures: pytest.FixtureRequest) -> None:
 
     rng = np.random.default_rng(0)
     judges = Judges(hands=lambda images: [[] for _ in images], features=lambda images: rng.normal(size=(len(images), 8)))
-    cfg = EvaluateConfig(kid_subsets=10, contact_mm=20.0, fingertip_reach=0.04)
+    cfg = EvaluateConfig(kid_subsets=10, reference="same_objects", contact_mm=20.0, fingertip_reach=0.04)
     with pytest.raises(ComputationError, match=rf"has {n} samples, needs at least 2"):
         _metrics(judges, torch.zeros(n, 3, 16, 16), np.zeros((n, 16, 16), bool), rng.normal(size=(20, 8)), cfg, rng)
 

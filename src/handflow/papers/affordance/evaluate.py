@@ -2,9 +2,14 @@
 
 The held-out pairs are split in two by video (alternating within each category; by frame
 when a category has a single video): synthesis runs on the object images of the first
-half, and every row's images are compared with the real HOI crops of the second half, so
-the ground-truth row (the first half's real crops) is a floor that is not zero by
-construction. Each generated variant is sampled `n_seeds` times; a row's value is the mean
+half. FID and KID compare every row's images with a reference set of real HOI crops chosen
+by `evaluate.reference`: `same_objects` (the default, the seed's `corrsp_hoi_only`) the real
+crops of the very pairs whose object images were the inputs, so the ground-truth row is the
+reference itself and has no FID/KID of its own; `other_half` the real crops of the second
+half (other videos of the same held-out instances), so the ground-truth row is a floor that
+is not zero by construction. KID takes subsets of min(N, 1000) images as clean-fid: below
+1000 images every subset is the whole set and KID has no subset spread, so its ± (like
+FID's) is over sampling seeds only. Each generated variant is sampled `n_seeds` times; a row's value is the mean
 over seeds with its standard error (sampling noise only: one trained model per network).
 
 Hand presence and contact recall are MediaPipe Hands' reading (`judging`: a fingertip on
@@ -67,6 +72,13 @@ def test_pairs(path: Path, size: int) -> tuple[PairSet, np.ndarray, np.ndarray]:
     return data, a, b
 
 
+def reference_indices(a: np.ndarray, b: np.ndarray, protocol: str) -> np.ndarray:
+    """The held-out pairs whose real crops FID/KID compare with (module docstring): the inputs' own, or the other half."""
+    if protocol not in REFERENCE_SETS:
+        raise ValueError(f"evaluate.reference {protocol!r}: one of {REFERENCE_SETS}")  # params are schema-checked
+    return a if protocol == "same_objects" else b
+
+
 def mean_layout(train_pairs: Path, size: int) -> torch.Tensor:
     """The trivial layout: the training layouts' mean, its direction renormalised."""
     lay = PairSet.load(train_pairs, size).layout[0].mean(0)
@@ -74,11 +86,15 @@ def mean_layout(train_pairs: Path, size: int) -> torch.Tensor:
     return lay
 
 
+REFERENCE_SETS = ("same_objects", "other_half")
+
+
 @dataclass(frozen=True)
 class EvaluateConfig(Section):
     """params `affordance.evaluate`."""
 
     kid_subsets: int
+    reference: str  # same_objects (the seed's) | other_half: FID/KID's real crops (module docstring)
     contact_mm: float  # 3D contact: a joint this near the object's surface
     fingertip_reach: float  # 2D contact: a fingertip within this fraction of the image side of the object's pixels
 
@@ -210,7 +226,7 @@ def evaluate_row(
 ) -> dict:
     """Per-seed judged values of one row (a variant's samples, or a reference row) at the network's `size`."""
     data, a, b = test_pairs(test, size)
-    reference = judges.features(to_uint8(data.hoi[b]))
+    reference = judges.features(to_uint8(data.hoi[reference_indices(a, b, cfg.reference)]))
     rng = np.random.default_rng(seed)
     raw = read_pairs_file(test)
     index = data.kept[a]
@@ -229,7 +245,9 @@ def evaluate_row(
     for imgs in sets:
         values, with_hand = _metrics(judges, imgs, data.obj_mask[a], reference, cfg, rng)
         per_seed.append(values | (hand3d.score(imgs, with_hand) if hand3d else {}))
-    out = {"row": row, "judges": judges.provenance(), "per_seed": per_seed, "n_inputs": len(a), "n_reference": len(b)}
+    n_reference = len(reference_indices(a, b, cfg.reference))
+    out = {"row": row, "judges": judges.provenance(), "per_seed": per_seed, "n_inputs": len(a), "n_reference": n_reference}
+    out["reference"] = cfg.reference
     if hand3d is not None and row == "gt":
         truth = true_joints(raw, index, model_dir)
         out["true_hands"] = hand_contact_metrics(truth, hand3d.depth, hand3d.camera, cfg.contact_mm)
