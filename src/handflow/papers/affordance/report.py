@@ -230,6 +230,12 @@ def write_report(
 ) -> ResultsTable:
     """The table (JSON, Markdown, HTML) with the judges named and the hand-pose network's check in its notes, and the figure."""
     extra, notes = pairs_notes(test)
+    if provenance.get("data_source") == "hoi4d" and provenance.get("hand_model") != "mano":
+        notes.append(
+            f"HOI4D's hand poses (poseCoeff, beta) are MANO parameters; with global.hand_model: {provenance.get('hand_model')} "
+            "the hand-pose network's 3D labels pose them on that model (MANO's parameter layout, not MANO's shape), so its "
+            "joints are approximate: set global.hand_model: mano (and hand_model_dir) for real HOI4D."
+        )
     net, hp_ckpt = load_network(handpose_path, "handpose")
     hand_pose = held_out_accuracy(net, hp_ckpt, test, hand_model)
     judges = evals["gt"]["judges"]
