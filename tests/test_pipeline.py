@@ -50,7 +50,7 @@ IHG_JOBS = {
     "interhandgen_report": 1,
 }
 # Semantics2Hands' MANO side reads the preprocessed InterHand2.6M splits too
-S2H_JOBS = {"s2h_tree": 1, "s2h_pack": 1, "s2h_train": 2, "s2h_evaluate": 4, "s2h_figure": 1, "s2h_report": 1}
+S2H_JOBS = {"s2h_tree": 1, "s2h_pack": 1, "s2h_train": 2, "s2h_evaluate": 4, "s2h_figure": 1, "s2h_retarget": 1, "s2h_report": 1}
 
 
 def test_dvc_repro_equals_snakemake(smoke_build):
@@ -189,6 +189,6 @@ def test_s2h_loss_weight_stays_inside_its_paper(smoke_build):
     a, _ = smoke_build
     with _edited((a,), "params/s2h.yaml", lambda d: d["train"].update(lambda_rf=0.5)):  # not a smoke-scale key
         dry = run_ok([*SNAKEMAKE, "-n", "--cores", "1", "--quiet", "rules"], a)
-        assert _job_counts(dry) == {"s2h_train": 2, "s2h_evaluate": 2, "s2h_figure": 1, "s2h_report": 1}
+        assert _job_counts(dry) == {"s2h_train": 2, "s2h_evaluate": 2, "s2h_figure": 1, "s2h_retarget": 1, "s2h_report": 1}
         changed = _dvc_changed(a)
         assert set(changed) == {"s2h_train_asrn", "s2h_train_dm"}

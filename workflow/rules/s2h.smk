@@ -120,6 +120,33 @@ rule s2h_figure:
         " --out {output} --log {log}"
 
 
+S2H_RETARGET = [P.get(f"s2h.retarget.{k}") for k in ("source", "target")]
+
+
+rule s2h_retarget:
+    input:
+        tree=s2h.TREE,
+        hand=HAND_MODEL,
+        models=f"models/s2h/{s2h.FIGURE_MODEL}",
+        motions=[p for p in S2H_RETARGET if p],
+        code=code_of(f"{S2H_CMD}:retarget"),
+    output:
+        s2h.RETARGETED,
+    log:
+        "logs/s2h/retarget.log",
+    benchmark:
+        "logs/bench/s2h_retarget.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        p=par("global.threads", "s2h.retarget"),
+        given=" ".join(f"--{k} {v}" for k, v in zip(("source", "target"), S2H_RETARGET) if v),
+        kind=s2h.FIGURE_MODEL,
+    shell:
+        "python -m handflow s2h retarget --model {input.models} --kind {params.kind} --tree {input.tree}"
+        " --hand-model {input.hand} {params.given} --out {output} --log {log}"
+
+
 rule s2h_report:
     input:
         evals=expand("results/s2h/eval_{row}.json", row=s2h.ROWS),

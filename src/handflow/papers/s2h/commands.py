@@ -141,30 +141,42 @@ def figure(stage: Stage, args: Namespace) -> dict:
     "one hand motion (a MANO run or a Mixamo clip, BVH) onto one Mixamo character's BVH with a trained ASRN or DM",
     Arg("--model", help="a model file, or a trained network's folder of seeds (the first is used)"),
     Arg("--kind", choices=list(MODELS), default="asrn", required=False),
-    Arg("--source", help="the motion's BVH"),
-    Arg("--target", help="the character's BVH (its skeleton, rest hand and body frames)"),
+    Arg("--source", required=False, default=None, help="the motion's BVH (default: the tree's first MANO test run)"),
+    Arg("--target", required=False, default=None, help="the character's BVH (default: the tree's test character's first clip)"),
+    Arg("--tree", required=False, default=None, help="a MixHand tree, for the defaults"),
     Arg("--out", help="the retargeted BVH"),
-    Arg("--betas", required=False, default=None, help="a MANO source's betas (.npy, (10,) or per frame (F, 10))"),
+    Arg("--betas", required=False, default=None, help="a MANO source's betas (.npy; default: <run>.npy beside it)"),
     Arg("--hand-model", required=False, default=None, help="the prepared hand model folder (a MANO source)"),
-    Arg("--source-mesh", required=False, default=None, help="a Mixamo source's <Char>_mesh_data.npz (hand axes)"),
-    Arg("--target-mesh", required=False, default=None, help="the target's <Char>_mesh_data.npz (hand axes)"),
+    Arg("--source-mesh", required=False, default=None, help="a Mixamo source's mesh file (default: <Char>_mesh_data.npz beside it)"),
+    Arg("--target-mesh", required=False, default=None, help="the target's mesh file (default: <Char>_mesh_data.npz beside it)"),
     run="s2h_retarget",
 )
 def retarget(stage: Stage, args: Namespace) -> dict:
     from handflow.checkpoints import seed_model_files
-    from handflow.papers.s2h.retarget_bvh import retarget_file
+    from handflow.papers.s2h.retarget_bvh import beside, read_betas, retarget_file, tree_defaults
+    from handflow.papers.s2h.user_characters import MESH_SUFFIX
 
+    if not (args.source and args.target) and not args.tree:
+        raise InputError("--tree", None, "needed for the default --source or --target")
+    source, target, betas = (Path(args.source), Path(args.target), None) if args.source and args.target else tree_defaults(Path(args.tree))
+    if args.source or args.target:  # what was given replaces the tree's pick (a given source brings its own betas)
+        source, target = Path(args.source or source), Path(args.target or target)
+        betas = None if args.source else betas
+    betas_file = Path(args.betas) if args.betas else beside(source, f"{source.stem}.npy")
+    if betas is None and betas_file is not None:
+        betas = read_betas(betas_file)
+    mesh_of = lambda p: beside(p, f"{p.parent.name}{MESH_SUFFIX}")  # noqa: E731 - a character's folder holds its mesh
     opt = lambda v: Path(v) if v else None  # noqa: E731
     return retarget_file(
         seed_model_files(args.model)[0],
         args.kind,
-        Path(args.source),
-        Path(args.target),
+        source,
+        target,
         Path(args.out),
-        opt(args.betas),
+        betas,
         opt(args.hand_model),
-        opt(args.source_mesh),
-        opt(args.target_mesh),
+        opt(args.source_mesh) or mesh_of(source),
+        opt(args.target_mesh) or mesh_of(target),
     )
 
 

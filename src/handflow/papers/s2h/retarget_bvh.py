@@ -19,6 +19,7 @@ skeleton alone otherwise; MANO's from the hand model and the betas).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,29 @@ from handflow.papers.s2h.user_characters import hand_mesh
 from handflow.storage.atomic import atomic_write_text
 
 
+def tree_defaults(tree: Path) -> tuple[Path, Path, np.ndarray]:
+    """(source, target, the source subject's betas) from a MixHand tree: its first MANO test run, its test character's
+    first clip, and the shape that subject's skeleton was made from (`identities.json`)."""
+    try:
+        identities = json.loads((tree / "identities.json").read_text())
+    except (FileNotFoundError, json.JSONDecodeError) as exc:
+        raise InputError(tree / "identities.json", None, f"not readable ({exc.__class__.__name__})") from None
+    picks = []
+    for domain in ("mano", "mixamo"):
+        ident = next((d for d in identities if d.get("domain") == domain and d.get("split") == "test"), None)
+        clips = sorted((tree / ident["folder"]).glob("*.bvh")) if ident else []
+        if not clips:
+            raise InputError(tree / "identities.json", domain, "no test identity with a BVH clip")
+        picks.append((clips[0], ident))
+    return picks[0][0], picks[1][0], np.asarray(picks[0][1].get("betas", np.zeros(10)), np.float64)
+
+
+def beside(path: Path, name: str) -> Path | None:
+    """A file named `name` in `path`'s folder, if there is one (a run's betas, a character's mesh)."""
+    found = path.parent / name
+    return found if found.is_file() else None
+
+
 @dataclass(frozen=True)
 class HandIdentity:
     """What the network needs of one hand: its domain, rest offsets, axes and betas (zeros for a character)."""
@@ -53,23 +77,31 @@ def character_identity(offsets: np.ndarray, mesh: Path | None) -> HandIdentity:
     return HandIdentity("mixamo", offsets, joint_axes(rest[0], verts, weights)[0], np.zeros(10))
 
 
-def mano_identity(path: Path, offsets: np.ndarray, betas_file: Path | None, model_dir: Path | None) -> HandIdentity:
+def read_betas(path: Path) -> np.ndarray:
+    """(10,) betas from a `.npy` of (10,) or per-frame (F, 10) values (their mean: one skeleton per run)."""
+    try:
+        betas = np.load(path, allow_pickle=False).astype(np.float64)
+    except (OSError, ValueError, TypeError) as exc:
+        raise InputError(path, None, f"not a readable .npy of numbers ({exc.__class__.__name__})") from None
+    if betas.ndim == 2:
+        betas = betas.mean(0)
+    if betas.shape != (10,) or not np.isfinite(betas).all():
+        raise InputError(path, None, f"shape {betas.shape} or non-finite values; expected (10,) or (F, 10) finite betas")
+    return betas
+
+
+def mano_identity(path: Path, offsets: np.ndarray, betas: np.ndarray | None, model_dir: Path | None) -> HandIdentity:
+    """A MANO source: its axes from the hand model at `betas`. The BVH's own offsets are kept (they are the skeleton the
+    motion was written on); one line if they are not a hand of about that shape (the wrong betas or hand model)."""
     from handflow.hand.model import create
     from handflow.papers.s2h.mano_side import mano_hand
 
-    if betas_file is None or model_dir is None:
+    if betas is None or model_dir is None:
         raise InputError(path, None, "a MANO source needs its betas (--betas, .npy) and the hand model (--hand-model)")
-    try:
-        betas = np.load(betas_file, allow_pickle=False).astype(np.float64)
-    except (OSError, ValueError) as exc:
-        raise InputError(betas_file, None, f"not a readable .npy ({exc.__class__.__name__})") from None
-    if betas.ndim == 2:
-        betas = betas.mean(0)  # per-frame betas of one subject, as the seed's: its mean shape made the skeleton
-    if betas.shape != (10,) or not np.isfinite(betas).all():
-        raise InputError(betas_file, None, f"shape {betas.shape} or non-finite values; expected (10,) or (F, 10) finite betas")
     hand = mano_hand(create(model_dir, "right"), betas)
-    if not np.allclose(hand.offsets, offsets, atol=1e-3):
-        raise InputError(path, "OFFSET", "the BVH skeleton is not the MANO hand of these betas")
+    scale = np.linalg.norm(hand.offsets[1])
+    if np.abs(hand.offsets - offsets).max() > 0.1 * scale:
+        raise InputError(path, "OFFSET", "the BVH skeleton is not a MANO hand of these betas (more than 10 % off)")
     return HandIdentity("mano", offsets, hand.axes, betas)
 
 
@@ -133,7 +165,7 @@ def retarget_file(
     source: Path,
     target: Path,
     out: Path,
-    betas: Path | None = None,
+    betas: np.ndarray | None = None,
     model_dir: Path | None = None,
     source_mesh: Path | None = None,
     target_mesh: Path | None = None,

@@ -19,4 +19,5 @@ PROVENANCE = GLOBAL
 TREE = "data/processed/s2h/mixhand"
 PACKED = "data/processed/s2h/mixhand.h5"
 METRICS_JSON = "results/s2h_metrics.json"
-TARGETS = (METRICS_JSON, "results/tables/s2h_table.md", "results/tables/s2h_table.html", "results/figures/s2h_retarget.gif")
+RETARGETED = "results/s2h/retargeted.bvh"  # the retarget command's rule (params s2h.retarget)
+TARGETS = (METRICS_JSON, "results/tables/s2h_table.md", "results/tables/s2h_table.html", "results/figures/s2h_retarget.gif", RETARGETED)
