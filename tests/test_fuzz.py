@@ -656,3 +656,35 @@ def test_character_folders_are_found_or_refused_in_one_line(entries, data):
             assert "chars" in str(exc) or "params/s2h.yaml" in str(exc), str(exc)
             return
         assert {c.split for c in found} == {"train", "val", "test"} and all(c.clips for c in found)
+
+
+@pytest.fixture(scope="module")
+def coco_set(tmp_path_factory):
+    from test_dhpc_real import write_coco
+
+    root = tmp_path_factory.mktemp("coco_fuzz")
+    return root, write_coco(root, "train", 2, True)
+
+
+@fuzz
+@given(data=st.data())
+def test_coco_keypoint_files_read_or_fail_in_one_line(coco_set, data):
+    """A test-written COCO person-keypoints file with one value replaced, removed or cut short (or the text truncated):
+    frames with finite keypoints in the crop, or one line naming the file."""
+    from handflow.papers.dhpc.coco import read_coco
+
+    root, doc = coco_set
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "person_keypoints.json"
+        text = json.dumps(data.draw(json_mutation(doc)))
+        if data.draw(st.integers(0, 4)) == 0:
+            text = text[: data.draw(st.integers(0, len(text) - 1))]
+        path.write_text(text)
+        try:
+            arrays, counts = read_coco(path, root / "images", 16, 6)
+        except InputError as exc:
+            _one_line(exc)
+            assert "person_keypoints.json" in str(exc) or "images" in str(exc), str(exc)
+            return
+        assert np.isfinite(arrays["kp2d"]).all() and np.isfinite(arrays["kp3d"]).all() and counts["n"] == len(arrays["image"])
+        assert ((arrays["kp2d"][..., :2] >= 0) & (arrays["kp2d"][..., :2] < 16)).all()

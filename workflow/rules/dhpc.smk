@@ -96,9 +96,37 @@ rule dhpc_correct:
         " --depth {input.nets[3]} --out {output} --log {log}"
 
 
+# the user's real frames (COCO keypoints files) in place of the renders' real-style splits, when params name them
+DHPC_REAL = [P.get(f"dhpc.real.{k}") for k in ("train_json", "test_json", "images")]
+DHPC_REAL_INPUT = [dhpc.REAL] if DHPC_REAL[0] else []
+
+
+def real_arg(wildcards, input):
+    return f"--real {input.real}" if DHPC_REAL_INPUT else ""
+
+
+rule dhpc_real:
+    input:
+        files=[p for p in DHPC_REAL if p],
+        code=code_of(f"{DHPC_CMD}:real"),
+    output:
+        dhpc.REAL,
+    log:
+        "logs/dhpc/real.log",
+    benchmark:
+        "logs/bench/dhpc_real.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        p=par(*DHPC_PROVENANCE, "global.threads", "dhpc.real", "dhpc.data.image_size"),
+    shell:
+        "python -m handflow dhpc real --out {output} --log {log}"
+
+
 rule dhpc_synthesize:
     input:
         renders=dhpc.RENDERS,
+        real=DHPC_REAL_INPUT,
         nets=expand("models/dhpc/{model}.pt", model=("mask", "hmr", "prior", "depth")),
         code=code_of(f"{DHPC_CMD}:synthesize"),
     output:
@@ -114,14 +142,16 @@ rule dhpc_synthesize:
         gpu=1,
     params:
         p=par(*DHPC_PROVENANCE, "global.threads", "global.device", "global.render_backend", "dhpc.synthetic"),
+        real=real_arg,
     shell:
-        "python -m handflow dhpc synthesize --renders {input.renders} --mask {input.nets[0]} --hmr {input.nets[1]}"
+        "python -m handflow dhpc synthesize --renders {input.renders} {params.real} --mask {input.nets[0]} --hmr {input.nets[1]}"
         " --prior {input.nets[2]} --depth {input.nets[3]} --out {output} --log {log}"
 
 
 rule dhpc_finetune:
     input:
         renders=dhpc.RENDERS,
+        real=DHPC_REAL_INPUT,
         hmr="models/dhpc/hmr.pt",
         synthetic=lambda w: [dhpc.SYNTHETIC] if w.mode == "real_synth" else [],
         code=code_of(f"{DHPC_CMD}:finetune"),
@@ -151,8 +181,9 @@ rule dhpc_finetune:
         ),
         synthetic=lambda w, input: f"--synthetic {input.synthetic}" if w.mode == "real_synth" else "",
         checkpoints="checkpoints/dhpc/finetune_{mode}",
+        real=real_arg,
     shell:
-        "python -m handflow dhpc finetune --mode {wildcards.mode} --renders {input.renders} --hmr {input.hmr} {params.synthetic}"
+        "python -m handflow dhpc finetune --mode {wildcards.mode} --renders {input.renders} {params.real} --hmr {input.hmr} {params.synthetic}"
         " --checkpoints {params.checkpoints} --out {output} --log {log}"
 
 
@@ -181,6 +212,7 @@ rule dhpc_evaluate_images:
 rule dhpc_evaluate_pose:
     input:
         renders=dhpc.RENDERS,
+        real=DHPC_REAL_INPUT,
         models=lambda w: dhpc.pose_row_models(w.row),
         code=code_of(f"{DHPC_CMD}:evaluate_pose"),
     output:
@@ -197,8 +229,9 @@ rule dhpc_evaluate_pose:
     params:
         p=par(*DHPC_PROVENANCE, "global.threads"),
         models=lambda w, input: f"--models {input.models}" if input.models else "",
+        real=real_arg,
     shell:
-        "python -m handflow dhpc evaluate-pose --row {wildcards.row} --renders {input.renders} {params.models} --out {output}"
+        "python -m handflow dhpc evaluate-pose --row {wildcards.row} --renders {input.renders} {params.real} {params.models} --out {output}"
         " --log {log}"
 
 

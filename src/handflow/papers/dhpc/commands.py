@@ -128,9 +128,24 @@ def generate(stage: Stage, args: Namespace) -> dict:
 
 
 @group.command(
+    "real",
+    "the user's real few-shot and test frames from COCO keypoints files (dhpc.real), in the renders' split format",
+    Arg("--out"),
+    run="dhpc_real",
+)
+def real(stage: Stage, args: Namespace) -> dict:
+    from handflow.papers.dhpc.coco import RealConfig, build_real
+
+    cfg = stage.section(RealConfig, f"{KEY}.real")
+    size = stage.get(f"{KEY}.data.image_size")
+    return build_real(cfg, stage.root, size, stage.seed, Path(args.out), stage.provenance)
+
+
+@group.command(
     "synthesize",
     "the seed's training set: k pose-augmented regenerations of every few-shot real frame",
     *paths("renders", "mask", "hmr", "prior", "depth", "out"),
+    Arg("--real", required=False, default=None, help="the user's real frames (dhpc_real's file); default: the renders' real-style splits"),
     run="dhpc_synthesize",
     device=True,
 )
@@ -141,7 +156,7 @@ def synthesize(stage: Stage, args: Namespace) -> dict:
     from handflow.papers.dhpc.synthetic import SyntheticConfig, synthesize_set
 
     body = _body(stage)
-    guides = read_split(Path(args.renders), "real_train")
+    guides = read_split(Path(args.real or args.renders), "real_train")
     nets = _nets(stage, mask=args.mask, hmr=args.hmr, prior=args.prior, depth=args.depth)
     cfg = stage.section(SyntheticConfig, f"{KEY}.synthetic")
     g = torch.Generator().manual_seed(stage.seed)
@@ -156,6 +171,7 @@ def synthesize(stage: Stage, args: Namespace) -> dict:
     Arg("--hmr"),
     Arg("--synthetic", required=False, default=None),
     *paths("checkpoints", "out"),
+    Arg("--real", required=False, default=None, help="the user's real frames (dhpc_real's file); default: the renders' real-style splits"),
     run="dhpc_finetune_{mode}",
     device=True,
 )
@@ -171,8 +187,9 @@ def finetune(stage: Stage, args: Namespace) -> dict:
     network, weights = stage.section(ConvConfig, f"{KEY}.hmr.network"), stage.section(HMRLoss, f"{KEY}.hmr.loss")
     synthetic = Path(args.synthetic) if args.mode == "real_synth" else None
     seeds = [stage.seed * 1000 + k for k in range(stage.get(f"{KEY}.n_seeds"))]
+    real = Path(args.real or args.renders)  # the few-shot frames: the user's (dhpc.real) or the real-style renders
     return fit_seeds(
-        lambda seed: HMRTrainer(Path(args.renders), network, cfg, weights, seed, body, Path(args.hmr), "real_train", synthetic),
+        lambda seed: HMRTrainer(real, network, cfg, weights, seed, body, Path(args.hmr), "real_train", synthetic),
         seeds,
         Path(args.checkpoints),
         Path(args.out),
@@ -205,6 +222,7 @@ def evaluate_images(stage: Stage, args: Namespace) -> dict:
     Arg("--renders"),
     Arg("--models", required=False, default=None),
     Arg("--out"),
+    Arg("--real", required=False, default=None, help="the user's real frames (dhpc_real's file); default: the renders' real-style splits"),
     run="dhpc_evaluate_pose_{row}",
 )
 def evaluate_pose(stage: Stage, args: Namespace) -> dict:
@@ -216,8 +234,14 @@ def evaluate_pose(stage: Stage, args: Namespace) -> dict:
         if not args.models:
             raise InputError("--models", None, f"the {args.row} row needs its regressor")
         files = seed_model_files(args.models)
-    per_seed = score_pose_row(args.row, Path(args.renders), files, _body(stage))
-    stage.write_result(args.out, {"row": args.row, "per_seed": per_seed})
+    per_seed = score_pose_row(args.row, Path(args.renders), files, _body(stage), Path(args.real) if args.real else None)
+    frames = "the real-style renders"
+    if args.real:
+        import h5py
+
+        with h5py.File(args.real, "r") as f:
+            frames = f"the user's real frames (COCO keypoints, {f['real_test'].attrs.get('source', args.real)})"
+    stage.write_result(args.out, {"row": args.row, "per_seed": per_seed, "frames": frames})
     return {k: sum(s[k] for s in per_seed) / len(per_seed) for k in per_seed[0]}
 
 

@@ -133,6 +133,7 @@ class Split:
     focal: np.ndarray
     action: np.ndarray
     caption: list[str]
+    has_3d: bool = True  # False for real frames read without 3D joints (`coco`): kp3d is zeros, MPJPE is not computed
 
     def __len__(self) -> int:
         return len(self.image)
@@ -185,7 +186,8 @@ def read_split(path: Path, name: str) -> Split:
             raise InputError(path, f"{name}/image", "no images")
         if ((values["action"] < 0) | (values["action"] >= len(ACTIONS))).any():
             raise InputError(path, f"{name}/action", f"action index outside 0..{len(ACTIONS) - 1}")
-    return Split(**values)
+        has_3d = bool(g.attrs.get("has_3d", True))
+    return Split(**values, has_3d=has_3d)
 
 
 def read_poses(path: Path) -> np.ndarray:

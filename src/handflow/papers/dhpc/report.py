@@ -107,7 +107,16 @@ def build_table(images: dict, poses: dict[str, dict], corrected: Path, provenanc
         per_seed = poses[key]["per_seed"]
         ski = Reported({"mpjpe": 111.67, "pa_mpjpe": 81.76}, f"{README}: ski.pt on SkiPose (ski8481_real)")
         reported = [ski] if key == "real_synth" else []
-        rows.append(Row(key, label, {m: _estimate([s[m] for s in per_seed], key == "mean_pose") for m in POSE_KEYS}, reported))
+        # real frames without 3D joints have PCK only: the 3D columns stay empty
+        values = {m: _estimate([s[m] for s in per_seed], key == "mean_pose") for m in POSE_KEYS if m in per_seed[0]}
+        rows.append(Row(key, label, values, reported))
+    frames = poses["mean_pose"].get("frames", "the real-style renders")
+    pose_note = (
+        f"Pose rows on {frames}: COCO keypoints mapped onto the 14 joints, PCK over the 12 both have (head and neck have no "
+        "COCO joint); MPJPE and PA-MPJPE only where the file gives 3D joints."
+        if frames.startswith("the user's")
+        else None
+    )
     people, feats = images["judges"]["people"], images["judges"]["features"]
     _, _, attrs = read(corrected, "samples", ())
     n_text = len(attrs["scores"])
@@ -130,6 +139,8 @@ def build_table(images: dict, poses: dict[str, dict], corrected: Path, provenanc
         "The paper's FID/KID/H-FID/H-KID tables are not retrievable here; the reported rows are the README's numbers of the released "
         "checkpoints (SMART PCK per action, SkiPose MPJPE / PA-MPJPE), on data this pipeline does not have.",
     ]
+    if pose_note:
+        notes.append(pose_note)
     return ResultsTable(
         "dhpc",
         "Diffusion-HPC: pose-corrected text-to-image people and downstream fine-tuning",

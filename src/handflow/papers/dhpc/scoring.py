@@ -71,9 +71,9 @@ def score_image_rows(renders: Path, generated: dict[str, Path], judges: Judges, 
     return {"reference": {"split": "web_ref", "n_images": n}, "judges": judges.provenance(), "rows": rows}
 
 
-def _mean_pose_prediction(renders: Path, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _mean_pose_prediction(renders: Path, real_file: Path, n: int) -> tuple[np.ndarray, np.ndarray]:
     """The trivial row: every test frame gets the few-shot frames' mean 2D keypoints and the training renders' mean 3D pose."""
-    real = read_split(renders, "real_train")
+    real = read_split(real_file, "real_train")
     web = read_split(renders, "web")
     uv = real.kp2d[..., :2].mean(0)
     kp3d = pelvis_relative(torch.as_tensor(web.kp3d)).mean(0).numpy()
@@ -88,12 +88,16 @@ def _predict(model_file: Path, test, body: BodyModel) -> tuple[np.ndarray, np.nd
     return project(kp, torch.as_tensor(test.focal).float(), test.image.shape[1]).numpy(), kp.numpy()
 
 
-def score_pose_row(row: str, renders: Path, model_files: list[Path], body: BodyModel) -> list[dict[str, float]]:
-    """PCK@0.1 (x 100), MPJPE and PA-MPJPE (mm) on `real_test`, once per model file (the trivial row: once)."""
-    test = read_split(renders, "real_test")
-    preds = [_mean_pose_prediction(renders, len(test))] if row == "mean_pose" else [_predict(f, test, body) for f in model_files]
+def score_pose_row(row: str, renders: Path, model_files: list[Path], body: BodyModel, real: Path | None = None) -> list[dict[str, float]]:
+    """PCK@0.1 (x 100), MPJPE and PA-MPJPE (mm) on `real_test` (of `real`, the user's frames, else of the renders), once
+    per model file (the trivial row: once)."""
+    real = real or renders
+    test = read_split(real, "real_test")
+    preds = [_mean_pose_prediction(renders, real, len(test))] if row == "mean_pose" else [_predict(f, test, body) for f in model_files]
     out = []
     for uv, kp3d in preds:
-        err, pa = mpjpe(kp3d.astype(np.float64), test.kp3d.astype(np.float64))
-        out.append({"pck": pck(uv, test.kp2d), "mpjpe": err, "pa_mpjpe": pa})
+        row = {"pck": pck(uv, test.kp2d)}
+        if test.has_3d:  # real frames without 3D joints (COCO files without keypoints_3d) have PCK only
+            row["mpjpe"], row["pa_mpjpe"] = mpjpe(kp3d.astype(np.float64), test.kp3d.astype(np.float64))
+        out.append(row)
     return out

@@ -54,6 +54,7 @@ PROVENANCE = Provenance(
 )
 
 RENDERS = "data/processed/dhpc/renders.h5"
+REAL = "data/processed/dhpc/real.h5"  # the user's real frames (params dhpc.real), when given
 
 
 def pose_row_models(row: str) -> list[str]:
