@@ -139,7 +139,7 @@ rule s2h_retarget:
     conda:
         CONDA_ENV
     params:
-        p=par("global.threads", "s2h.retarget"),
+        p=par("global.threads"),  # s2h.retarget reaches the command as its arguments (a change changes the command)
         given=" ".join(f"--{k} {v}" for k, v in zip(("source", "target"), S2H_RETARGET) if v),
         kind=s2h.FIGURE_MODEL,
     shell:

@@ -28,10 +28,9 @@ def tree(stage: Stage, args: Namespace) -> dict:
     source = stage.source_of(f"{KEY}.characters")
     specs = tuple(CharacterSpec.from_dict(c, source, f"characters[{i}]") for i, c in enumerate(stage.get(f"{KEY}.characters")))
     user = None
-    characters_dir = stage.get(f"{KEY}.characters_dir")
+    characters_dir, splits = stage.get(f"{KEY}.characters_dir"), stage.get(f"{KEY}.character_splits")
     if characters_dir or args.characters_dir:
         stage.expect_path(args.characters_dir or "", characters_dir or "", f"{KEY}.characters_dir")
-        splits = stage.get(f"{KEY}.character_splits")
         user = find_characters(Path(args.characters_dir), splits, str(stage.source_of(f"{KEY}.character_splits")))
     interhand = {s: Path(getattr(args, f"interhand_{s}")) for s in ("train", "val", "test")}
     motions = stage.section(MotionConfig, f"{KEY}.motions")
