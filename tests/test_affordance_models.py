@@ -155,3 +155,18 @@ def test_fid_reference_is_the_inputs_own_crops_by_default_and_the_gt_row_then_sh
     other = _row(gt | {"reference": "other_half"}, "GT")
     assert same.values["fid"] is None and same.values["kid"] is None and same.values["hand_present"].mean == 0.5
     assert other.values["fid"].mean == 0.0
+
+
+def test_contentnet_trainings_are_named_and_parsed():
+    """`content.trainings` > 1 adds ContentNet trainings `<net>_s<k>`; other models are trained once."""
+    from handflow.papers.affordance.variants import MODELS, sample_inputs, trained_names, training
+
+    assert training("content_s2") == (MODELS["content"], 2) and training("content_nolayout") == (MODELS["content_nolayout"], 0)
+    for bad in ("layout_s1", "content_s0", "content_sx", "nothing"):
+        with pytest.raises(KeyError):
+            training(bad)
+    assert set(trained_names(3)) - set(MODELS) == {"content_s1", "content_s2", "content_nolayout_s1", "content_nolayout_s2"}
+    assert sample_inputs("nolayout", 2) == {
+        "content": ["models/affordance/content_nolayout.pt", "models/affordance/content_nolayout_s1.pt"]
+    }
+    assert sample_inputs("full", 1) == {"content": ["models/affordance/content.pt"], "layout": "models/affordance/layout.pt"}

@@ -6,7 +6,7 @@ from argparse import Namespace
 from pathlib import Path
 
 from handflow.errors import InputError
-from handflow.papers.affordance.variants import MODELS, PROVENANCE, ROWS, SOURCE_KEYS, SPLITS, VARIANTS, source_root
+from handflow.papers.affordance.variants import MODELS, PROVENANCE, ROWS, SOURCE_KEYS, SPLITS, VARIANTS, source_root, training
 from handflow.stage import Arg, CommandGroup, Stage, paths
 
 group = CommandGroup("affordance", "Affordance Diffusion stages", PROVENANCE)
@@ -51,8 +51,9 @@ def pairs(stage: Stage, args: Namespace) -> dict:
 
 @group.command(
     "train",
-    "train one network of variants.MODELS: LayoutNet (two), ContentNet (two), the upsampler, the hand-pose network",
-    Arg("--model", choices=list(MODELS)),
+    "train one network of variants.MODELS: LayoutNet (two), ContentNet (two; `<name>_s<k>` its further trainings), the "
+    "upsampler, the hand-pose network",
+    Arg("--model", help="a model of variants.MODELS, or a ContentNet's training k > 0 as content_s<k>"),
     *paths("data", "checkpoints", "out", "curve"),
     Arg("--hand-model", required=False),
     run="affordance_train_{model}",
@@ -63,7 +64,12 @@ def train(stage: Stage, args: Namespace) -> dict:
     from handflow.training import fit
 
     hand_model = Path(args.hand_model) if args.hand_model else None
-    trainer = trainer_for(MODELS[args.model], Path(args.data), stage, stage.seed, hand_model)
+    try:
+        model, k = training(args.model)
+    except KeyError:
+        raise InputError("--model", None, f"{args.model!r}: one of {list(MODELS)}, or a ContentNet's training as content_s<k>") from None
+    seed = stage.seed if k == 0 else stage.seed * 1000 + k  # training 0 keeps the seed a single training always had
+    trainer = trainer_for(model, Path(args.data), stage, seed, hand_model)
     metrics = fit(trainer, Path(args.checkpoints), Path(args.out), Path(args.curve), stage.on_log, stage.device)
     stage.log_artifact(args.curve)
     return metrics
@@ -73,7 +79,8 @@ def train(stage: Stage, args: Namespace) -> dict:
     "sample",
     "sample a variant (a sampled row) n_seeds times on the held-out object images",
     Arg("--row", choices=list(VARIANTS)),
-    *paths("test", "train", "content", "out"),
+    *paths("test", "train", "out"),
+    Arg("--content", nargs="+", help="the variant's ContentNet trainings: sampling draw k uses training k mod their count"),
     Arg("--layout", required=False, help="the variant's LayoutNet, when it has one"),
     run="affordance_sample_{row}",
     device=True,
@@ -83,7 +90,7 @@ def sample(stage: Stage, args: Namespace) -> dict:
     from handflow.papers.affordance.sample import SampleConfig
 
     v = VARIANTS[args.row]
-    models = {v.content: Path(args.content)}
+    models: dict[str, Path | list[Path]] = {v.content: [Path(p) for p in args.content]}
     if v.layout in MODELS:
         if not args.layout:
             raise InputError("--layout", None, f"the {args.row} row samples its layouts from {v.layout}")

@@ -102,7 +102,7 @@ class EvaluateConfig(Section):
 def sample_variant(
     row: str,
     test: Path,
-    models: dict[str, Path],
+    models: dict[str, Path | list[Path]],
     train_pairs: Path,
     cfg: SampleConfig,
     seed: int,
@@ -114,9 +114,14 @@ def sample_variant(
     `models`: the model files of `variants.MODELS` by name (those the variant uses)."""
     v = VARIANTS[row]
     n_seeds, sampler, steps, batch = cfg.n_seeds, cfg.sampler, cfg.steps, cfg.batch_size
-    content, cfg = load_network(models[v.content], v.content)
-    content.to(device)
-    size = cfg["config"]["image_size"]
+    files = models[v.content] if isinstance(models[v.content], list) else [models[v.content]]
+    contents = [load_network(f, v.content) for f in files]  # draw s uses training s mod len: the ± is over trainings
+    sizes = {c["config"]["image_size"] for _, c in contents}
+    if len(sizes) != 1:
+        raise InputError(files[0], "config.image_size", f"the ContentNet trainings work at different sizes {sorted(sizes)}")
+    size = sizes.pop()
+    for net, _ in contents:
+        net.to(device)
     data, a, _ = test_pairs(test, size)
     layout_net = load_network(models[v.layout], v.layout)[0].to(device) if v.layout in ("layout", "layout_nomask") else None
     fixed = mean_layout(train_pairs, size) if v.layout == "mean" else None
@@ -132,6 +137,7 @@ def sample_variant(
                 lay = fixed[None].repeat(len(obj), 1)
             else:
                 lay = None
+            content = contents[s % len(contents)][0]
             img_s.append(to_uint8(sample_content(content, obj, keep_masks(lay, len(obj), size), sampler, steps, g)))
             lay_s.append(lay.numpy() if lay is not None else np.full((len(obj), 5), np.nan, np.float32))
         images.append(np.concatenate(img_s))
@@ -141,7 +147,8 @@ def sample_variant(
         h5.create_dataset("layouts", data=np.stack(layouts).astype(np.float32))
         h5.create_dataset("inputs", data=a)
         h5.attrs.update({"row": row, "sampler": sampler, "steps": steps, "provenance": json.dumps(provenance)})
-    return {"images": float(len(a) * n_seeds)}
+        h5.attrs["content_trainings"] = len(contents)
+    return {"images": float(len(a) * n_seeds), "content_trainings": float(len(contents))}
 
 
 @dataclass
@@ -238,6 +245,7 @@ def evaluate_row(
         sets = [data.hoi[a] if row == "gt" else data.obj[a]]
     else:
         with h5py.File(samples, "r") as h5:
+            trainings = int(h5.attrs.get("content_trainings", 1))
             if not np.array_equal(h5["inputs"][()], a):
                 raise InputError(samples, "inputs", "made from other test pairs than these: resample")
             sets = [to_tensor(resize_images(img, size)) for img in h5["images"][()]]
@@ -248,6 +256,8 @@ def evaluate_row(
     n_reference = len(reference_indices(a, b, cfg.reference))
     out = {"row": row, "judges": judges.provenance(), "per_seed": per_seed, "n_inputs": len(a), "n_reference": n_reference}
     out["reference"] = cfg.reference
+    if samples is not None:
+        out["content_trainings"] = trainings
     if hand3d is not None and row == "gt":
         truth = true_joints(raw, index, model_dir)
         out["true_hands"] = hand_contact_metrics(truth, hand3d.depth, hand3d.camera, cfg.contact_mm)

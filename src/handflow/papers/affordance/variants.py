@@ -53,13 +53,15 @@ VARIANTS = {
 REFERENCES = {"gt": "Ground-truth HOI crops (floor)", "copy": "Object image unchanged (trivial: no hand)"}
 ROWS = (*VARIANTS, *REFERENCES)
 _SIZE = "content.network.image_size"  # LayoutNet and the upsampler work at ContentNet's size
+# what a ContentNet training reads (not `content.trainings`: how many there are does not change any one of them)
+_CONTENT = ("content.network", "content.train", "content.vae", "content.jitter")
 MODELS = {
     m.name: m
     for m in (
         Model("layout", "layout", "pairs_train", ("layout", _SIZE), mask_loss=0.1),
         Model("layout_nomask", "layout", "pairs_train", ("layout", _SIZE), mask_loss=0.0),
-        Model("content", "content", "pairs_train", ("content",), use_layout=True),
-        Model("content_nolayout", "content", "pairs_train", ("content",), use_layout=False),
+        Model("content", "content", "pairs_train", _CONTENT, use_layout=True),
+        Model("content_nolayout", "content", "pairs_train", _CONTENT, use_layout=False),
         Model("upsampler", "upsampler", "pairs_train", ("upsampler", _SIZE)),
         Model("handpose", "handpose", "pairs_train", ("handpose",)),
     )
@@ -89,10 +91,32 @@ TARGETS = (
 )
 
 
-def sample_inputs(row: str) -> dict[str, str]:
-    """The model files a variant samples from (its rule's inputs): its ContentNet, and its LayoutNet when it has one."""
+def training(name: str) -> tuple[Model, int]:
+    """A trained network's name -> its model and training index. ContentNets are trained `content.trainings` times:
+    `content` is training 0, `content_s1` training 1, ...; every other model once."""
+    base, sep, k = name.rpartition("_s")
+    if sep and k.isdigit() and int(k) > 0 and base in MODELS and MODELS[base].family == "content":
+        return MODELS[base], int(k)
+    if name in MODELS:
+        return MODELS[name], 0
+    raise KeyError(name)
+
+
+def trained_names(content_trainings: int) -> list[str]:
+    """Every network the pipeline trains (the train rule's wildcard values)."""
+    extra = [f"{m}_s{k}" for m in MODELS if MODELS[m].family == "content" for k in range(1, content_trainings)]
+    return [*MODELS, *extra]
+
+
+def content_trainings(content: str, trainings: int) -> list[str]:
+    return [content, *(f"{content}_s{k}" for k in range(1, trainings))]
+
+
+def sample_inputs(row: str, trainings: int) -> dict[str, str | list[str]]:
+    """The model files a variant samples from (its rule's inputs): its ContentNet's trainings, and its LayoutNet when it
+    has one."""
     v = VARIANTS[row]
-    files = {"content": f"models/affordance/{v.content}.pt"}
+    files: dict[str, str | list[str]] = {"content": [f"models/affordance/{n}.pt" for n in content_trainings(v.content, trainings)]}
     if v.layout in MODELS:
         files["layout"] = f"models/affordance/{v.layout}.pt"
     return files
