@@ -81,40 +81,36 @@ def euler_xyz(m: torch.Tensor) -> torch.Tensor:
     return torch.stack([torch.where(other, flip(x), x), torch.where(other, y_other, y), torch.where(other, flip(z), z)], -1)
 
 
-def anatomical_loss(bs: torch.Tensor) -> torch.Tensor:
-    """The seed's 'euler' limits (reference A6) on (B, T, 15, 3, 3) bs: no twist; splay only at the knuckle, within 30
-    degrees (60 for the thumb); no back-bending of the distal joints; bend within 90 degrees; knuckles to -10 degrees
-    (the thumb's to -60). Summed over fingers and joints, mean over batch and time."""
-    e = euler_xyz(bs).reshape(*bs.shape[:2], 5, 3, 3)
-    tw, bd, sp = e[..., 0], e[..., 1], e[..., 2]
+def _limits(tw: torch.Tensor, bd: torch.Tensor, sp: torch.Tensor, past_right_angle: torch.Tensor) -> torch.Tensor:
+    """The seed's limits on (B, T, 5, 3) twist, bend and splay components: no twist; splay only at the knuckle, within
+    30 degrees (60 for the thumb); no back-bending of the distal joints; `past_right_angle` charged where positive;
+    knuckles to -10 degrees (the thumb's to -60). Summed over fingers and joints, mean over batch and time."""
     four, thumb = slice(0, THUMB), THUMB
     pi = torch.pi
     l_tw = (tw**2).sum((-1, -2))
     l_sp = (sp[..., 1:] ** 2).sum((-1, -2)) + (torch.relu(sp[..., thumb, 0].abs() - pi / 3) ** 2)
     l_sp = l_sp + (torch.relu(sp[..., four, 0].abs() - pi / 6) ** 2).sum(-1)
-    l_bd = (bd[..., 1:].clamp(max=0) ** 2).sum((-1, -2)) + (torch.relu(bd - pi / 2) ** 2).sum((-1, -2))
+    l_bd = (bd[..., 1:].clamp(max=0) ** 2).sum((-1, -2)) + (torch.relu(past_right_angle) ** 2).sum((-1, -2))
     l_bd = l_bd + ((bd[..., four, 0] + pi / 18).clamp(max=0) ** 2).sum(-1) + (bd[..., thumb, 0] + pi / 3).clamp(max=0) ** 2
     return (l_tw + l_sp + l_bd).mean()
+
+
+def anatomical_loss(bs: torch.Tensor) -> torch.Tensor:
+    """The seed's 'euler' limits (reference A6) on (B, T, 15, 3, 3) bs: `_limits` on the Euler XYZ angles (twist, bend,
+    splay), the bend within 90 degrees."""
+    e = euler_xyz(bs).reshape(*bs.shape[:2], 5, 3, 3)
+    return _limits(e[..., 0], e[..., 1], e[..., 2], e[..., 1] - torch.pi / 2)
 
 
 def axis_anatomical_loss(bs: torch.Tensor) -> torch.Tensor:
     """The seed's 'axis' variant, which its DM config trains with (reference A6-A7): limits on the axis-angle axis, and
     the angle within a quarter turn. The reference gives the variant's terms, not its code, so this is our reading:
-    the rotation vector r = angle * axis in the (twist, bend, splay) frame takes the Euler limits' places (no twist;
-    splay only at the knuckle, within 30 degrees, 60 for the thumb; no back-bending of the distal joints; knuckles to
-    -10 degrees, the thumb's to -60) and the angle |r| is limited to pi/2. The axis's components are weighted by the
-    angle (r, not r / |r|) so that a joint at rest, whose axis is undefined, costs nothing and has a finite gradient."""
+    `_limits` on the rotation vector r = angle * axis in the (twist, bend, splay) frame, with the angle |r| (not the
+    bend) limited to pi/2. The axis's components are weighted by the angle (r, not r / |r|) so that a joint at rest,
+    whose axis is undefined, costs nothing and has a finite gradient."""
     r = roma.rotmat_to_rotvec(bs).reshape(*bs.shape[:2], 5, 3, 3)
-    tw, bd, sp = r[..., 0], r[..., 1], r[..., 2]
     angle = (r.pow(2).sum(-1) + EPS**2).sqrt()
-    four, thumb = slice(0, THUMB), THUMB
-    pi = torch.pi
-    l_tw = (tw**2).sum((-1, -2))
-    l_sp = (sp[..., 1:] ** 2).sum((-1, -2)) + (torch.relu(sp[..., thumb, 0].abs() - pi / 3) ** 2)
-    l_sp = l_sp + (torch.relu(sp[..., four, 0].abs() - pi / 6) ** 2).sum(-1)
-    l_bd = (bd[..., 1:].clamp(max=0) ** 2).sum((-1, -2)) + (torch.relu(angle - pi / 2) ** 2).sum((-1, -2))
-    l_bd = l_bd + ((bd[..., four, 0] + pi / 18).clamp(max=0) ** 2).sum(-1) + (bd[..., thumb, 0] + pi / 3).clamp(max=0) ** 2
-    return (l_tw + l_sp + l_bd).mean()
+    return _limits(r[..., 0], r[..., 1], r[..., 2], angle - torch.pi / 2)
 
 
 # The anatomical loss each network trains with, as the seed's configs set `anatomical_loss_type`
