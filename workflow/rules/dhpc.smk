@@ -101,10 +101,6 @@ DHPC_REAL = [P.get(f"dhpc.real.{k}") for k in ("train_json", "test_json", "image
 DHPC_REAL_INPUT = [dhpc.REAL] if DHPC_REAL[0] else []
 
 
-def real_arg(wildcards, input):
-    return f"--real {input.real}" if DHPC_REAL_INPUT else ""
-
-
 rule dhpc_real:
     input:
         files=[p for p in DHPC_REAL if p],
@@ -142,7 +138,7 @@ rule dhpc_synthesize:
         gpu=1,
     params:
         p=par(*DHPC_PROVENANCE, "global.threads", "global.device", "global.render_backend", "dhpc.synthetic"),
-        real=real_arg,
+        real=lambda w, input: f"--real {input.real}" if DHPC_REAL_INPUT else "",
     shell:
         "python -m handflow dhpc synthesize --renders {input.renders} {params.real} --mask {input.nets[0]} --hmr {input.nets[1]}"
         " --prior {input.nets[2]} --depth {input.nets[3]} --out {output} --log {log}"
@@ -181,7 +177,7 @@ rule dhpc_finetune:
         ),
         synthetic=lambda w, input: f"--synthetic {input.synthetic}" if w.mode == "real_synth" else "",
         checkpoints="checkpoints/dhpc/finetune_{mode}",
-        real=real_arg,
+        real=lambda w, input: f"--real {input.real}" if DHPC_REAL_INPUT else "",
     shell:
         "python -m handflow dhpc finetune --mode {wildcards.mode} --renders {input.renders} {params.real} --hmr {input.hmr} {params.synthetic}"
         " --checkpoints {params.checkpoints} --out {output} --log {log}"
@@ -229,7 +225,7 @@ rule dhpc_evaluate_pose:
     params:
         p=par(*DHPC_PROVENANCE, "global.threads"),
         models=lambda w, input: f"--models {input.models}" if input.models else "",
-        real=real_arg,
+        real=lambda w, input: f"--real {input.real}" if DHPC_REAL_INPUT else "",
     shell:
         "python -m handflow dhpc evaluate-pose --row {wildcards.row} --renders {input.renders} {params.real} {params.models} --out {output}"
         " --log {log}"
