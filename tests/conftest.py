@@ -278,6 +278,45 @@ def tiny_vae(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_inpaint_pipeline(tmp_path_factory) -> Path:
+    """A randomly initialised diffusers Stable Diffusion inpainting pipeline saved as a local directory (the layout of a
+    user's pipeline): a 9-channel UNet, a small autoencoder, a one-layer CLIP text model and a CLIP tokenizer whose
+    vocabulary (letters) and merges the test writes itself. Nothing is downloaded."""
+    import json
+
+    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionInpaintPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    root = tmp_path_factory.mktemp("inpaint")
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    for c in "abcdefghijklmnopqrstuvwxyz":
+        vocab[c], vocab[c + "</w>"] = len(vocab), len(vocab) + 1
+    (root / "vocab.json").write_text(json.dumps(vocab))
+    (root / "merges.txt").write_text("#version: 0.2\n")
+    torch.manual_seed(0)
+    text = CLIPTextConfig(
+        vocab_size=len(vocab), hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+        max_position_embeddings=16, bos_token_id=0, eos_token_id=1, pad_token_id=1,
+    )  # fmt: skip
+    unet = UNet2DConditionModel(
+        sample_size=16, in_channels=9, out_channels=4, layers_per_block=1, block_out_channels=(16, 32),
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=16, attention_head_dim=4, norm_num_groups=8,
+    )  # fmt: skip
+    vae = AutoencoderKL(
+        down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2, block_out_channels=(8, 16),
+        latent_channels=4, norm_num_groups=4, sample_size=32,
+    )  # fmt: skip
+    tokenizer = CLIPTokenizer(str(root / "vocab.json"), str(root / "merges.txt"), model_max_length=16)
+    pipe = StableDiffusionInpaintPipeline(
+        vae=vae, text_encoder=CLIPTextModel(text), tokenizer=tokenizer,
+        unet=unet, scheduler=DDIMScheduler(steps_offset=1), safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+    )  # fmt: skip
+    pipe.save_pretrained(root / "pipeline")
+    return root / "pipeline"
+
+
+@pytest.fixture(scope="session")
 def dhpc_body():
     """The embedded body model (anny), built once per session."""
     from handflow.papers.dhpc.body import load_body

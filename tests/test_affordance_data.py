@@ -108,3 +108,24 @@ def test_row_past_the_video_and_missing_pose_key_are_one_line(hoi4d_tree, tmp_pa
     with pytest.raises(InputError, match="kps2D: missing"):
         build_pairs(root, root / "Sets" / "test.csv", tmp_path / "b.h5", 64, INPAINT, 0, {})
     assert not (tmp_path / "a.h5").exists() and not (tmp_path / "b.h5").exists()
+
+
+def test_a_local_diffusers_inpainting_pipeline_fills_the_hole_and_the_pairs_say_so(hoi4d_tree, tiny_inpaint_pipeline, tmp_path):
+    """`pairs.inpaint.model` as a user's local diffusers pipeline: the hand's hole is filled by it and nothing outside the
+    hole changes; the file names the pipeline as the inpainter and the SDEdit copy as what made it (never the pipeline)."""
+    from handflow.papers.affordance.ho3pair import dilated_hole
+
+    lines = (hoi4d_tree / "Sets" / "test.csv").read_text().splitlines()
+    csv = tmp_path / "two.csv"
+    csv.write_text("\n".join(lines[:3]) + "\n")  # the header and two rows: the tiny pipeline runs 50 steps a crop
+    out = tmp_path / "pairs.h5"
+    build_pairs(hoi4d_tree, csv, out, 64, InpaintConfig(str(tiny_inpaint_pipeline), 5, 7, 0.05), 0, {})
+    with h5py.File(out, "r") as h5:
+        hoi, obj, keep = h5["hoi"][()], h5["obj"][()], h5["keep"][()]
+        assert h5.attrs["inpainting"] == str(tiny_inpaint_pipeline)
+        assert h5.attrs["sdedit"] == "forward noise to t=0.05 + OpenCV non-local means (no image model)"
+    hole = np.stack([dilated_hole(k, 7) == 0 for k in keep])
+    assert hole.any() and np.array_equal(obj[~hole], hoi[~hole]) and not np.array_equal(obj[hole], hoi[hole])
+    with pytest.raises(InputError, match="not a diffusers pipeline directory"):
+        build_pairs(hoi4d_tree, csv, tmp_path / "x.h5", 64, InpaintConfig(str(tmp_path), 5, 7, 0.05), 0, {})
+    assert not (tmp_path / "x.h5").exists()
