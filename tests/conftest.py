@@ -278,6 +278,25 @@ def tiny_vae(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_vq(tmp_path_factory) -> Path:
+    """A randomly initialised diffusers VQModel saved as a local directory (the seed's LDM first stage is a VQ-f4)."""
+    from diffusers import VQModel
+
+    out = tmp_path_factory.mktemp("vq") / "vq"
+    torch.manual_seed(0)
+    VQModel(
+        down_block_types=("DownEncoderBlock2D",) * 2,
+        up_block_types=("UpDecoderBlock2D",) * 2,
+        block_out_channels=(8, 16),
+        latent_channels=3,
+        num_vq_embeddings=32,
+        norm_num_groups=4,
+        sample_size=32,
+    ).save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="session")
 def tiny_inpaint_pipeline(tmp_path_factory) -> Path:
     """A randomly initialised diffusers Stable Diffusion inpainting pipeline saved as a local directory (the layout of a
     user's pipeline): a 9-channel UNet, a small autoencoder, a one-layer CLIP text model and a CLIP tokenizer whose

@@ -98,9 +98,12 @@ def test_content_batches_jitter_the_keep_mask_and_blur_some_object_images(hoi4d_
     assert 4 <= int(smoother.sum()) <= 32  # blurred and not noised: a quarter of the batch expected
 
 
-def test_ldm_variant_trains_and_samples_through_the_users_autoencoder(tmp_path, hoi4d_pairs, tiny_vae):
-    """ContentNet on the latents of a local AutoencoderKL: trained, saved without the autoencoder's weights, loaded back
-    with it, sampled to images at the pixel size; a foreign directory and a changed autoencoder are one line each."""
+@pytest.mark.parametrize("first_stage", ["tiny_vae", "tiny_vq"])
+def test_ldm_variant_trains_and_samples_through_the_users_autoencoder(tmp_path, hoi4d_pairs, first_stage, request):
+    """ContentNet on the latents of a local AutoencoderKL or VQModel (the seed's VQ-f4 kind): trained, saved without the
+    autoencoder's weights, loaded back with it, sampled to images at the pixel size; a foreign directory and a changed
+    autoencoder are one line each."""
+    tiny_vae = request.getfixturevalue(first_stage)
     import shutil
 
     from handflow.errors import InputError
@@ -110,8 +113,9 @@ def test_ldm_variant_trains_and_samples_through_the_users_autoencoder(tmp_path, 
     from handflow.training import fit
 
     codec = LatentCodec(tiny_vae)
-    assert (codec.channels, codec.factor) == (4, 2)
-    network = ContentNetConfig(32, (8, 16), 1, (False, True), latent_channels=4, latent_factor=2)
+    channels = 4 if first_stage == "tiny_vae" else 3
+    assert (codec.channels, codec.factor, codec.kind) == (channels, 2, "AutoencoderKL" if channels == 4 else "VQModel")
+    network = ContentNetConfig(32, (8, 16), 1, (False, True), latent_channels=channels, latent_factor=2)
     cfg = TrainConfig(lr=1e-3, batch_size=4, steps=2, checkpoint_every=2, log_every=1)
     fit(
         ContentTrainer("content", hoi4d_pairs["train"], network, cfg, True, 0, tiny_vae),

@@ -27,6 +27,7 @@ sampler must use. `load_network` reads any of them back by the model's name
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,17 +132,28 @@ def content_net(cfg: ContentNetConfig) -> UNet2DModel:
 
 
 class LatentCodec:
-    """A frozen diffusers `AutoencoderKL` from a local directory: the LDM variant's first stage (not a submodule of
-    ContentNet, so its weights stay in the user's directory, not in our model files)."""
+    """A frozen diffusers first stage from a local directory: an `AutoencoderKL`, or a `VQModel` (the seed's 256 px LDM
+    uses a VQ-f4 autoencoder), chosen by the directory's `config.json`. Not a submodule of ContentNet, so its weights
+    stay in the user's directory, not in our model files. A VQModel's latents are its encoder's pre-quantisation
+    output, quantised on decoding, as LDM's `VQModelInterface` does."""
+
+    KINDS = ("AutoencoderKL", "VQModel")
 
     def __init__(self, path: Path) -> None:
-        from diffusers import AutoencoderKL
+        import diffusers
 
+        config = Path(path) / "config.json"
         try:
-            self.vae = AutoencoderKL.from_pretrained(str(path)).eval().requires_grad_(False)
+            kind = json.loads(config.read_text()).get("_class_name")
+        except (OSError, ValueError, AttributeError) as exc:
+            raise InputError(path, None, f"not a diffusers autoencoder directory ({exc.__class__.__name__})") from None
+        if kind not in self.KINDS:
+            raise InputError(config, "_class_name", f"{kind!r}: the first stage must be one of {self.KINDS}")
+        try:
+            self.vae = getattr(diffusers, kind).from_pretrained(str(path)).eval().requires_grad_(False)
         except (OSError, ValueError, TypeError, KeyError) as exc:
-            raise InputError(path, None, f"not a diffusers AutoencoderKL directory ({exc.__class__.__name__})") from None
-        self.path = Path(path)
+            raise InputError(path, None, f"not a diffusers {kind} directory ({exc.__class__.__name__})") from None
+        self.path, self.kind = Path(path), kind
         self.scale = float(self.vae.config.scaling_factor)
         self.channels = int(self.vae.config.latent_channels)
         self.factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
@@ -152,9 +164,12 @@ class LatentCodec:
 
     @torch.no_grad()
     def encode(self, images: torch.Tensor) -> torch.Tensor:
-        """Scaled latent means of images in [-1, 1] (the mean: no second noise source beside the diffusion's)."""
+        """Scaled latents of images in [-1, 1]: the KL autoencoder's mean (no second noise source beside the
+        diffusion's), the VQ autoencoder's pre-quantisation output."""
         device = next(self.vae.parameters()).device
-        return (self.vae.encode(images.to(device)).latent_dist.mean * self.scale).to(images.device)
+        out = self.vae.encode(images.to(device))
+        latents = out.latents if self.kind == "VQModel" else out.latent_dist.mean
+        return (latents * self.scale).to(images.device)
 
     @torch.no_grad()
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
