@@ -259,41 +259,32 @@ def s2h_mixhand(tmp_path_factory, smoke_h5, model_dir) -> Path:
     return root / "mixhand.h5"
 
 
-@pytest.fixture(scope="session")
-def tiny_vae(tmp_path_factory) -> Path:
-    """A randomly initialised diffusers AutoencoderKL saved as a local directory (what a user's LDM weights look like)."""
-    from diffusers import AutoencoderKL
+def _first_stage(out: Path, kind: str, **config) -> Path:
+    """A randomly initialised diffusers autoencoder of `kind` (two levels: 1/2 resolution) saved as a local directory."""
+    import diffusers
 
-    out = tmp_path_factory.mktemp("vae") / "vae"
     torch.manual_seed(0)
-    AutoencoderKL(
+    getattr(diffusers, kind)(
         down_block_types=("DownEncoderBlock2D",) * 2,
         up_block_types=("UpDecoderBlock2D",) * 2,
         block_out_channels=(8, 16),
-        latent_channels=4,
         norm_num_groups=4,
         sample_size=32,
+        **config,
     ).save_pretrained(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_vae(tmp_path_factory) -> Path:
+    """A randomly initialised diffusers AutoencoderKL saved as a local directory (what a user's LDM weights look like)."""
+    return _first_stage(tmp_path_factory.mktemp("vae") / "vae", "AutoencoderKL", latent_channels=4)
 
 
 @pytest.fixture(scope="session")
 def tiny_vq(tmp_path_factory) -> Path:
     """A randomly initialised diffusers VQModel saved as a local directory (the seed's LDM first stage is a VQ-f4)."""
-    from diffusers import VQModel
-
-    out = tmp_path_factory.mktemp("vq") / "vq"
-    torch.manual_seed(0)
-    VQModel(
-        down_block_types=("DownEncoderBlock2D",) * 2,
-        up_block_types=("UpDecoderBlock2D",) * 2,
-        block_out_channels=(8, 16),
-        latent_channels=3,
-        num_vq_embeddings=32,
-        norm_num_groups=4,
-        sample_size=32,
-    ).save_pretrained(out)
-    return out
+    return _first_stage(tmp_path_factory.mktemp("vq") / "vq", "VQModel", latent_channels=3, num_vq_embeddings=32)
 
 
 @pytest.fixture(scope="session")
