@@ -161,9 +161,11 @@ def retarget(stage: Stage, args: Namespace) -> dict:
     if args.source or args.target:  # what was given replaces the tree's pick (a given source brings its own betas)
         source, target = Path(args.source or source), Path(args.target or target)
         betas = None if args.source else betas
-    betas_file = Path(args.betas) if args.betas else beside(source, f"{source.stem}.npy")
-    if betas is None and betas_file is not None:
-        betas = read_betas(betas_file)
+    beside_run = beside(source, f"{source.stem}.npy")  # the tree writes a MANO run's per-frame betas beside it
+    if args.betas:
+        betas = read_betas(Path(args.betas))
+    elif betas is None and beside_run is not None:
+        betas = read_betas(beside_run)
     mesh_of = lambda p: beside(p, f"{p.parent.name}{MESH_SUFFIX}")  # noqa: E731 - a character's folder holds its mesh
     opt = lambda v: Path(v) if v else None  # noqa: E731
     return retarget_file(
