@@ -161,16 +161,10 @@ def test_fid_reference_is_the_inputs_own_crops_by_default_and_the_gt_row_then_sh
     assert other.values["fid"].mean == 0.0
 
 
-def test_contentnet_trainings_are_named_and_parsed():
-    """`content.trainings` > 1 adds ContentNet trainings `<net>_s<k>`; other models are trained once."""
-    from handflow.papers.affordance.variants import MODELS, sample_inputs, trained_names, training
+def test_contentnet_trainings_live_in_a_folder_so_the_dag_does_not_depend_on_their_count():
+    from handflow.papers.affordance.variants import MODELS, model_path, sample_inputs
 
-    assert training("content_s2") == (MODELS["content"], 2) and training("content_nolayout") == (MODELS["content_nolayout"], 0)
-    for bad in ("layout_s1", "content_s0", "content_sx", "nothing"):
-        with pytest.raises(KeyError):
-            training(bad)
-    assert set(trained_names(3)) - set(MODELS) == {"content_s1", "content_s2", "content_nolayout_s1", "content_nolayout_s2"}
-    assert sample_inputs("nolayout", 2) == {
-        "content": ["models/affordance/content_nolayout.pt", "models/affordance/content_nolayout_s1.pt"]
-    }
-    assert sample_inputs("full", 1) == {"content": ["models/affordance/content.pt"], "layout": "models/affordance/layout.pt"}
+    assert model_path("content") == "models/affordance/content" and model_path("layout") == "models/affordance/layout.pt"
+    assert {m for m in MODELS if model_path(m).endswith(".pt")} == {"layout", "layout_nomask", "upsampler", "handpose"}
+    assert sample_inputs("nolayout") == {"content": "models/affordance/content_nolayout"}
+    assert sample_inputs("full") == {"content": "models/affordance/content", "layout": "models/affordance/layout.pt"}

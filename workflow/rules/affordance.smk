@@ -6,7 +6,7 @@ AFF = "data/processed/affordance"
 AFF_CMD = "handflow.papers.affordance.commands"
 AFF_ROOT = af.source_root(*(P.get(k) for k in af.SOURCE_KEYS))
 AFF_PROVENANCE = af.PROVENANCE.params()
-AFF_TRAININGS = P.get("affordance.content.trainings")  # ContentNet trainings per network (their spread is the rows' ±)
+AFF_CONTENT = [m for m, model in af.MODELS.items() if model.family == "content"]  # trained content.trainings times each
 
 
 rule affordance_embedded:
@@ -49,8 +49,8 @@ rule affordance_pairs:
 
 rule affordance_train:
     input:
-        data=lambda w: f"{AFF}/{af.training(w.model)[0].data}.h5",
-        hand=lambda w: HAND_MODEL if af.training(w.model)[0].needs_hand_model else [],
+        data=lambda w: f"{AFF}/{af.MODELS[w.model].data}.h5",
+        hand=lambda w: HAND_MODEL if af.MODELS[w.model].needs_hand_model else [],
         code=code_of(f"{AFF_CMD}:train"),
     output:
         model="models/affordance/{model}.pt",
@@ -60,24 +60,49 @@ rule affordance_train:
     benchmark:
         "logs/bench/affordance_train_{model}.tsv"
     wildcard_constraints:
-        model="|".join(af.trained_names(AFF_TRAININGS)),
+        model="|".join(m for m in af.MODELS if m not in AFF_CONTENT),
     conda:
         CONDA_ENV
     threads: P.get("global.threads")
     resources:
         gpu=1,
     params:
-        p=lambda w: par("global.seed", "global.threads", "global.device", *af.training(w.model)[0].params()),
+        p=lambda w: par("global.seed", "global.threads", "global.device", *af.MODELS[w.model].params()),
         checkpoints="checkpoints/affordance/{model}",
-        hand=lambda w, input: f"--hand-model {input.hand}" if af.training(w.model)[0].needs_hand_model else "",
+        hand=lambda w, input: f"--hand-model {input.hand}" if af.MODELS[w.model].needs_hand_model else "",
     shell:
         "python -m handflow affordance train --model {wildcards.model} --data {input.data} --checkpoints {params.checkpoints}"
         " --out {output.model} --curve {output.curve} {params.hand} --log {log}"
 
 
+rule affordance_train_content:
+    input:
+        data=f"{AFF}/pairs_train.h5",
+        code=code_of(f"{AFF_CMD}:train"),
+    output:
+        directory("models/affordance/{model}"),
+    log:
+        "logs/affordance/train_{model}.log",
+    benchmark:
+        "logs/bench/affordance_train_{model}.tsv"
+    wildcard_constraints:
+        model="|".join(AFF_CONTENT),
+    conda:
+        CONDA_ENV
+    threads: P.get("global.threads")
+    resources:
+        gpu=1,
+    params:
+        p=lambda w: par("global.seed", "global.threads", "global.device", *af.MODELS[w.model].params(), "affordance.content.trainings"),
+        checkpoints="checkpoints/affordance/{model}",
+    shell:
+        "python -m handflow affordance train --model {wildcards.model} --data {input.data} --checkpoints {params.checkpoints}"
+        " --out {output} --log {log}"
+
+
 rule affordance_sample:
     input:
-        unpack(lambda w: af.sample_inputs(w.row, AFF_TRAININGS)),
+        unpack(lambda w: af.sample_inputs(w.row)),
         test=f"{AFF}/pairs_test.h5",
         train=f"{AFF}/pairs_train.h5",
         code=code_of(f"{AFF_CMD}:sample"),
@@ -127,7 +152,7 @@ rule affordance_evaluate:
         " --handpose {input.handpose} --hand-model {input.hand} --samples {input.samples} --out {output} --log {log}"
 
 
-AFF_EDIT_MODELS = {m: f"models/affordance/{m}.pt" for m in ("layout", "content", "upsampler")}
+AFF_EDIT_MODELS = {m: af.model_path(m) for m in ("layout", "content", "upsampler")}
 
 
 rule affordance_edit:

@@ -6,7 +6,7 @@ from argparse import Namespace
 from pathlib import Path
 
 from handflow.errors import InputError
-from handflow.papers.affordance.variants import MODELS, PROVENANCE, ROWS, SOURCE_KEYS, SPLITS, VARIANTS, source_root, training
+from handflow.papers.affordance.variants import MODELS, PROVENANCE, ROWS, SOURCE_KEYS, SPLITS, VARIANTS, source_root
 from handflow.stage import Arg, CommandGroup, Stage, paths
 
 group = CommandGroup("affordance", "Affordance Diffusion stages", PROVENANCE)
@@ -51,25 +51,29 @@ def pairs(stage: Stage, args: Namespace) -> dict:
 
 @group.command(
     "train",
-    "train one network of variants.MODELS: LayoutNet (two), ContentNet (two; `<name>_s<k>` its further trainings), the "
-    "upsampler, the hand-pose network",
-    Arg("--model", help="a model of variants.MODELS, or a ContentNet's training k > 0 as content_s<k>"),
-    *paths("data", "checkpoints", "out", "curve"),
+    "train one network of variants.MODELS: LayoutNet (two), ContentNet (two; content.trainings times each, into a folder "
+    "of s<k>.pt), the upsampler, the hand-pose network",
+    Arg("--model", choices=list(MODELS)),
+    *paths("data", "checkpoints", "out"),
+    Arg("--curve", required=False, help="the loss curve (not for a ContentNet: its folder holds one per training)"),
     Arg("--hand-model", required=False),
     run="affordance_train_{model}",
     device=True,
 )
 def train(stage: Stage, args: Namespace) -> dict:
     from handflow.papers.affordance.train import trainer_for
-    from handflow.training import fit
+    from handflow.training import fit, fit_seeds
 
+    model, data = MODELS[args.model], Path(args.data)
     hand_model = Path(args.hand_model) if args.hand_model else None
-    try:
-        model, k = training(args.model)
-    except KeyError:
-        raise InputError("--model", None, f"{args.model!r}: one of {list(MODELS)}, or a ContentNet's training as content_s<k>") from None
-    seed = stage.seed if k == 0 else stage.seed * 1000 + k  # training 0 keeps the seed a single training always had
-    trainer = trainer_for(model, Path(args.data), stage, seed, hand_model)
+    if model.family == "content":  # training 0 keeps the seed a single training always had
+        trainings = stage.get(f"{KEY}.content.trainings")
+        seeds = [stage.seed, *(stage.seed * 1000 + k for k in range(1, trainings))]
+        make = lambda seed: trainer_for(model, data, stage, seed, hand_model)  # noqa: E731
+        return fit_seeds(make, seeds, Path(args.checkpoints), Path(args.out), stage.on_log, stage.device)
+    if not args.curve:
+        raise InputError("--curve", None, f"the {args.model} training writes its loss curve there")
+    trainer = trainer_for(model, data, stage, stage.seed, hand_model)
     metrics = fit(trainer, Path(args.checkpoints), Path(args.out), Path(args.curve), stage.on_log, stage.device)
     stage.log_artifact(args.curve)
     return metrics
@@ -80,17 +84,18 @@ def train(stage: Stage, args: Namespace) -> dict:
     "sample a variant (a sampled row) n_seeds times on the held-out object images",
     Arg("--row", choices=list(VARIANTS)),
     *paths("test", "train", "out"),
-    Arg("--content", nargs="+", help="the variant's ContentNet trainings: sampling draw k uses training k mod their count"),
+    Arg("--content", help="the variant's ContentNet trainings (a folder of s<k>.pt): draw k uses training k mod their count"),
     Arg("--layout", required=False, help="the variant's LayoutNet, when it has one"),
     run="affordance_sample_{row}",
     device=True,
 )
 def sample(stage: Stage, args: Namespace) -> dict:
+    from handflow.checkpoints import seed_model_files
     from handflow.papers.affordance.evaluate import sample_variant
     from handflow.papers.affordance.sample import SampleConfig
 
     v = VARIANTS[args.row]
-    models: dict[str, Path | list[Path]] = {v.content: [Path(p) for p in args.content]}
+    models: dict[str, Path | list[Path]] = {v.content: seed_model_files(args.content)}
     if v.layout in MODELS:
         if not args.layout:
             raise InputError("--layout", None, f"the {args.row} row samples its layouts from {v.layout}")
@@ -130,11 +135,12 @@ def evaluate(stage: Stage, args: Namespace) -> dict:
     run="affordance_edit",
 )
 def edit(stage: Stage, args: Namespace) -> dict:
+    from handflow.checkpoints import seed_model_files
     from handflow.papers.affordance.edit import hijack_figure, interpolation_gif
 
     (sampler, steps) = _sampling(stage)
     frames, points = stage.get(f"{KEY}.edit.frames"), stage.get(f"{KEY}.edit.hijack_points")
-    models = (Path(args.layout), Path(args.content), Path(args.upsampler))
+    models = (Path(args.layout), seed_model_files(args.content)[0], Path(args.upsampler))  # ContentNet's first training
     interpolation_gif(Path(args.gif), Path(args.test), *models, frames, sampler, steps, stage.seed)
     gap = hijack_figure(Path(args.hijack), Path(args.test), *models, points, sampler, steps, stage.seed)
     for p in (args.gif, args.hijack):
@@ -149,11 +155,12 @@ def edit(stage: Stage, args: Namespace) -> dict:
     run="affordance_infer",
 )
 def infer(stage: Stage, args: Namespace) -> dict:
+    from handflow.checkpoints import seed_model_files
     from handflow.papers.affordance.infer import infer as run_inference
 
     (sampler, steps) = _sampling(stage)
     test_num, limit = stage.get(f"{KEY}.inference.test_num"), stage.get(f"{KEY}.inference.limit")
-    models = (Path(args.layout), Path(args.content), Path(args.upsampler))
+    models = (Path(args.layout), seed_model_files(args.content)[0], Path(args.upsampler))  # ContentNet's first training
     return run_inference(Path(args.images), Path(args.out), *models, test_num, limit, sampler, steps, stage.seed)
 
 

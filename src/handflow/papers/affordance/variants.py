@@ -91,34 +91,19 @@ TARGETS = (
 )
 
 
-def training(name: str) -> tuple[Model, int]:
-    """A trained network's name -> its model and training index. ContentNets are trained `content.trainings` times:
-    `content` is training 0, `content_s1` training 1, ...; every other model once."""
-    base, sep, k = name.rpartition("_s")
-    if sep and k.isdigit() and int(k) > 0 and base in MODELS and MODELS[base].family == "content":
-        return MODELS[base], int(k)
-    if name in MODELS:
-        return MODELS[name], 0
-    raise KeyError(name)
+def model_path(name: str) -> str:
+    """Where a trained model lives: a ContentNet's trainings in a folder (`s<k>.pt`, `content.trainings` of them, so the
+    DAG's shape does not depend on the count), every other model in one file."""
+    return f"models/affordance/{name}" if MODELS[name].family == "content" else f"models/affordance/{name}.pt"
 
 
-def trained_names(content_trainings: int) -> list[str]:
-    """Every network the pipeline trains (the train rule's wildcard values)."""
-    extra = [f"{m}_s{k}" for m in MODELS if MODELS[m].family == "content" for k in range(1, content_trainings)]
-    return [*MODELS, *extra]
-
-
-def content_trainings(content: str, trainings: int) -> list[str]:
-    return [content, *(f"{content}_s{k}" for k in range(1, trainings))]
-
-
-def sample_inputs(row: str, trainings: int) -> dict[str, str | list[str]]:
+def sample_inputs(row: str) -> dict[str, str]:
     """The model files a variant samples from (its rule's inputs): its ContentNet's trainings, and its LayoutNet when it
     has one."""
     v = VARIANTS[row]
-    files: dict[str, str | list[str]] = {"content": [f"models/affordance/{n}.pt" for n in content_trainings(v.content, trainings)]}
+    files = {"content": model_path(v.content)}
     if v.layout in MODELS:
-        files["layout"] = f"models/affordance/{v.layout}.pt"
+        files["layout"] = model_path(v.layout)
     return files
 
 
