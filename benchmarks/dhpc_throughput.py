@@ -24,7 +24,8 @@ import torch
 
 from handflow.checkpoints import save_torch
 from handflow.papers.dhpc.body import load_body
-from handflow.papers.dhpc.generate import CorrectConfig, SampleConfig, correct, sample_images
+from handflow.papers.dhpc.generate import CorrectConfig, correct
+from handflow.papers.dhpc.generators import SampleConfig, sample_images
 from handflow.papers.dhpc.networks import ConvConfig, HMRNet, MaskNet, PosePrior, PriorConfig, TextToImage, TextToImageConfig, load_network
 from handflow.papers.dhpc.text import tokenize
 
@@ -72,16 +73,16 @@ def _load(files: dict[str, Path], device: torch.device) -> dict:
     return {kind: load_network(path, kind)[0].to(device) for kind, path in files.items()}
 
 
-def _generate_and_correct(nets: dict, tokens: torch.Tensor, steps: int, batch: int, g: torch.Generator, backend: str, body) -> int:
+def _generate_and_correct(nets: dict, prompts: list[str], steps: int, batch: int, g: torch.Generator, backend: str, body) -> int:
     sample = SampleConfig(steps, 7.5, batch)
-    images = sample_images(nets["t2i"], tokens, sample, g)
-    out = correct(images, tokens, nets, CorrectConfig(0.7, True, 0.0, None), sample, g, backend, body)
+    images = sample_images(nets["t2i"], tokenize(prompts, 12, "benchmark"), sample, g)
+    out = correct(images, prompts, nets, CorrectConfig(0.7, True, 0.0, None), sample, g, backend, body)
     return len(out.kept)
 
 
 def measure(size: str, n: int, device: torch.device, backend: str) -> dict:
     steps = SIZES[size][-1]
-    tokens = tokenize(["a photo of an athlete doing a handstand"] * n, 12, "benchmark")
+    tokens = ["a photo of an athlete doing a handstand"] * n
     body = load_body(None)  # loaded once on both sides: the seed's body model stays in memory too
     with tempfile.TemporaryDirectory() as tmp:
         files = _write_models(Path(tmp), size)

@@ -287,17 +287,22 @@ def tiny_vq(tmp_path_factory) -> Path:
     return _first_stage(tmp_path_factory.mktemp("vq") / "vq", "VQModel", latent_channels=3, num_vq_embeddings=32)
 
 
-@pytest.fixture(scope="session")
-def tiny_inpaint_pipeline(tmp_path_factory) -> Path:
-    """A randomly initialised diffusers Stable Diffusion inpainting pipeline saved as a local directory (the layout of a
-    user's pipeline): a 9-channel UNet, a small autoencoder, a one-layer CLIP text model and a CLIP tokenizer whose
-    vocabulary (letters) and merges the test writes itself. Nothing is downloaded."""
+PIPELINE_UNET_CHANNELS = {"StableDiffusionPipeline": 4, "StableDiffusionInpaintPipeline": 9, "StableDiffusionDepth2ImgPipeline": 5}
+
+
+def tiny_sd_pipeline(root: Path, kind: str) -> Path:
+    """A randomly initialised diffusers Stable Diffusion pipeline of class `kind` saved as a local directory `root/pipeline`
+    (the layout of a user's pipeline): a UNet of the class's input channels (latents 4, + mask and masked image for
+    inpainting, + depth for SD-2-depth) at 16 x 16 latents, a small autoencoder (factor 2: 32 px images), a one-layer CLIP
+    text model and a CLIP tokenizer whose vocabulary (letters) and merges the test writes itself; SD-2-depth without its
+    DPT estimator (the pipeline is given the depth). Nothing is downloaded."""
     import json
 
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionInpaintPipeline, UNet2DConditionModel
+    import diffusers
+    from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-    root = tmp_path_factory.mktemp("inpaint")
+    root.mkdir(parents=True, exist_ok=True)
     vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
     for c in "abcdefghijklmnopqrstuvwxyz":
         vocab[c], vocab[c + "</w>"] = len(vocab), len(vocab) + 1
@@ -309,7 +314,7 @@ def tiny_inpaint_pipeline(tmp_path_factory) -> Path:
         max_position_embeddings=16, bos_token_id=0, eos_token_id=1, pad_token_id=1,
     )  # fmt: skip
     unet = UNet2DConditionModel(
-        sample_size=16, in_channels=9, out_channels=4, layers_per_block=1, block_out_channels=(16, 32),
+        sample_size=16, in_channels=PIPELINE_UNET_CHANNELS[kind], out_channels=4, layers_per_block=1, block_out_channels=(16, 32),
         down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
         cross_attention_dim=16, attention_head_dim=4, norm_num_groups=8,
     )  # fmt: skip
@@ -318,12 +323,35 @@ def tiny_inpaint_pipeline(tmp_path_factory) -> Path:
         latent_channels=4, norm_num_groups=4, sample_size=32,
     )  # fmt: skip
     tokenizer = CLIPTokenizer(str(root / "vocab.json"), str(root / "merges.txt"), model_max_length=16)
-    pipe = StableDiffusionInpaintPipeline(
-        vae=vae, text_encoder=CLIPTextModel(text), tokenizer=tokenizer,
-        unet=unet, scheduler=DDIMScheduler(steps_offset=1), safety_checker=None, feature_extractor=None, requires_safety_checker=False,
-    )  # fmt: skip
-    pipe.save_pretrained(root / "pipeline")
+    parts = {
+        "vae": vae,
+        "text_encoder": CLIPTextModel(text),
+        "tokenizer": tokenizer,
+        "unet": unet,
+        "scheduler": DDIMScheduler(steps_offset=1),
+    }
+    if kind == "StableDiffusionDepth2ImgPipeline":
+        parts |= {"depth_estimator": None, "feature_extractor": None}
+    else:
+        parts |= {"safety_checker": None, "feature_extractor": None, "requires_safety_checker": False}
+    getattr(diffusers, kind)(**parts).save_pretrained(root / "pipeline")
     return root / "pipeline"
+
+
+@pytest.fixture(scope="session")
+def tiny_inpaint_pipeline(tmp_path_factory) -> Path:
+    """A tiny Stable Diffusion inpainting pipeline directory (`tiny_sd_pipeline`)."""
+    return tiny_sd_pipeline(tmp_path_factory.mktemp("inpaint"), "StableDiffusionInpaintPipeline")
+
+
+@pytest.fixture(scope="session")
+def tiny_sd_pipelines(tmp_path_factory) -> dict[str, Path]:
+    """Tiny text-to-image and SD-2-depth pipeline directories (`tiny_sd_pipeline`), by Diffusion-HPC's role name."""
+    root = tmp_path_factory.mktemp("sd")
+    return {
+        "t2i": tiny_sd_pipeline(root / "t2i", "StableDiffusionPipeline"),
+        "depth": tiny_sd_pipeline(root / "depth", "StableDiffusionDepth2ImgPipeline"),
+    }
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,8 @@ import torch
 from handflow.errors import ComputationError, InputError
 from handflow.papers.dhpc.dataset import IMAGE_SPLITS, read_split
 from handflow.papers.dhpc.evaluate import crop_side, mpjpe, pck
-from handflow.papers.dhpc.generate import Bodies, CorrectConfig, SampleConfig, augment, correct, regenerate
+from handflow.papers.dhpc.generate import Bodies, CorrectConfig, augment, correct
+from handflow.papers.dhpc.generators import SampleConfig, regenerate
 from handflow.papers.dhpc.networks import PosePrior, PriorConfig, TextToImage, TextToImageConfig
 from handflow.papers.dhpc.poses import ACTIONS, recipe
 from handflow.papers.dhpc.render import depth_map
@@ -171,7 +172,7 @@ def test_correction_drops_images_without_a_person_and_counts_them(dhpc_body):
     size = 16
     images = -torch.ones(4, 3, size, size)
     images[[0, 2], :, 4:12, 6:10] = 0.9  # a bright figure in images 0 and 2 only
-    tokens = tokenize(["a photo of an athlete running"] * 4, 12, "test")
+    tokens = ["a photo of an athlete running"] * 4
     cfg = CorrectConfig(0.7, True, 0.05, None)
     out = correct(images, tokens, _tiny_nets(size), cfg, SampleConfig(4, 2.0, 8), torch.Generator().manual_seed(0), "numpy", dhpc_body)
     assert out.kept.tolist() == [0, 2] and out.no_person.tolist() == [1, 3] and len(out.images) == 2
@@ -186,7 +187,7 @@ def test_correction_drops_images_without_a_person_and_counts_them(dhpc_body):
 def test_the_prior_filter_keeps_only_high_scores(dhpc_body):
     size = 16
     images = torch.full((3, 3, size, size), 0.9)
-    tokens = tokenize(["a photo of an athlete diving"] * 3, 12, "test")
+    tokens = ["a photo of an athlete diving"] * 3
     nets = _tiny_nets(size)
     base = correct(
         images,
@@ -385,3 +386,40 @@ def test_generate_refuses_an_unknown_word_and_writes_nothing(tmp_path, dhpc_body
             {},
         )
     assert not any(tmp_path.iterdir())
+
+
+def test_pose_conditioned_rows_follow_the_seeds_guidance_flags(dhpc_renders, dhpc_body, tmp_path):
+    """The pose-conditioned table's generation: every row n_seeds draws of the guide half, conditioned on the guides' own
+    bodies (the renders have them); the no-text row guides from the null text (all padding) and the no-real-frame row does
+    not read the guide image at all."""
+    from handflow.papers.dhpc.dataset import read_split
+    from handflow.papers.dhpc.posegen import GROUP, PosegenConfig, generate_posegen
+    from handflow.papers.dhpc.samples import read
+    from handflow.papers.dhpc.variants import POSEGEN_ROWS
+
+    class Recording(torch.nn.Module):
+        def __init__(self, net):
+            super().__init__()
+            self.net, self.cfg, self.calls = net, net.cfg, []
+
+        def forward(self, x, t, tokens, depth=None):
+            self.calls.append((x.clone(), tokens.clone()))
+            return self.net(x, t, tokens, depth)
+
+    nets = _tiny_nets(16)
+    nets["depth"] = Recording(nets["depth"])
+    out = tmp_path / "posegen.h5"
+    stats = generate_posegen(dhpc_renders, nets, PosegenConfig(0.7), SampleConfig(4, 2.0, 8), 2, 0, "numpy", dhpc_body, out, {})
+    arrays, prompts, attrs = read(out, GROUP, ("seed", "row", "guide", "kp2d"))
+    test = read_split(dhpc_renders, "real_test")
+    assert stats == {"n_images": 12.0, "n_guides": 2.0} and attrs["bodies"].startswith("the frames' own bodies")
+    for r in range(len(POSEGEN_ROWS)):
+        for k in range(2):
+            pick = (arrays["row"] == r) & (arrays["seed"] == k)
+            assert arrays["guide"][pick].tolist() == [0, 1] and np.array_equal(arrays["kp2d"][pick], test.kp2d[:2])
+    notext = [p for p, r in zip(prompts, arrays["row"], strict=True) if r == 1]
+    assert notext == ["", "", "", ""] and all(p for p, r in zip(prompts, arrays["row"], strict=True) if r != 1)
+    calls = nets["depth"].calls  # in order: ours, ours_notext (int(0.7 x 4) = 2 steps per draw), ours_nor (all 4 steps)
+    assert len(calls) == 2 * 2 + 2 * 2 + 2 * 4
+    assert all((tokens == 0).all() for _, tokens in calls[4:8])  # both halves of classifier-free guidance are the null text
+    assert all((tokens[:2] != 0).any() for _, tokens in calls[:4] + calls[8:])

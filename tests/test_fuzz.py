@@ -679,3 +679,30 @@ def test_coco_keypoint_files_read_or_fail_in_one_line(coco_set, data):
             return
         assert np.isfinite(arrays["kp2d"]).all() and np.isfinite(arrays["kp3d"]).all() and counts["n"] == len(arrays["image"])
         assert ((arrays["kp2d"][..., :2] >= 0) & (arrays["kp2d"][..., :2] < 16)).all()
+
+
+@fuzz
+@given(data=st.data())
+def test_stable_diffusion_directories_load_or_fail_in_one_line(tiny_sd_pipelines, data):
+    """The user's pipeline directory (`dhpc.stable_diffusion`) with its index or the UNet's config mutated, or a weights
+    file cut short: a pipeline that draws, or one line naming the directory."""
+    from handflow.papers.dhpc.generators import PipelineConfig, load_generator
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "sd"
+        shutil.copytree(tiny_sd_pipelines["t2i"], root)
+        how = data.draw(st.sampled_from(["model_index.json", "unet/config.json", "scheduler/scheduler_config.json", "weights"]))
+        if how == "weights":
+            weights = next((root / "unet").glob("*.safetensors"))
+            blob = weights.read_bytes()
+            weights.write_bytes(blob[: data.draw(st.integers(0, len(blob) - 1))])
+        else:
+            path = root / how
+            path.write_text(json.dumps(data.draw(json_mutation(json.loads(path.read_text())))))
+        try:
+            gen = load_generator("t2i", None, PipelineConfig(str(root), None, ""), Path(tmp), 16, torch.device("cpu"))
+        except InputError as exc:
+            _one_line(exc)
+            assert "sd" in str(exc), str(exc)
+            return
+        assert gen.describe()["pipeline"] == "StableDiffusionPipeline"

@@ -7,6 +7,8 @@ DHPC_CMD = "handflow.papers.dhpc.commands"
 
 
 DHPC_PROVENANCE = dhpc.PROVENANCE.params()
+# the stages that draw images read the user's Stable Diffusion pipelines (if any) and the data's image size they return
+DHPC_SD = ("dhpc.stable_diffusion", "dhpc.data.image_size")
 
 
 rule dhpc_data:
@@ -68,7 +70,7 @@ rule dhpc_sample:
     resources:
         gpu=1,
     params:
-        p=par(*DHPC_PROVENANCE, "global.threads", "global.device", "dhpc.sample", "dhpc.prompts", "dhpc.n_seeds"),
+        p=par(*DHPC_PROVENANCE, "global.threads", "global.device", *DHPC_SD, "dhpc.sample", "dhpc.prompts", "dhpc.n_seeds"),
     shell:
         "python -m handflow dhpc sample --t2i {input.t2i} --out {output} --log {log}"
 
@@ -90,7 +92,7 @@ rule dhpc_correct:
     resources:
         gpu=1,
     params:
-        p=par(*DHPC_PROVENANCE, "global.threads", "global.device", "global.render_backend", "dhpc.sample", "dhpc.correct"),
+        p=par(*DHPC_PROVENANCE, "global.threads", "global.device", "global.render_backend", *DHPC_SD, "dhpc.sample", "dhpc.correct"),
     shell:
         "python -m handflow dhpc correct --samples {input.samples} --mask {input.nets[0]} --hmr {input.nets[1]} --prior {input.nets[2]}"
         " --depth {input.nets[3]} --out {output} --log {log}"
@@ -137,11 +139,67 @@ rule dhpc_synthesize:
     resources:
         gpu=1,
     params:
-        p=par(*DHPC_PROVENANCE, "global.threads", "global.device", "global.render_backend", "dhpc.synthetic"),
+        p=par(*DHPC_PROVENANCE, "global.threads", "global.device", "global.render_backend", *DHPC_SD, "dhpc.synthetic"),
         real=lambda w, input: f"--real {input.real}" if DHPC_REAL_INPUT else "",
     shell:
         "python -m handflow dhpc synthesize --renders {input.renders} {params.real} --mask {input.nets[0]} --hmr {input.nets[1]}"
         " --prior {input.nets[2]} --depth {input.nets[3]} --out {output} --log {log}"
+
+
+rule dhpc_posegen:
+    input:
+        renders=dhpc.RENDERS,
+        real=DHPC_REAL_INPUT,
+        nets=expand("models/dhpc/{model}.pt", model=("hmr", "depth")),
+        code=code_of(f"{DHPC_CMD}:posegen"),
+    output:
+        dhpc.POSEGEN,
+    log:
+        "logs/dhpc/posegen.log",
+    benchmark:
+        "logs/bench/dhpc_posegen.tsv"
+    conda:
+        CONDA_ENV
+    threads: P.get("global.threads")
+    resources:
+        gpu=1,
+    params:
+        p=par(
+            *DHPC_PROVENANCE,
+            "global.threads",
+            "global.device",
+            "global.render_backend",
+            *DHPC_SD,
+            "dhpc.sample",
+            "dhpc.posegen",
+            "dhpc.n_seeds",
+        ),
+        real=lambda w, input: f"--real {input.real}" if DHPC_REAL_INPUT else "",
+    shell:
+        "python -m handflow dhpc posegen --renders {input.renders} {params.real} --hmr {input.nets[0]} --depth {input.nets[1]}"
+        " --out {output} --log {log}"
+
+
+rule dhpc_evaluate_posegen:
+    input:
+        renders=dhpc.RENDERS,
+        real=DHPC_REAL_INPUT,
+        posegen=dhpc.POSEGEN,
+        code=code_of(f"{DHPC_CMD}:evaluate_posegen"),
+    output:
+        "results/dhpc/eval_posegen.json",
+    log:
+        "logs/dhpc/evaluate_posegen.log",
+    benchmark:
+        "logs/bench/dhpc_evaluate_posegen.tsv"
+    conda:
+        CONDA_ENV
+    threads: P.get("global.threads")
+    params:
+        p=par(*DHPC_PROVENANCE, "global.threads", "global.device", "dhpc.n_seeds"),
+        real=lambda w, input: f"--real {input.real}" if DHPC_REAL_INPUT else "",
+    shell:
+        "python -m handflow dhpc evaluate-posegen --renders {input.renders} {params.real} --posegen {input.posegen} --out {output} --log {log}"
 
 
 rule dhpc_finetune:
@@ -254,7 +312,11 @@ rule dhpc_figure:
 
 rule dhpc_report:
     input:
-        evals=["results/dhpc/eval_images.json", *expand("results/dhpc/eval_{row}.json", row=dhpc.POSE_ROWS)],
+        evals=[
+            "results/dhpc/eval_images.json",
+            "results/dhpc/eval_posegen.json",
+            *expand("results/dhpc/eval_{row}.json", row=dhpc.POSE_ROWS),
+        ],
         corrected=dhpc.SAMPLES.format(row="corrected"),
         code=code_of(f"{DHPC_CMD}:report"),
     output:

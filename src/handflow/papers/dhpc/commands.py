@@ -24,9 +24,20 @@ def _body(stage: Stage):
 
 
 def _nets(stage: Stage, **files: str) -> dict:
+    """The networks of the given model files; t2i and depth as generators: the user's Stable Diffusion pipeline where
+    params `dhpc.stable_diffusion` name one (the model file is then unused), else the embedded network."""
+    from handflow.papers.dhpc.generators import PipelineConfig, load_generator
     from handflow.papers.dhpc.networks import load_network
 
-    return {kind: load_network(Path(path), kind)[0].to(stage.device) for kind, path in files.items()}
+    nets = {}
+    for kind, path in files.items():
+        if kind in ("t2i", "depth"):
+            sd = stage.section(PipelineConfig, f"{KEY}.stable_diffusion")
+            size = stage.get(f"{KEY}.data.image_size")
+            nets[kind] = load_generator(kind, Path(path), sd, stage.root, size, stage.device)
+        else:
+            nets[kind] = load_network(Path(path), kind)[0].to(stage.device)
+    return nets
 
 
 @group.command(
@@ -71,7 +82,8 @@ def train(stage: Stage, args: Namespace) -> dict:
     device=True,
 )
 def sample(stage: Stage, args: Namespace) -> dict:
-    from handflow.papers.dhpc.generate import SampleConfig, sample_set
+    from handflow.papers.dhpc.generate import sample_set
+    from handflow.papers.dhpc.generators import SampleConfig
     from handflow.papers.dhpc.poses import ACTIONS
 
     net = _nets(stage, t2i=args.t2i)["t2i"]
@@ -93,7 +105,8 @@ def sample(stage: Stage, args: Namespace) -> dict:
     device=True,
 )
 def correct(stage: Stage, args: Namespace) -> dict:
-    from handflow.papers.dhpc.generate import CorrectConfig, SampleConfig, correct_set
+    from handflow.papers.dhpc.generate import CorrectConfig, correct_set
+    from handflow.papers.dhpc.generators import SampleConfig
 
     body = _body(stage)
     nets = _nets(stage, mask=args.mask, hmr=args.hmr, prior=args.prior, depth=args.depth)
@@ -114,8 +127,9 @@ def correct(stage: Stage, args: Namespace) -> dict:
     device=True,
 )
 def generate(stage: Stage, args: Namespace) -> dict:
-    from handflow.papers.dhpc.generate import CorrectConfig, SampleConfig
+    from handflow.papers.dhpc.generate import CorrectConfig
     from handflow.papers.dhpc.generate import generate as run_generate
+    from handflow.papers.dhpc.generators import SampleConfig
 
     if args.n < 1:
         raise InputError("--n", None, f"{args.n}: at least one image")
@@ -161,6 +175,26 @@ def synthesize(stage: Stage, args: Namespace) -> dict:
     cfg = stage.section(SyntheticConfig, f"{KEY}.synthetic")
     g = torch.Generator().manual_seed(stage.seed)
     return synthesize_set(guides, nets, cfg, g, stage.get("global.render_backend"), body, Path(args.out), stage.provenance)
+
+
+@group.command(
+    "posegen",
+    "the paper's pose-conditioned generation: depth of real frames' bodies, with the real frame and text, either, n_seeds draws",
+    *paths("renders", "hmr", "depth", "out"),
+    Arg("--real", required=False, default=None, help="the user's real frames (dhpc_real's file); default: the renders' real-style splits"),
+    run="dhpc_posegen",
+    device=True,
+)
+def posegen(stage: Stage, args: Namespace) -> dict:
+    from handflow.papers.dhpc.generators import SampleConfig
+    from handflow.papers.dhpc.posegen import PosegenConfig, generate_posegen
+
+    body = _body(stage)
+    nets = _nets(stage, hmr=args.hmr, depth=args.depth)
+    cfg, sampling = stage.section(PosegenConfig, f"{KEY}.posegen"), stage.section(SampleConfig, f"{KEY}.sample")
+    n_seeds, backend = stage.get(f"{KEY}.n_seeds"), stage.get("global.render_backend")
+    real = Path(args.real or args.renders)
+    return generate_posegen(real, nets, cfg, sampling, n_seeds, stage.seed, backend, body, Path(args.out), stage.provenance)
 
 
 @group.command(
@@ -212,6 +246,24 @@ def evaluate_images(stage: Stage, args: Namespace) -> dict:
     judges = Judges.from_packages(stage.device)
     result = score_image_rows(Path(args.renders), generated, judges, stage.get(f"{KEY}.n_seeds"), stage.seed)
     stage.write_result(args.out, result)
+    return {f"{row}.{k}": v for row, r in result["rows"].items() for k, v in r["mean"].items()}
+
+
+@group.command(
+    "evaluate-posegen",
+    "the pose-conditioned rows against held-out real frames: FID/KID, H-FID/H-KID, person found, pose agreement",
+    *paths("renders", "posegen", "out"),
+    Arg("--real", required=False, default=None, help="the user's real frames (dhpc_real's file); default: the renders' real-style splits"),
+    run="dhpc_evaluate_posegen",
+)
+def evaluate_posegen(stage: Stage, args: Namespace) -> dict:
+    from handflow.papers.dhpc.judging import Judges
+    from handflow.papers.dhpc.scoring import score_posegen_rows
+
+    judges = Judges.from_packages(stage.device)
+    real = Path(args.real or args.renders)
+    result = score_posegen_rows(real, Path(args.posegen), judges, stage.get(f"{KEY}.n_seeds"), stage.seed)
+    stage.write_result(args.out, {"posegen": result})
     return {f"{row}.{k}": v for row, r in result["rows"].items() for k, v in r["mean"].items()}
 
 
@@ -270,8 +322,11 @@ def report(stage: Stage, args: Namespace) -> dict:
     images = next((e for e in evals if "rows" in e), None)
     if images is None:
         raise InputError(args.evals[0], "rows", "no image evaluation among the inputs")
+    posegen = next((e["posegen"] for e in evals if "posegen" in e), None)
+    if posegen is None:
+        raise InputError(args.evals[0], "posegen", "no pose-conditioned evaluation among the inputs")
     poses = gather([p for p, e in zip(args.evals, evals, strict=True) if "row" in e], "row", list(POSE_ROWS))
-    table = build_table(images, poses, Path(args.corrected), stage.provenance, stage.get(f"{KEY}.n_seeds"))
+    table = build_table(images, poses, posegen, Path(args.corrected), stage.provenance, stage.get(f"{KEY}.n_seeds"))
     table.write(Path(args.json), Path(args.table), Path(args.html))
     for p in (args.json, args.table, args.html):
         stage.log_artifact(p)

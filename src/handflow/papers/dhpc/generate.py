@@ -27,28 +27,18 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from diffusers import DDIMScheduler
 
 from handflow.config import Section
-from handflow.diffusion import denoise, to_tensor, to_uint8
+from handflow.diffusion import to_tensor, to_uint8
 from handflow.errors import ComputationError
+from handflow.papers.dhpc.generators import SampleConfig, as_generator
 from handflow.papers.dhpc.poses import caption
 from handflow.papers.dhpc.posing import posed_keypoints, project, rotvec_of_6d
 from handflow.papers.dhpc.render import depth_map, to_camera
 from handflow.papers.dhpc.samples import read, write
 from handflow.papers.dhpc.skeleton import BodyModel
-from handflow.papers.dhpc.text import tokenize
 from handflow.render.rasterize import rasterize
 from handflow.storage.atomic import atomic_path
-
-
-@dataclass(frozen=True)
-class SampleConfig(Section):
-    """params `dhpc.sample`: the seed's SD call is 50 steps, CFG 7.5, negative prompt "deformed, bad anatomy"."""
-
-    steps: int
-    guidance: float
-    batch_size: int
 
 
 @dataclass(frozen=True)
@@ -62,55 +52,25 @@ class CorrectConfig(Section):
     min_score: float | None
 
 
-def sampler(net, steps: int) -> DDIMScheduler:
-    """DDIM on the network's own training schedule (saved in its model file), the predicted x0 clipped to the images' range."""
-    return net.cfg.schedule.ddim(steps, clip=1.0)
-
-
-def guided(
-    net, x: torch.Tensor, tokens: torch.Tensor, guidance: float, sched: DDIMScheduler, timesteps, depth: torch.Tensor | None = None
-) -> torch.Tensor:
-    """DDIM from `x` over `timesteps` with classifier-free guidance: eps = eps_null + w (eps_text - eps_null)."""
-    null = torch.zeros_like(tokens)
-    both = torch.cat([tokens, null])
-    d2 = torch.cat([depth, depth]) if depth is not None else None
-
-    def eps(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        eps_text, eps_null = net(torch.cat([x, x]), t.reshape(1), both, d2).chunk(2)
-        return eps_null + guidance * (eps_text - eps_null)
-
-    return denoise(eps, x, sched, timesteps).clamp(-1, 1)
-
-
-def sample_images(net, tokens: torch.Tensor, cfg: SampleConfig, g: torch.Generator) -> torch.Tensor:
-    """(B, 3, S, S) in [-1, 1], text to image from pure noise."""
-    device = next(net.parameters()).device
-    sched = sampler(net, cfg.steps)
-    out = []
-    for start in range(0, len(tokens), cfg.batch_size):
-        tok = tokens[start : start + cfg.batch_size]
-        x = torch.randn((len(tok), 3, net.cfg.image_size, net.cfg.image_size), generator=g).to(device)
-        out.append(guided(net, x, tok.to(device), cfg.guidance, sched, sched.timesteps).cpu())
-    return torch.cat(out)
-
-
 def prompts(actions: list[str], n: int, rng: np.random.Generator) -> list[str]:
     """n evaluation prompts: an action drawn from `actions`, its caption from the seed's templates."""
     return [caption(actions[rng.integers(len(actions))], rng) for _ in range(n)]
 
 
 def sample_set(
-    net, actions: list[str], n: int, n_seeds: int, cfg: SampleConfig, seed: int, source: str, out: Path, provenance: dict
+    gen, actions: list[str], n: int, n_seeds: int, cfg: SampleConfig, seed: int, source: str, out: Path, provenance: dict
 ) -> dict[str, float]:
-    """`n_seeds` draws of `n` prompts each, text to image, into one samples file (the seed of every image recorded)."""
+    """`n_seeds` draws of `n` prompts each, text to image, into one samples file (the seed of every image recorded, and
+    what drew the images: the embedded network or the user's pipeline with its digest)."""
+    gen = as_generator(gen)
     images, all_prompts, seeds = [], [], []
     for k in range(n_seeds):
         batch = prompts(actions, n, np.random.default_rng([seed, k]))
-        tokens = tokenize(batch, net.cfg.max_tokens, source, net.cfg.text_encoder)
-        images.append(to_uint8(sample_images(net, tokens, cfg, torch.Generator().manual_seed(seed * 1000 + k))))
+        images.append(to_uint8(gen.sample(batch, source, cfg, torch.Generator().manual_seed(seed * 1000 + k))))
         all_prompts += batch
         seeds += [k] * n
-    write(out, "samples", {"image": np.concatenate(images), "seed": np.array(seeds)}, all_prompts, {"provenance": provenance})
+    attrs = {"provenance": provenance, "generator": gen.describe()}
+    write(out, "samples", {"image": np.concatenate(images), "seed": np.array(seeds)}, all_prompts, attrs)
     return {"n_images": float(len(all_prompts))}
 
 
@@ -149,43 +109,6 @@ def render_depth(body: BodyModel, bodies: Bodies, size: int, backend: str) -> tu
     return np.stack(depths), np.concatenate([uv, visible], -1).astype(np.float32)
 
 
-def regenerate(
-    depth_net,
-    images: torch.Tensor,
-    region: torch.Tensor,
-    depth: torch.Tensor,
-    tokens: torch.Tensor,
-    strength: float,
-    random_in_region: bool,
-    cfg: SampleConfig,
-    g: torch.Generator,
-) -> torch.Tensor:
-    """The seed's depth2img step: start `strength` of the way up the schedule from the image (fresh noise inside `region`)."""
-    device = next(depth_net.parameters()).device
-    sched = sampler(depth_net, cfg.steps)
-    n_kept = min(int(cfg.steps * strength), cfg.steps)
-    timesteps = sched.timesteps[cfg.steps - n_kept :]
-    out = []
-    for s in range(0, len(images), cfg.batch_size):
-        x0 = images[s : s + cfg.batch_size]
-        m = region[s : s + cfg.batch_size, None].float()
-        if random_in_region:
-            x0 = x0 * (1 - m) + torch.randn(x0.shape, generator=g) * m
-        x = sched.add_noise(x0, torch.randn(x0.shape, generator=g), timesteps[:1]) if n_kept else x0
-        out.append(
-            guided(
-                depth_net,
-                x.to(device),
-                tokens[s : s + cfg.batch_size].to(device),
-                cfg.guidance,
-                sched,
-                timesteps,
-                depth[s : s + cfg.batch_size].to(device),
-            ).cpu()
-        )
-    return torch.cat(out)
-
-
 @dataclass
 class Corrected:
     images: torch.Tensor  # (K, 3, S, S) the kept corrections
@@ -200,15 +123,17 @@ class Corrected:
 
 def correct(
     images: torch.Tensor,
-    tokens: torch.Tensor,
+    prompts: list[str],
     nets: dict,
     cfg: CorrectConfig,
     sample: SampleConfig,
     g: torch.Generator,
     backend: str,
     body: BodyModel,
+    source: str = "prompts",
 ) -> Corrected:
-    """Pose correction of text-to-image samples (see the module docstring); nets: mask, hmr, prior, depth."""
+    """Pose correction of text-to-image samples (see the module docstring); nets: mask, hmr, prior, depth (a network or
+    a `generators` generator); `source` names the prompts' origin in an error."""
     size = images.shape[-1]
     masks = person_masks(nets["mask"], images)
     has_person = masks.flatten(1).float().mean(1).numpy() >= cfg.min_person_fraction
@@ -227,7 +152,10 @@ def correct(
     depth_mm, kp2d = render_depth(body, sub, size, backend)
     depth = torch.as_tensor(np.stack([depth_map(d) for d in depth_mm]))[:, None]
     region = masks[idx] | torch.as_tensor(depth_mm > 0)
-    out = regenerate(nets["depth"], images[idx], region, depth, tokens[idx], cfg.strength, cfg.random_latent_in_mask, sample, g)
+    kept = [prompts[i] for i in idx]
+    out = as_generator(nets["depth"]).regenerate(
+        images[idx], region, depth, kept, source, cfg.strength, cfg.random_latent_in_mask, sample, g
+    )
     return Corrected(out, idx, np.flatnonzero(~has_person), np.flatnonzero(has_person & ~keep), scores, depth_mm, kp2d, sub)
 
 
@@ -247,9 +175,9 @@ def correct_set(
     Its attributes say which inputs had no person (the seed's -1) and which the prior score
     filtered; `source` maps each correction to its input.
     """
-    arrays, texts, _ = read(samples, "samples", ("seed",))
-    tokens = tokenize(texts, nets["depth"].cfg.max_tokens, f"{samples}:samples/caption", nets["depth"].cfg.text_encoder)
-    done = correct(to_tensor(arrays["image"]), tokens, nets, cfg, sample, torch.Generator().manual_seed(seed), backend, body)
+    arrays, texts, drawn = read(samples, "samples", ("seed",))
+    g = torch.Generator().manual_seed(seed)
+    done = correct(to_tensor(arrays["image"]), texts, nets, cfg, sample, g, backend, body, f"{samples}:samples/caption")
     kept = {
         "image": to_uint8(done.images),
         "seed": arrays["seed"][done.kept],
@@ -260,6 +188,7 @@ def correct_set(
     }
     attrs = {
         "provenance": provenance,
+        "generator": {"text_only": drawn.get("generator"), "depth": as_generator(nets["depth"]).describe()},
         "no_person": done.no_person.tolist(),
         "filtered": done.filtered.tolist(),
         "scores": np.nan_to_num(done.scores, nan=-1.0).tolist(),
@@ -318,11 +247,10 @@ def generate(
     from PIL import Image
 
     g = torch.Generator().manual_seed(seed)
-    tokens = tokenize([prompt] * n, nets["t2i"].cfg.max_tokens, "--prompt", nets["t2i"].cfg.text_encoder)
-    images = sample_images(nets["t2i"], tokens, sample, g)
-    depth_tokens = tokenize([prompt] * n, nets["depth"].cfg.max_tokens, "--prompt", nets["depth"].cfg.text_encoder)
+    t2i, depth = as_generator(nets["t2i"]), as_generator(nets["depth"])
+    images = t2i.sample([prompt] * n, "--prompt", sample, g)
     try:
-        done = correct(images, depth_tokens, nets, cfg, sample, g, backend, body)
+        done = correct(images, [prompt] * n, nets | {"depth": depth}, cfg, sample, g, backend, body, "--prompt")
         kept, no_person, prior = done.kept, done.no_person, done.scores
     except ComputationError:  # no sample has a person (or passes the prior): the seed's api returns -1 for each
         done, kept, prior = None, np.zeros(0, np.int64), np.full(n, np.nan)
@@ -355,5 +283,6 @@ def generate(
             for i in range(n)
         ]
         summary = {"n": n, "n_corrected": len(kept), "n_no_person": len(no_person), "seed": seed, "min_score": cfg.min_score}
+        summary["generator"] = {"text_only": t2i.describe(), "depth": depth.describe()}
         (tmp / "scores.json").write_text(json.dumps({"provenance": provenance, **summary, "images": per_image}, indent=1))
     return {"n_images": float(n), "n_corrected": float(len(kept)), "n_no_person": float(len(no_person))}

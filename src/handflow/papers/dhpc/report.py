@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from handflow.papers.dhpc.samples import read
-from handflow.papers.dhpc.variants import IMAGE_ROWS, POSE_ROWS
+from handflow.papers.dhpc.variants import IMAGE_ROWS, POSE_ROWS, POSEGEN_ROWS, POSEGEN_TRIVIAL
 from handflow.render.figure import save_image_grid
 from handflow.tables import Claim, Column, Estimate, Reported, ResultsTable, Row
 
@@ -65,6 +65,37 @@ CLAIMS = [
         "text_only",
         requires=("generator_learned", "judge_sees_people"),
     ),
+    Claim(
+        "posegen_learned",
+        "Pose-conditioned generation (real frame + text) beats per-pixel Gaussian noise with the guides' statistics (FID)",
+        "fid",
+        "posegen_ours",
+        "posegen_gaussian",
+    ),
+    Claim(
+        "real_frame_helps",
+        "Starting from the real frame brings pose-conditioned images closer to real frames than text alone (FID; paper: ours vs ours_nor)",
+        "fid",
+        "posegen_ours",
+        "posegen_nor",
+        requires=("posegen_learned",),
+    ),
+    Claim(
+        "text_helps",
+        "The text prompt helps pose-conditioned generation from the real frame (FID; paper: ours vs ours_notext)",
+        "fid",
+        "posegen_ours",
+        "posegen_notext",
+        requires=("posegen_learned",),
+    ),
+    Claim(
+        "real_frame_helps_hfid",
+        "Starting from the real frame lowers the person-masked distance too (H-FID; ours vs ours_nor)",
+        "h_fid",
+        "posegen_ours",
+        "posegen_nor",
+        requires=("posegen_learned", "judge_sees_people"),
+    ),
     Claim("finetune_learned", "Few-shot real fine-tuning beats the mean pose (PCK)", "pck", "real_only", "mean_pose"),
     Claim("finetune_learned_3d", "Few-shot real fine-tuning beats the mean pose (MPJPE)", "mpjpe", "real_only", "mean_pose"),
     Claim(
@@ -94,15 +125,17 @@ def _estimate(values: list[float], deterministic: bool = False) -> Estimate:
     return Estimate.of(values)
 
 
-def build_table(images: dict, poses: dict[str, dict], corrected: Path, provenance: dict, n_seeds: int) -> ResultsTable:
-    rows = []
-    for key, label in IMAGE_ROWS.items():
-        per_seed = images["rows"][key]["per_seed"]
-        values = {m: _estimate([s[m] for s in per_seed]) for m in IMAGE_KEYS if m in per_seed[0]}
-        if len(per_seed) == 1:  # one fixed set (the held-out renders): a share of images has its binomial s.e.
-            p, n = per_seed[0]["person_rate"], per_seed[0]["n_images"]
-            values["person_rate"] = Estimate(p, math.sqrt(p * (1 - p) / n), int(n))
-        rows.append(Row(key, label, values))
+def _image_row(key: str, label: str, per_seed: list[dict]) -> Row:
+    values = {m: _estimate([s[m] for s in per_seed]) for m in IMAGE_KEYS if m in per_seed[0]}
+    if len(per_seed) == 1:  # one fixed set (held-out renders, the guide frames): a share of images has its binomial s.e.
+        p, n = per_seed[0]["person_rate"], per_seed[0]["n_images"]
+        values["person_rate"] = Estimate(p, math.sqrt(p * (1 - p) / n), int(n))
+    return Row(key, label, values)
+
+
+def build_table(images: dict, poses: dict[str, dict], posegen: dict, corrected: Path, provenance: dict, n_seeds: int) -> ResultsTable:
+    rows = [_image_row(key, label, images["rows"][key]["per_seed"]) for key, label in IMAGE_ROWS.items()]
+    rows += [_image_row(key, label, posegen["rows"][key]["per_seed"]) for key, label in {**POSEGEN_TRIVIAL, **POSEGEN_ROWS}.items()]
     for key, label in POSE_ROWS.items():
         per_seed = poses[key]["per_seed"]
         ski = Reported({"mpjpe": 111.67, "pa_mpjpe": 81.76}, f"{README}: ski.pt on SkiPose (ski8481_real)")
@@ -141,6 +174,17 @@ def build_table(images: dict, poses: dict[str, dict], corrected: Path, provenanc
     ]
     if pose_note:
         notes.append(pose_note)
+    ref = posegen["reference"]
+    notes.append(
+        f"Pose-conditioned rows (the paper's pose-conditioned table; the seed's mpii_gen / smart_gen): the depth of {ref['bodies']} "
+        f"for {ref['guides']} guide frames (the first half of the real test frames) conditions the depth model: with the guide as "
+        "the initial image and its caption (ours), the guide and the null text (ours_notext), the caption from pure noise "
+        f"(ours_nor); {n_seeds} draws each. Every pose-conditioned row is scored against the other {ref['n_images']} real test "
+        "frames (the seed scores against the guides themselves, where copying the guide would be perfect); the guides are the "
+        "floor, noise with their pixel statistics the trivial row. Pose agreement: against the guide's body."
+    )
+    generators = attrs.get("generator", {})
+    notes.append(_drawn_by(generators))
     return ResultsTable(
         "dhpc",
         "Diffusion-HPC: pose-corrected text-to-image people and downstream fine-tuning",
@@ -151,7 +195,23 @@ def build_table(images: dict, poses: dict[str, dict], corrected: Path, provenanc
         CLAIMS,
         [Reported({"pck": v}, f"{README}: SMART {k}", f"Diffusion-HPC fine-tuned, SMART {k}") for k, v in REPORTED_SMART.items()],
         notes,
-        {"judges": images["judges"]},
+        {"judges": images["judges"], "generators": generators},
+    )
+
+
+def _drawn_by(generators: dict) -> str:
+    """Which networks drew the image rows: the embedded ones trained here, or the user's pipelines with their digests."""
+
+    def one(g: dict | None) -> str:
+        if not g:
+            return "not recorded"
+        if g.get("kind") == "diffusers":
+            return f"the user's {g['pipeline']} ({Path(g['path']).name}, sha256 {g['sha256'][:12]})"
+        return f"the embedded network trained here ({g.get('text_encoder', 'learned')} text encoder)"
+
+    return (
+        f"Images drawn by: text-to-image {one(generators.get('text_only'))}; pose correction {one(generators.get('depth'))}. "
+        "With Stable Diffusion the seed's negative prompt guides both; the embedded networks guide from the null text."
     )
 
 

@@ -101,3 +101,49 @@ def score_pose_row(row: str, renders: Path, model_files: list[Path], body: BodyM
             row["mpjpe"], row["pa_mpjpe"] = mpjpe(kp3d.astype(np.float64), test.kp3d.astype(np.float64))
         out.append(row)
     return out
+
+
+def score_posegen_rows(real: Path, posegen: Path, judges: Judges, n_seeds: int, seed: int) -> dict:
+    """The pose-conditioned table (`posegen`): every row against the reference half of the real test frames, with the
+    per-pixel Gaussian of the guides' statistics (trivial) and the guide frames themselves (floor, one value); the pose
+    agreement of each generated image with the body whose depth conditioned it (the guides: with their own bodies)."""
+    from handflow.papers.dhpc.posegen import GROUP, halves
+    from handflow.papers.dhpc.variants import POSEGEN_ROWS
+
+    test = read_split(real, "real_test")
+    guide_idx, ref_idx = halves(test)
+    ref, ref_masked, _ = _judged(judges, test.image[ref_idx])
+    drawn, _, attrs = read(posegen, GROUP, ("seed", "row", "guide", "kp2d"))
+    if int(attrs.get("guides", -1)) != len(guide_idx):
+        raise InputError(posegen, "guides", f"{attrs.get('guides')} guides, the real test split's first half is {len(guide_idx)}")
+    side = test.image.shape[1]
+    guides = to_tensor(test.image[guide_idx])
+    mu, sd = guides.mean(0), guides.std(0)
+    g = torch.Generator().manual_seed(seed)
+    sets: dict[str, list[tuple[np.ndarray, np.ndarray | None]]] = {
+        "posegen_gaussian": [
+            (to_uint8((mu + sd * torch.randn((len(guide_idx), *mu.shape), generator=g)).clamp(-1, 1)), None) for _ in range(n_seeds)
+        ],
+        "posegen_guides": [(test.image[guide_idx], test.kp2d[guide_idx])],
+    }
+    for r, row in enumerate(POSEGEN_ROWS):
+        draws = []
+        for k in range(n_seeds):
+            pick = (drawn["row"] == r) & (drawn["seed"] == k)
+            if pick.sum() != len(guide_idx):
+                raise InputError(posegen, f"{GROUP}/row", f"{row}, draw {k}: {int(pick.sum())} images for {len(guide_idx)} guides")
+            draws.append((drawn["image"][pick], drawn["kp2d"][pick]))
+        sets[row] = draws
+    rng = np.random.default_rng(seed)
+    rows = {}
+    for row, draws in sets.items():
+        per_seed = []
+        for images, kp2d in draws:
+            feats, masked, reading = _judged(judges, images)
+            values = {**image_metrics(feats, ref, masked, ref_masked, rng), "person_rate": float(reading.found.mean())}
+            if kp2d is not None:
+                values["pose_agreement"] = pose_agreement(reading, kp2d, side)
+            per_seed.append({**values, "n_images": float(len(images))})
+        rows[row] = {"per_seed": per_seed, "mean": {key: float(np.mean([s[key] for s in per_seed])) for key in per_seed[0]}}
+    reference = {"split": "real_test (second half)", "n_images": len(ref_idx), "guides": len(guide_idx), "bodies": attrs.get("bodies")}
+    return {"reference": reference, "judges": judges.provenance(), "generator": attrs.get("generator"), "rows": rows}

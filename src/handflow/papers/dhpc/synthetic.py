@@ -20,13 +20,13 @@ from handflow.config import Section
 from handflow.diffusion import to_tensor, to_uint8
 from handflow.errors import ComputationError
 from handflow.papers.dhpc.dataset import Split
-from handflow.papers.dhpc.generate import SampleConfig, augment, person_masks, regenerate, regress, render_depth
+from handflow.papers.dhpc.generate import augment, person_masks, regress, render_depth
+from handflow.papers.dhpc.generators import SampleConfig, as_generator
 from handflow.papers.dhpc.poses import ACTIONS, TEMPLATES
 from handflow.papers.dhpc.posing import posed_keypoints
 from handflow.papers.dhpc.render import depth_map
 from handflow.papers.dhpc.samples import write
 from handflow.papers.dhpc.skeleton import BodyModel
-from handflow.papers.dhpc.text import tokenize
 
 
 @dataclass(frozen=True)
@@ -56,9 +56,9 @@ def synthesize_set(
     names = list(ACTIONS)
     templates = torch.randint(len(TEMPLATES), (len(guide),), generator=g).tolist()
     prompts = [TEMPLATES[t].format(ACTIONS[names[guides.action[i]]].phrase) for t, i in zip(templates, guide, strict=True)]
-    tokens = tokenize(prompts, nets["depth"].cfg.max_tokens, "synthetic prompts", nets["depth"].cfg.text_encoder)
     region = masks[guide] | torch.as_tensor(depth_mm > 0)
-    regenerated = regenerate(nets["depth"], images[guide], region, depth, tokens, cfg.strength, True, cfg.sample, g)
+    gen = as_generator(nets["depth"])
+    regenerated = gen.regenerate(images[guide], region, depth, prompts, "synthetic prompts", cfg.strength, True, cfg.sample, g)
     with torch.no_grad():
         kp3d = posed_keypoints(body, many.pose, many.shape, many.trans).numpy()
     n = len(guide)
@@ -77,5 +77,5 @@ def synthesize_set(
         "guide": guide,
     }
     skipped = sorted(set(range(len(images))) - set(found.tolist()))
-    write(out, "synthetic", arrays, prompts, {"provenance": provenance, "skipped_guides": skipped})
+    write(out, "synthetic", arrays, prompts, {"provenance": provenance, "generator": gen.describe(), "skipped_guides": skipped})
     return {"n_samples": float(n), "n_guides": float(len(found)), "n_skipped": float(len(images) - len(found))}

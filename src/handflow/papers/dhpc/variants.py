@@ -42,6 +42,16 @@ IMAGE_ROWS = {
     "corrected": "Diffusion-HPC (pose-corrected)",
     "real": "Held-out renders (floor)",
 }
+# Table 2, pose-conditioned generation (the seed's mpii_gen / smart_gen guidance flags), scored against held-out real frames
+POSEGEN_ROWS = {
+    "posegen_ours": "Pose-conditioned: real frame + text (ours)",
+    "posegen_notext": "Pose-conditioned: real frame, no text (ours_notext)",
+    "posegen_nor": "Pose-conditioned: text only, no real frame (ours_nor)",
+}
+POSEGEN_TRIVIAL = {
+    "posegen_gaussian": "Pose-conditioned reference: per-pixel Gaussian (trivial)",
+    "posegen_guides": "Pose-conditioned reference: the guide frames (floor)",
+}
 POSE_ROWS = {"mean_pose": "Mean pose (trivial)", "pretrained": "Regressor, no fine-tuning", **FINETUNES}
 # What every dhpc results file and MLflow run records: the data is always rendered here, of anny or the user's SMPL model.
 PROVENANCE = Provenance(
@@ -64,5 +74,6 @@ def pose_row_models(row: str) -> list[str]:
 
 SAMPLES = "data/generated/dhpc/{row}.h5"
 SYNTHETIC = "data/generated/dhpc/synthetic.h5"
+POSEGEN = "data/generated/dhpc/posegen.h5"
 METRICS_JSON = "results/dhpc_metrics.json"
 TARGETS = (METRICS_JSON, "results/tables/dhpc_table.md", "results/tables/dhpc_table.html", "results/figures/dhpc_samples.png")
