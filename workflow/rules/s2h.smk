@@ -131,7 +131,8 @@ rule s2h_retarget:
         motions=[p for p in S2H_RETARGET if p],
         code=code_of(f"{S2H_CMD}:retarget"),
     output:
-        s2h.RETARGETED,
+        bvh=s2h.RETARGETED,
+        gif=s2h.RETARGETED_GIF,
     log:
         "logs/s2h/retarget.log",
     benchmark:
@@ -144,7 +145,7 @@ rule s2h_retarget:
         kind=s2h.FIGURE_MODEL,
     shell:
         "python -m handflow s2h retarget --model {input.models} --kind {params.kind} --tree {input.tree}"
-        " --hand-model {input.hand} {params.given} --out {output} --log {log}"
+        " --hand-model {input.hand} {params.given} --out {output.bvh} --gif {output.gif} --log {log}"
 
 
 rule s2h_report:

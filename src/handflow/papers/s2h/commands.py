@@ -148,6 +148,8 @@ def figure(stage: Stage, args: Namespace) -> dict:
     Arg("--hand-model", required=False, default=None, help="the prepared hand model folder (a MANO source)"),
     Arg("--source-mesh", required=False, default=None, help="a Mixamo source's mesh file (default: <Char>_mesh_data.npz beside it)"),
     Arg("--target-mesh", required=False, default=None, help="the target's mesh file (default: <Char>_mesh_data.npz beside it)"),
+    Arg("--gif", required=False, default=None, help="also write the source and retargeted hands side by side (GIF)"),
+    Arg("--gif-frames", type=int, default=24, required=False, help="frames in the GIF, spread over the clip"),
     run="s2h_retarget",
 )
 def retarget(stage: Stage, args: Namespace) -> dict:
@@ -155,6 +157,8 @@ def retarget(stage: Stage, args: Namespace) -> dict:
     from handflow.papers.s2h.retarget_bvh import beside, read_betas, retarget_file, tree_defaults
     from handflow.papers.s2h.user_characters import MESH_SUFFIX
 
+    if args.gif_frames < 2:
+        raise InputError("--gif-frames", None, f"{args.gif_frames}: at least 2")
     if not (args.source and args.target) and not args.tree:
         raise InputError("--tree", None, "needed for the default --source or --target")
     source, target, betas = (Path(args.source), Path(args.target), None) if args.source and args.target else tree_defaults(Path(args.tree))
@@ -178,6 +182,8 @@ def retarget(stage: Stage, args: Namespace) -> dict:
         opt(args.hand_model),
         opt(args.source_mesh) or mesh_of(source),
         opt(args.target_mesh) or mesh_of(target),
+        opt(args.gif),
+        args.gif_frames,
     )
 
 

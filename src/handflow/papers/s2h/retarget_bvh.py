@@ -169,7 +169,10 @@ def retarget_file(
     model_dir: Path | None = None,
     source_mesh: Path | None = None,
     target_mesh: Path | None = None,
+    gif: Path | None = None,
+    gif_frames: int = 24,
 ) -> dict[str, float]:
+    """`source`'s hand motion onto `target`'s character, written to `out` (and, with `gif`, the two hands side by side)."""
     net, ckpt = load_network(model, kind)
     window = int(ckpt["window"])
     offsets, rotations, frame_time = read_hand(source)
@@ -181,4 +184,57 @@ def retarget_file(
     local = retarget_rotations(net, window, src, rotations, tgt)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_retargeted(target_motion, target, local, frame_time, out)
+    if gif is not None:
+        names = (f"{source.parent.name}/{source.stem}", f"{target.parent.name}/{target.stem}")
+        write_stick_gif(gif, (offsets, rotations), (tgt_offsets, local), frame_time, gif_frames, names)
     return {"frames": float(len(local)), "windows": float(-(-len(local) // window)), "source_is_mano": float(is_mano)}
+
+
+def _hand_view(offsets: np.ndarray, rotations: np.ndarray) -> np.ndarray:
+    """(F, 21, 2) the hand's joints seen from its palm side, in the wrist's own frame (the arm's motion removed), in units
+    of the rest hand's length: x along wrist -> middle knuckle, y across the palm."""
+    pos, glob = forward_kinematics(offsets, rotations)
+    local = np.einsum("fji,fkj->fki", glob[:, 0], pos - pos[:, :1])  # R_wrist^T (p - p_wrist)
+    rest, _ = forward_kinematics(offsets, np.broadcast_to(np.eye(3), (1, N_JOINTS, 3, 3)).copy())
+    rest = rest[0] - rest[0, 0]
+    ahead = rest[1] / np.linalg.norm(rest[1])  # the middle finger's knuckle (hand.FINGERS: middle, ring, pinky, index, thumb)
+    across = rest[13] - rest[9]  # index knuckle minus pinky knuckle
+    across = across - (across @ ahead) * ahead
+    across /= np.linalg.norm(across)
+    length = np.linalg.norm(rest, axis=1).max()
+    return np.stack([local @ ahead, local @ across], -1) / length
+
+
+def write_stick_gif(
+    out: Path, source: tuple, target: tuple, frame_time: float, frames: int, names: tuple[str, str], side: int = 200
+) -> int:
+    """The source's and the retargeted hand's joints, side by side, over `frames` frames spread across the clip at its own
+    speed: a check of the retargeting that needs no mesh (`s2h figure` renders the skinned meshes of the test character)."""
+    import cv2
+    from PIL import Image
+
+    from handflow.papers.s2h.hand import PARENTS
+    from handflow.storage.atomic import atomic_path
+
+    views = [_hand_view(*source), _hand_view(*target)]
+    n = len(views[0])
+    picks = np.unique(np.linspace(0, n - 1, min(frames, n)).round().astype(int))
+    step = max(1, (n - 1) // max(1, len(picks) - 1))
+    tiles = []
+    for f in picks:
+        panels = []
+        for view, name in zip(views, names, strict=True):
+            img = np.full((side, side, 3), 255, np.uint8)
+            uv = (view[f] * np.array([1, -1]) * side * 0.42 + np.array([side * 0.2, side * 0.5])).round().astype(int)
+            for j in range(1, N_JOINTS):
+                cv2.line(img, tuple(int(v) for v in uv[PARENTS[j]]), tuple(int(v) for v in uv[j]), (60, 90, 160), 2, cv2.LINE_AA)
+            for p in uv:
+                cv2.circle(img, tuple(int(v) for v in p), 3, (200, 80, 40), -1, cv2.LINE_AA)
+            cv2.putText(img, name[:24], (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+            panels.append(img)
+        tiles.append(Image.fromarray(np.concatenate(panels, axis=1)))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out) as tmp:
+        duration = max(20, round(1000 * frame_time * step))
+        tiles[0].save(tmp, format="GIF", save_all=True, append_images=tiles[1:], duration=duration, loop=0)
+    return len(tiles)

@@ -20,4 +20,12 @@ TREE = "data/processed/s2h/mixhand"
 PACKED = "data/processed/s2h/mixhand.h5"
 METRICS_JSON = "results/s2h_metrics.json"
 RETARGETED = "results/s2h/retargeted.bvh"  # the retarget command's rule (params s2h.retarget)
-TARGETS = (METRICS_JSON, "results/tables/s2h_table.md", "results/tables/s2h_table.html", "results/figures/s2h_retarget.gif", RETARGETED)
+RETARGETED_GIF = "results/s2h/retargeted.gif"  # its source and retargeted hands side by side
+TARGETS = (
+    METRICS_JSON,
+    "results/tables/s2h_table.md",
+    "results/tables/s2h_table.html",
+    "results/figures/s2h_retarget.gif",
+    RETARGETED,
+    RETARGETED_GIF,
+)
