@@ -15,6 +15,7 @@ from handflow.stage import Arg, CommandGroup, Stage, paths
 
 group = CommandGroup("dhpc", "Diffusion-HPC stages", PROVENANCE)
 KEY = "dhpc"
+REAL = Arg("--real", required=False, default=None, help="the user's real frames (dhpc_real's file); default: the real-style renders")
 
 
 def _body(stage: Stage):
@@ -159,7 +160,7 @@ def real(stage: Stage, args: Namespace) -> dict:
     "synthesize",
     "the seed's training set: k pose-augmented regenerations of every few-shot real frame",
     *paths("renders", "mask", "hmr", "prior", "depth", "out"),
-    Arg("--real", required=False, default=None, help="the user's real frames (dhpc_real's file); default: the renders' real-style splits"),
+    REAL,
     run="dhpc_synthesize",
     device=True,
 )
@@ -181,7 +182,7 @@ def synthesize(stage: Stage, args: Namespace) -> dict:
     "posegen",
     "the paper's pose-conditioned generation: depth of real frames' bodies, with the real frame and text, either, n_seeds draws",
     *paths("renders", "hmr", "depth", "out"),
-    Arg("--real", required=False, default=None, help="the user's real frames (dhpc_real's file); default: the renders' real-style splits"),
+    REAL,
     run="dhpc_posegen",
     device=True,
 )
@@ -205,7 +206,7 @@ def posegen(stage: Stage, args: Namespace) -> dict:
     Arg("--hmr"),
     Arg("--synthetic", required=False, default=None),
     *paths("checkpoints", "out"),
-    Arg("--real", required=False, default=None, help="the user's real frames (dhpc_real's file); default: the renders' real-style splits"),
+    REAL,
     run="dhpc_finetune_{mode}",
     device=True,
 )
@@ -253,7 +254,7 @@ def evaluate_images(stage: Stage, args: Namespace) -> dict:
     "evaluate-posegen",
     "the pose-conditioned rows against held-out real frames: FID/KID, H-FID/H-KID, person found, pose agreement",
     *paths("renders", "posegen", "out"),
-    Arg("--real", required=False, default=None, help="the user's real frames (dhpc_real's file); default: the renders' real-style splits"),
+    REAL,
     run="dhpc_evaluate_posegen",
 )
 def evaluate_posegen(stage: Stage, args: Namespace) -> dict:
@@ -274,7 +275,7 @@ def evaluate_posegen(stage: Stage, args: Namespace) -> dict:
     Arg("--renders"),
     Arg("--models", required=False, default=None),
     Arg("--out"),
-    Arg("--real", required=False, default=None, help="the user's real frames (dhpc_real's file); default: the renders' real-style splits"),
+    REAL,
     run="dhpc_evaluate_pose_{row}",
 )
 def evaluate_pose(stage: Stage, args: Namespace) -> dict:
