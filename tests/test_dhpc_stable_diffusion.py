@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 import torch
 
+from handflow.compute import Compute
 from handflow.errors import InputError
 from handflow.papers.dhpc.generate import CorrectConfig, correct_set, generate, sample_set
 from handflow.papers.dhpc.generators import PipelineConfig, SampleConfig, StableDiffusion, load_generator
 from handflow.papers.dhpc.samples import read
 
-CPU = torch.device("cpu")
+CPU = Compute()
 SIZE = 16  # the data's image size: the pipelines draw at 32 px (16 latents x 2) and return 16 px
 
 

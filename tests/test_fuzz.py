@@ -700,7 +700,7 @@ def test_stable_diffusion_directories_load_or_fail_in_one_line(tiny_sd_pipelines
             path = root / how
             path.write_text(json.dumps(data.draw(json_mutation(json.loads(path.read_text())))))
         try:
-            gen = load_generator("t2i", None, PipelineConfig(str(root), None, ""), Path(tmp), 16, torch.device("cpu"))
+            gen = load_generator("t2i", None, PipelineConfig(str(root), None, ""), Path(tmp), 16)
         except InputError as exc:
             _one_line(exc)
             assert "sd" in str(exc), str(exc)

@@ -34,13 +34,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from handflow.config import S
 from handflow.errors import InputError
 from handflow.params import Params, load_params
 from handflow.provenance import GLOBAL, Provenance
 from handflow.storage.json_files import write_json
+
+if TYPE_CHECKING:
+    from handflow.compute import Compute
 
 log = logging.getLogger("handflow")
 Handler = Callable[["Stage", argparse.Namespace], dict[str, float] | None]
@@ -120,6 +123,13 @@ class Stage:
                 self.params.source_of("global.device"), "device", "cuda, but torch sees no GPU here (torch.cuda.is_available() is False)"
             )
         return torch.device(name)
+
+    @functools.cached_property
+    def compute(self) -> Compute:
+        """`device` and `global.precision`: what training and sampling run on (handflow.compute)."""
+        from handflow.compute import Compute
+
+        return Compute(self.device, self.get("global.precision"))
 
     def path(self, value: str | None) -> Path | None:
         """A path given in params, relative to the project root."""
@@ -217,7 +227,7 @@ def run_command(args: argparse.Namespace) -> None:
 
             torch.set_num_threads(stage.get("global.threads"))  # floating-point sums depend on it
         if cmd.device:
-            _ = stage.device
+            log.info("%s %s runs on %s", args.group, args.stage, stage.compute.describe())
         with _tracked(stage, args, cmd.run):
             metrics = cmd.handler(stage, args) or {}
             if stage.run is not None:
@@ -225,5 +235,7 @@ def run_command(args: argparse.Namespace) -> None:
                 for path in stage.artifacts:
                     stage.run.log_artifact(path)
         log.info("%s %s: %s", args.group, args.stage, json.dumps(metrics, default=str))
+        if "global.device" not in stage.params.reads and stage.params.peek("global.device") != "cpu":
+            log.info("%s %s ran on the CPU: it has no device path (global.device is for the stages that have one)", args.group, args.stage)
     finally:
         _record_reads(stage, args)

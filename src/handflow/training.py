@@ -42,14 +42,12 @@ import torch
 from tqdm import tqdm
 
 from handflow.checkpoints import cpu_state, load_torch, save_torch
+from handflow.compute import CPU, Compute
 from handflow.config import Section
 from handflow.errors import ComputationError
 from handflow.storage.atomic import atomic_path
 
 log = logging.getLogger(__name__)
-
-
-CPU = torch.device("cpu")
 
 
 def fingerprint(*parts: Any) -> str:
@@ -138,14 +136,17 @@ def train(
     loss_fn: Callable[[], torch.Tensor],
     on_log: Callable[[int, float], None] | None = None,
     validate: Callable[[], float] | None = None,
+    compute: Compute = CPU,
 ) -> list[tuple[int, float]]:
     """Run steps until `cfg.n_steps` (resuming if a checkpoint of this run exists); return the loss history. With
-    `validate`, the model is scored at every checkpoint and the best kept in `state.best` (module docstring)."""
+    `validate`, the model is scored at every checkpoint and the best kept in `state.best` (module docstring). The loss
+    (the forward pass) runs in `compute.autocast()`, the backward pass and the optimizer outside it."""
     start = _resume(state, cfg)
     state.model.train()
     running, count = 0.0, 0
     for step in tqdm(range(start, cfg.n_steps), initial=start, total=cfg.n_steps, desc="train", mininterval=5.0):
-        loss = loss_fn()
+        with compute.autocast():
+            loss = loss_fn()
         if not math.isfinite(float(loss.detach())):
             raise ComputationError(f"training loss is {float(loss.detach())} at step {step}")
         state.optimizer.zero_grad(set_to_none=True)
@@ -264,18 +265,19 @@ def fit(
     out: Path,
     curve: Path,
     on_log: Callable[[int, float], None] | None = None,
-    device: torch.device = CPU,
+    compute: Compute = CPU,
 ) -> dict[str, float]:
     """Train (resuming from `checkpoint_dir` when it holds this run's checkpoint); write the model file and the loss curve."""
     torch.manual_seed(trainer.seed)
-    state = trainer.build(device)
-    run_id = fingerprint(type(trainer).__name__, trainer.identity())
+    state = trainer.build(compute.device)
+    # bf16 takes other steps: its checkpoints are another run's (fp32 keeps the fingerprints it always had)
+    run_id = fingerprint(type(trainer).__name__, trainer.identity(), *([compute.precision] if compute.precision != "fp32" else []))
     settings = trainer.loop
     # a multiple of log_every, so a resumed run logs the same running means as an uninterrupted one
     every = -(-settings.checkpoint_every // settings.log_every) * settings.log_every
     loop = LoopConfig(settings.steps, every, settings.log_every, checkpoint_dir, run_id, grad_clip=settings.grad_clip or None)
     validate = (lambda: trainer.validate(state)) if trainer.validation_metric else None
-    history = train(state, loop, lambda: trainer.loss(state), on_log, validate)
+    history = train(state, loop, lambda: trainer.loss(state), on_log, validate, compute)
     weights, selected = cpu_state(state.model), {}
     if state.best is not None:
         weights = state.best["model"]
@@ -293,7 +295,7 @@ def fit_seeds(
     checkpoint_dir: Path,
     out_dir: Path,
     on_log: Callable[[int, float], None] | None = None,
-    device: torch.device = CPU,
+    compute: Compute = CPU,
 ) -> dict[str, float]:
     """One training per seed, `make(seed)` each, into the folder `out_dir` (`s<k>.pt`, `s<k>_loss.tsv`), written whole.
 
@@ -303,6 +305,6 @@ def fit_seeds(
     metrics: dict[str, float] = {}
     with atomic_path(out_dir, is_dir=True) as out:
         for k, seed in enumerate(seeds):
-            run = fit(make(seed), checkpoint_dir / f"s{k}", out / f"s{k}.pt", out / f"s{k}_loss.tsv", on_log, device)
+            run = fit(make(seed), checkpoint_dir / f"s{k}", out / f"s{k}.pt", out / f"s{k}_loss.tsv", on_log, compute)
             metrics |= {f"s{k}.{key}": value for key, value in run.items()}
     return metrics

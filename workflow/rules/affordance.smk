@@ -67,7 +67,7 @@ rule affordance_train:
     resources:
         gpu=1,
     params:
-        p=lambda w: par("global.seed", "global.threads", "global.device", *af.MODELS[w.model].params()),
+        p=lambda w: par("global.seed", "global.threads", "global.device", "global.precision", *af.MODELS[w.model].params()),
         checkpoints="checkpoints/affordance/{model}",
         hand=lambda w, input: f"--hand-model {input.hand}" if af.MODELS[w.model].needs_hand_model else "",
     shell:
@@ -93,7 +93,14 @@ rule affordance_train_content:
     resources:
         gpu=1,
     params:
-        p=lambda w: par("global.seed", "global.threads", "global.device", *af.MODELS[w.model].params(), "affordance.content.trainings"),
+        p=lambda w: par(
+            "global.seed",
+            "global.threads",
+            "global.device",
+            "global.precision",
+            *af.MODELS[w.model].params(),
+            "affordance.content.trainings",
+        ),
         checkpoints="checkpoints/affordance/{model}",
     shell:
         "python -m handflow affordance train --model {wildcards.model} --data {input.data} --checkpoints {params.checkpoints}"
@@ -120,7 +127,7 @@ rule affordance_sample:
     resources:
         gpu=1,
     params:
-        p=par(*AFF_PROVENANCE, "global.threads", "global.device", "affordance.sample"),
+        p=par(*AFF_PROVENANCE, "global.threads", "global.device", "global.precision", "affordance.sample"),
         layout=lambda w, input: f"--layout {input.layout}" if "layout" in input.keys() else "",
     shell:
         "python -m handflow affordance sample --row {wildcards.row} --test {input.test} --train {input.train}"

@@ -47,7 +47,7 @@ rule dhpc_train:
     resources:
         gpu=1,
     params:
-        p=lambda w: par("global.seed", "global.threads", "global.device", *dhpc.MODELS[w.model].reads),
+        p=lambda w: par("global.seed", "global.threads", "global.device", "global.precision", *dhpc.MODELS[w.model].reads),
         checkpoints="checkpoints/dhpc/{model}",
     shell:
         "python -m handflow dhpc train --model {wildcards.model} --renders {input.renders} --checkpoints {params.checkpoints}"
@@ -70,7 +70,16 @@ rule dhpc_sample:
     resources:
         gpu=1,
     params:
-        p=par(*DHPC_PROVENANCE, "global.threads", "global.device", *DHPC_SD, "dhpc.sample", "dhpc.prompts", "dhpc.n_seeds"),
+        p=par(
+            *DHPC_PROVENANCE,
+            "global.threads",
+            "global.device",
+            "global.precision",
+            *DHPC_SD,
+            "dhpc.sample",
+            "dhpc.prompts",
+            "dhpc.n_seeds",
+        ),
     shell:
         "python -m handflow dhpc sample --t2i {input.t2i} --out {output} --log {log}"
 
@@ -92,7 +101,16 @@ rule dhpc_correct:
     resources:
         gpu=1,
     params:
-        p=par(*DHPC_PROVENANCE, "global.threads", "global.device", "global.render_backend", *DHPC_SD, "dhpc.sample", "dhpc.correct"),
+        p=par(
+            *DHPC_PROVENANCE,
+            "global.threads",
+            "global.device",
+            "global.precision",
+            "global.render_backend",
+            *DHPC_SD,
+            "dhpc.sample",
+            "dhpc.correct",
+        ),
     shell:
         "python -m handflow dhpc correct --samples {input.samples} --mask {input.nets[0]} --hmr {input.nets[1]} --prior {input.nets[2]}"
         " --depth {input.nets[3]} --out {output} --log {log}"
@@ -139,7 +157,7 @@ rule dhpc_synthesize:
     resources:
         gpu=1,
     params:
-        p=par(*DHPC_PROVENANCE, "global.threads", "global.device", "global.render_backend", *DHPC_SD, "dhpc.synthetic"),
+        p=par(*DHPC_PROVENANCE, "global.threads", "global.device", "global.precision", "global.render_backend", *DHPC_SD, "dhpc.synthetic"),
         real=lambda w, input: f"--real {input.real}" if DHPC_REAL_INPUT else "",
     shell:
         "python -m handflow dhpc synthesize --renders {input.renders} {params.real} --mask {input.nets[0]} --hmr {input.nets[1]}"
@@ -168,6 +186,7 @@ rule dhpc_posegen:
             *DHPC_PROVENANCE,
             "global.threads",
             "global.device",
+            "global.precision",
             "global.render_backend",
             *DHPC_SD,
             "dhpc.sample",
@@ -227,6 +246,7 @@ rule dhpc_finetune:
             "global.seed",
             "global.threads",
             "global.device",
+            "global.precision",
             "dhpc.body_model",
             "dhpc.hmr.network",
             "dhpc.hmr.loss",

@@ -100,7 +100,9 @@ rule digit_train:
     resources:
         gpu=1,
     params:
-        p=par("global.seed", "global.threads", "global.device", "digit.pretrained_backbone", "digit.model", "digit.train"),
+        p=par(
+            "global.seed", "global.threads", "global.device", "global.precision", "digit.pretrained_backbone", "digit.model", "digit.train"
+        ),
         checkpoints="checkpoints/digit/{model}",
     shell:
         "python -m handflow digit train --model {wildcards.model} --annotations {input.annotations} --images {input.images}"

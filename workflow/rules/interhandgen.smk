@@ -54,6 +54,7 @@ rule interhandgen_train:
             "global.seed",
             "global.threads",
             "global.device",
+            "global.precision",
             "interhandgen.dataset.swap_augmentation",
             "interhandgen.model",
             "interhandgen.diffusion",
@@ -110,7 +111,14 @@ rule interhandgen_sample:
     resources:
         gpu=1,
     params:
-        p=par(*PROVENANCE, "global.threads", "interhandgen.diffusion.sampling_steps", "interhandgen.sample"),
+        p=par(
+            *PROVENANCE,
+            "global.threads",
+            "global.device",
+            "global.precision",
+            "interhandgen.diffusion.sampling_steps",
+            "interhandgen.sample",
+        ),
     shell:
         "python -m handflow interhandgen sample --row {wildcards.row} --model {input.model} --hand-model {input.hand}"
         " --out {output} --log {log}"
@@ -182,7 +190,15 @@ rule interhandgen_sweep:
     resources:
         gpu=1,
     params:
-        p=par(*PROVENANCE, "global.threads", "interhandgen.diffusion.sampling_steps", "interhandgen.sample", "interhandgen.sweep"),
+        p=par(
+            *PROVENANCE,
+            "global.threads",
+            "global.device",
+            "global.precision",
+            "interhandgen.diffusion.sampling_steps",
+            "interhandgen.sample",
+            "interhandgen.sweep",
+        ),
     shell:
         "python -m handflow interhandgen sweep --model {input.model} --hand-model {input.hand} --out {output} --log {log}"
 

@@ -70,11 +70,11 @@ def train(stage: Stage, args: Namespace) -> dict:
         trainings = stage.get(f"{KEY}.content.trainings")
         seeds = [stage.seed, *(stage.seed * 1000 + k for k in range(1, trainings))]
         make = lambda seed: trainer_for(model, data, stage, seed, hand_model)  # noqa: E731
-        return fit_seeds(make, seeds, Path(args.checkpoints), Path(args.out), stage.on_log, stage.device)
+        return fit_seeds(make, seeds, Path(args.checkpoints), Path(args.out), stage.on_log, stage.compute)
     if not args.curve:
         raise InputError("--curve", None, f"the {args.model} training writes its loss curve there")
     trainer = trainer_for(model, data, stage, stage.seed, hand_model)
-    metrics = fit(trainer, Path(args.checkpoints), Path(args.out), Path(args.curve), stage.on_log, stage.device)
+    metrics = fit(trainer, Path(args.checkpoints), Path(args.out), Path(args.curve), stage.on_log, stage.compute)
     stage.log_artifact(args.curve)
     return metrics
 
@@ -102,7 +102,7 @@ def sample(stage: Stage, args: Namespace) -> dict:
         models[v.layout] = Path(args.layout)
     cfg = stage.section(SampleConfig, f"{KEY}.sample")
     return sample_variant(
-        args.row, Path(args.test), models, Path(args.train), cfg, stage.seed, Path(args.out), stage.provenance, stage.device
+        args.row, Path(args.test), models, Path(args.train), cfg, stage.seed, Path(args.out), stage.provenance, stage.compute
     )
 
 

@@ -31,6 +31,7 @@ import h5py
 import numpy as np
 import torch
 
+from handflow.compute import CPU, Compute
 from handflow.config import Section
 from handflow.diffusion import resize_images, to_tensor, to_uint8
 from handflow.errors import InputError
@@ -108,10 +109,12 @@ def sample_variant(
     seed: int,
     out: Path,
     provenance: dict,
-    device: torch.device,
+    compute: Compute = CPU,
 ) -> dict[str, float]:
     """`cfg.n_seeds` samples of the variant (a sampled row) for every synthesis input, to HDF5 (images uint8, layouts);
-    `models`: the model files of `variants.MODELS` by name (those the variant uses)."""
+    `models`: the model files of `variants.MODELS` by name (those the variant uses). The networks' passes run on
+    `compute` (its device, in its autocast); noise comes from CPU generators, so a seed draws the same on any device."""
+    device = compute.device
     v = VARIANTS[row]
     n_seeds, sampler, steps, batch = cfg.n_seeds, cfg.sampler, cfg.steps, cfg.batch_size
     files = models[v.content] if isinstance(models[v.content], list) else [models[v.content]]
@@ -132,14 +135,17 @@ def sample_variant(
         for start in range(0, len(a), batch):
             obj = data.obj[a[start : start + batch]]
             if layout_net is not None:
-                lay = sample_layouts(layout_net, obj, sampler, steps, g)
+                with compute.autocast():
+                    lay = sample_layouts(layout_net, obj, sampler, steps, g).float()
             elif fixed is not None:
                 lay = fixed[None].repeat(len(obj), 1)
             else:
                 lay = None
             content = contents[s % len(contents)][0]
-            img_s.append(to_uint8(sample_content(content, obj, keep_masks(lay, len(obj), size), sampler, steps, g)))
-            lay_s.append(lay.numpy() if lay is not None else np.full((len(obj), 5), np.nan, np.float32))
+            with compute.autocast():
+                drawn = sample_content(content, obj, keep_masks(lay, len(obj), size), sampler, steps, g)
+            img_s.append(to_uint8(drawn.float()))
+            lay_s.append(lay.cpu().numpy() if lay is not None else np.full((len(obj), 5), np.nan, np.float32))
         images.append(np.concatenate(img_s))
         layouts.append(np.concatenate(lay_s))
     with atomic_path(out) as tmp, h5py.File(tmp, "w") as h5:

@@ -35,7 +35,7 @@ def _nets(stage: Stage, **files: str) -> dict:
         if kind in ("t2i", "depth"):
             sd = stage.section(PipelineConfig, f"{KEY}.stable_diffusion")
             size = stage.get(f"{KEY}.data.image_size")
-            nets[kind] = load_generator(kind, Path(path), sd, stage.root, size, stage.device)
+            nets[kind] = load_generator(kind, Path(path), sd, stage.root, size, stage.compute)
         else:
             nets[kind] = load_network(Path(path), kind)[0].to(stage.device)
     return nets
@@ -70,7 +70,7 @@ def train(stage: Stage, args: Namespace) -> dict:
     trainer = trainer_for(model, Path(args.renders), stage, stage.seed, _body(stage) if model.poses_bodies else None)
     out = Path(args.out)
     curve = out.with_name(f"{out.stem}_loss.tsv")
-    metrics = fit(trainer, Path(args.checkpoints), out, curve, stage.on_log, stage.device)
+    metrics = fit(trainer, Path(args.checkpoints), out, curve, stage.on_log, stage.compute)
     stage.log_artifact(curve)
     return metrics
 
@@ -229,7 +229,7 @@ def finetune(stage: Stage, args: Namespace) -> dict:
         Path(args.checkpoints),
         Path(args.out),
         stage.on_log,
-        stage.device,
+        stage.compute,
     )
 
 

@@ -32,6 +32,7 @@ from diffusers import DDIMScheduler
 from torch.nn import functional as F
 
 from handflow.checkpoints import directory_digest
+from handflow.compute import CPU, Compute
 from handflow.config import Section
 from handflow.diffusion import denoise
 from handflow.errors import ComputationError, InputError
@@ -61,7 +62,7 @@ def guided(
     d2 = torch.cat([depth, depth]) if depth is not None else None
 
     def eps(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        eps_text, eps_null = net(torch.cat([x, x]), t.reshape(1), both, d2).chunk(2)
+        eps_text, eps_null = net(torch.cat([x, x]), t.reshape(1).to(x.device), both, d2).chunk(2)
         return eps_null + guidance * (eps_text - eps_null)
 
     return denoise(eps, x, sched, timesteps).clamp(-1, 1)
@@ -129,17 +130,17 @@ class PipelineConfig(Section):
 
 
 class Embedded:
-    """The text-to-image or depth network trained here (`networks.TextToImage`)."""
+    """The text-to-image or depth network trained here (`networks.TextToImage`); its passes in `compute.autocast()`."""
 
-    def __init__(self, net, name: str = "embedded") -> None:
-        self.net, self.name = net, name
+    def __init__(self, net, name: str = "embedded", compute: Compute = CPU) -> None:
+        self.net, self.name, self.compute = net, name, compute
 
     @property
     def size(self) -> int:
         return self.net.cfg.image_size
 
     def describe(self) -> dict:
-        return {"kind": "embedded", "model": self.name, "text_encoder": self.net.cfg.text_encoder}
+        return {"kind": "embedded", "model": self.name, "text_encoder": self.net.cfg.text_encoder, **_precision(self.compute)}
 
     def _tokens(self, prompts: list[str | None], source: str) -> torch.Tensor:
         """Token ids; a None prompt is the null text (all padding, the unconditional prompt of classifier-free guidance)."""
@@ -150,11 +151,18 @@ class Embedded:
         return out
 
     def sample(self, prompts: list[str], source: str, cfg: SampleConfig, g: torch.Generator) -> torch.Tensor:
-        return sample_images(self.net, self._tokens(prompts, source), cfg, g)
+        with self.compute.autocast():
+            return sample_images(self.net, self._tokens(prompts, source), cfg, g).float()
 
     def regenerate(self, images, region, depth, prompts, source, strength, random_in_region, cfg, g) -> torch.Tensor:
         tokens = self._tokens(prompts, source)
-        return regenerate(self.net, images, region, depth, tokens, strength, random_in_region, cfg, g)
+        with self.compute.autocast():
+            return regenerate(self.net, images, region, depth, tokens, strength, random_in_region, cfg, g).float()
+
+
+def _precision(compute: Compute) -> dict:
+    """What a generator's description adds for its precision: nothing at fp32 (the files it always wrote)."""
+    return {} if compute.precision == "fp32" else {"precision": compute.precision}
 
 
 def as_generator(net_or_generator) -> Embedded | StableDiffusion:
@@ -212,15 +220,22 @@ def _masked_noise_depth2img(pipe):
 class StableDiffusion:
     """The user's Stable Diffusion pipeline (text-to-image or depth), drawing at its own size, returning the data's size."""
 
-    def __init__(self, path: Path, role: str, size: int, negative_prompt: str, device: torch.device) -> None:
-        pipe = _load(path, role, device)
+    def __init__(self, path: Path, role: str, size: int, negative_prompt: str, compute: Compute = CPU) -> None:
+        pipe = _load(path, role, compute.device)
+        self.compute = compute
         self.pipe = _masked_noise_depth2img(pipe) if role == "depth" else pipe
         self.path, self.role, self.size, self.negative = path, role, size, negative_prompt
         self.work = pipe.unet.config.sample_size * pipe.vae_scale_factor
         self.digest = directory_digest(path)
 
     def describe(self) -> dict:
-        return {"kind": "diffusers", "pipeline": PIPELINES[self.role], "path": str(self.path), "sha256": self.digest}
+        return {
+            "kind": "diffusers",
+            "pipeline": PIPELINES[self.role],
+            "path": str(self.path),
+            "sha256": self.digest,
+            **_precision(self.compute),
+        }
 
     def _down(self, images: torch.Tensor) -> torch.Tensor:
         """(B, 3, W, W) in [0, 1] from the pipeline -> (B, 3, S, S) in [-1, 1]."""
@@ -234,16 +249,17 @@ class StableDiffusion:
         out = []
         for s in range(0, len(prompts), cfg.batch_size):
             batch = list(prompts[s : s + cfg.batch_size])
-            images = self.pipe(
-                prompt=batch,
-                negative_prompt=[self.negative] * len(batch),
-                num_inference_steps=cfg.steps,
-                guidance_scale=cfg.guidance,
-                generator=g,
-                height=self.work,
-                width=self.work,
-                output_type="pt",
-            ).images
+            with self.compute.autocast():
+                images = self.pipe(
+                    prompt=batch,
+                    negative_prompt=[self.negative] * len(batch),
+                    num_inference_steps=cfg.steps,
+                    guidance_scale=cfg.guidance,
+                    generator=g,
+                    height=self.work,
+                    width=self.work,
+                    output_type="pt",
+                ).images
             out.append(self._down(images))
         return torch.cat(out)
 
@@ -260,31 +276,32 @@ class StableDiffusion:
             sl = slice(s, s + cfg.batch_size)
             x = self._up(images[sl]).clamp(-1, 1) / 2 + 0.5  # the pipeline's image processor takes [0, 1]
             self.pipe.region = F.adaptive_max_pool2d(region[sl, None].float(), latent) if random_in_region else None
-            result = self.pipe(
-                prompt=[p or "" for p in prompts[sl]],  # None: the null text
-                image=x,
-                depth_map=self._up(depth[sl])[:, 0],
-                strength=strength,
-                num_inference_steps=cfg.steps,
-                guidance_scale=cfg.guidance,
-                negative_prompt=[self.negative] * len(x),
-                generator=g,
-                output_type="pt",
-            ).images
+            with self.compute.autocast():
+                result = self.pipe(
+                    prompt=[p or "" for p in prompts[sl]],  # None: the null text
+                    image=x,
+                    depth_map=self._up(depth[sl])[:, 0],
+                    strength=strength,
+                    num_inference_steps=cfg.steps,
+                    guidance_scale=cfg.guidance,
+                    negative_prompt=[self.negative] * len(x),
+                    generator=g,
+                    output_type="pt",
+                ).images
             out.append(self._down(result))
         self.pipe.region = None
         return torch.cat(out)
 
 
 def load_generator(
-    role: str, model: Path | None, sd: PipelineConfig, root: Path, size: int, device: torch.device
+    role: str, model: Path | None, sd: PipelineConfig, root: Path, size: int, compute: Compute = CPU
 ) -> Embedded | StableDiffusion:
-    """The user's pipeline for `role` (t2i | depth) when params name one, else the embedded network at `model`."""
+    """The user's pipeline for `role` (t2i | depth) when params name one, else the embedded network at `model`; on `compute`."""
     path = getattr(sd, role)
     if path:
-        return StableDiffusion(root / path, role, size, sd.negative_prompt, device)
+        return StableDiffusion(root / path, role, size, sd.negative_prompt, compute)
     if model is None:
         raise InputError(f"--{role}", None, "no model file and no dhpc.stable_diffusion pipeline")
     from handflow.papers.dhpc.networks import load_network
 
-    return Embedded(load_network(model, role)[0].to(device), str(model))
+    return Embedded(load_network(model, role)[0].to(compute.device), str(model), compute)

@@ -100,7 +100,7 @@ def train(stage: Stage, args: Namespace) -> dict:
     network = stage.section(DigitConfig, f"{KEY}.model", use_segmentation=SEGMENTATION[args.model])
     pretrained = stage.path(stage.get(f"{KEY}.pretrained_backbone"))
     trainer = DigitTrainer(args.model, _stores(args), network, stage.section(TrainConfig, f"{KEY}.train"), stage.seed, pretrained)
-    metrics = fit(trainer, Path(args.checkpoints), Path(args.out), Path(args.curve), stage.on_log, stage.device)
+    metrics = fit(trainer, Path(args.checkpoints), Path(args.out), Path(args.curve), stage.on_log, stage.compute)
     stage.log_artifact(args.curve)
     return metrics
 

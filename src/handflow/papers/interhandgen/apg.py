@@ -67,9 +67,9 @@ def segment_distances(points: torch.Tensor, a: torch.Tensor, b: torch.Tensor) ->
 
 def capsule_radii(model: HandModel) -> torch.Tensor:
     """(S,) per bone: the largest distance of the rest mesh's vertices nearest to that bone."""
-    dtype = model.hands_components.dtype
+    like = {"dtype": model.hands_components.dtype, "device": model.hands_components.device}
     with torch.no_grad():
-        out = model(torch.zeros(1, 3, dtype=dtype), torch.zeros(1, 45, dtype=dtype), torch.zeros(1, 10, dtype=dtype))
+        out = model(torch.zeros(1, 3, **like), torch.zeros(1, 45, **like), torch.zeros(1, 10, **like))
         d = segment_distances(out.vertices, *_bones(out.joints))[0]  # (V, S)
         owner = d.argmin(1)
         return torch.stack([d[owner == s, s].max() if (owner == s).any() else d[:, s].min() for s in range(d.shape[1])])

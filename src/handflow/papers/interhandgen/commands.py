@@ -69,7 +69,7 @@ def train(stage: Stage, args: Namespace) -> dict:
         stage.get(f"{KEY}.dataset.swap_augmentation"),
         stage.seed,
     )
-    metrics = fit(trainer, Path(args.checkpoints), Path(args.out), Path(args.curve), stage.on_log, stage.device)
+    metrics = fit(trainer, Path(args.checkpoints), Path(args.out), Path(args.curve), stage.on_log, stage.compute)
     stage.log_artifact(args.curve)
     return metrics
 
@@ -110,6 +110,7 @@ def features(stage: Stage, args: Namespace) -> dict:
     Arg("--row", choices=list(VARIANTS)),
     *paths("model", "out"),
     run="interhandgen_sample_{row}",
+    device=True,
 )
 def sample(stage: Stage, args: Namespace) -> dict:
     from handflow.papers.interhandgen.sample import sample_variant
@@ -123,6 +124,7 @@ def sample(stage: Stage, args: Namespace) -> dict:
         stage.seed,
         Path(args.out),
         stage.provenance,
+        stage.compute,
     )
 
 
@@ -153,7 +155,7 @@ def evaluate(stage: Stage, args: Namespace) -> dict:
     return {m: v["mean"] for m, v in result["metrics"].items() if v["mean"] is not None}
 
 
-@group.command("sweep", "penetration against the APG weight", HAND_MODEL, *paths("model", "out"), run="interhandgen_sweep")
+@group.command("sweep", "penetration against the APG weight", HAND_MODEL, *paths("model", "out"), run="interhandgen_sweep", device=True)
 def sweep(stage: Stage, args: Namespace) -> dict:
     from handflow.papers.interhandgen.evaluate import SweepConfig, apg_sweep
 
@@ -164,6 +166,7 @@ def sweep(stage: Stage, args: Namespace) -> dict:
         stage.section(SweepConfig, f"{KEY}.sweep"),
         stage.get(f"{KEY}.diffusion.sampling_steps"),
         stage.seed,
+        stage.compute,
     )
     for row in result["rows"]:
         if stage.run is not None:

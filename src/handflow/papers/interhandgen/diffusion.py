@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import torch
 from diffusers import DDIMScheduler, DDPMScheduler
 
+from handflow.compute import CPU, Compute
 from handflow.diffusion import NoiseSchedule
 from handflow.papers.interhandgen.apg import ApgConfig, PenetrationLoss, step_sizes
 from handflow.papers.interhandgen.networks import Denoiser, SeparateDenoisers
@@ -84,9 +85,10 @@ def joint_loss(model: Denoiser, sched: DDPMScheduler, anchor: torch.Tensor, add:
 def _denoise(sched: DDIMScheduler, x: torch.Tensor, predict_x0: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]) -> torch.Tensor:
     """DDIM from x (= x_T) with a caller-supplied (guided) x0 prediction; returns the final x0."""
     x0 = x
-    for k, t in enumerate(sched.timesteps):
+    # the step's integer from a host list, the model's from the scheduler's (device) tensor: no sync per step
+    for k, (step, t) in enumerate(zip(sched.timesteps.tolist(), sched.timesteps, strict=True)):
         x0 = predict_x0(x, t.expand(len(x)), k)
-        x = sched.step(x0, int(t), x, eta=0.0).prev_sample
+        x = sched.step(x0, step, x, eta=0.0).prev_sample
     return x0
 
 
@@ -97,7 +99,12 @@ class Guidance:
 
 
 class CascadeSampler:
-    """Anchor unconditionally, then the add hand conditioned on it, with CFG and APG."""
+    """Anchor unconditionally, then the add hand conditioned on it, with CFG and APG, on `compute`'s device.
+
+    Noise is drawn on the CPU generator and moved, so a seed gives the same draws on any device; the
+    denoiser's passes run in `compute.autocast()`, APG's hand geometry in float64 outside it. The
+    decoder must be on the same device (`make_sampler` puts it there).
+    """
 
     def __init__(
         self,
@@ -107,10 +114,13 @@ class CascadeSampler:
         schedule: ScheduleConfig,
         guidance: Guidance,
         penetration_loss: Callable[..., torch.Tensor] | None = None,
+        compute: Compute = CPU,
     ):
         """`penetration_loss(v_left, j_left, v_right, j_right)` replaces the batched APG loss (the benchmark passes the seed's)."""
-        self.model, self.normalizer, self.decoder = model.eval(), normalizer, decoder
+        self.model, self.normalizer, self.decoder = model.eval().to(compute.device), normalizer, decoder
+        self.compute = compute
         self.sched = schedule.sampling()
+        self.sched.set_timesteps(schedule.sampling_steps, device=compute.device)
         self.guidance = guidance
         apg = guidance.apg
         self.pen = (penetration_loss or PenetrationLoss(decoder.left, decoder.right, apg.rho, apg.weight, apg.margin)) if apg else None
@@ -118,20 +128,24 @@ class CascadeSampler:
             steps = step_sizes(apg, len(self.sched.timesteps), normalizer.mean.size, TRANS)
             # The seed steps in its variance-normalised space, i.e. d(raw) = -s var^2 grad_raw. We normalise by the std,
             # so a step preconditioned by var^2 in raw units keeps the seed's step sizes meaningful unchanged.
-            self.raw_steps = steps * torch.as_tensor(normalizer.std, dtype=torch.float64) ** 4
+            self.raw_steps = (steps * torch.as_tensor(normalizer.std, dtype=torch.float64) ** 4).to(compute.device)
+
+    def _model(self, *args: torch.Tensor) -> torch.Tensor:
+        with self.compute.autocast():
+            return self.model(*args).float()
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """(n, 64) raw anchor and add-hand vectors."""
-        dim = self.normalizer.mean.size
-        fixed = torch.as_tensor(self.normalizer.anchor_placement(), dtype=torch.float32)
+        """(n, 64) raw anchor and add-hand vectors, on the device; `generator` is a CPU one."""
+        dim, dev = self.normalizer.mean.size, self.compute.device
+        fixed = torch.as_tensor(self.normalizer.anchor_placement(), dtype=torch.float32, device=dev)
 
         def anchor_x0(x, t, k):
-            x0 = self.model(x, t)
+            x0 = self._model(x, t)
             x0[:, PLACEMENT] = fixed
             return x0
 
-        anchor = _denoise(self.sched, torch.randn(n, dim, generator=generator), anchor_x0)
+        anchor = _denoise(self.sched, torch.randn(n, dim, generator=generator).to(dev), anchor_x0)
         cond = anchor[:, :HAND_DIMS]
         anchor_raw = self.normalizer.denormalize(anchor.double())
         if self.pen is not None:
@@ -140,16 +154,16 @@ class CascadeSampler:
         def add_x0(x, t, k):
             w = self.guidance.cfg_weight
             if w:
-                both = self.model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([cond, torch.zeros_like(cond)]))
+                both = self._model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([cond, torch.zeros_like(cond)]))
                 x0, x0_u = both[:n], both[n:]
                 x0[:, PLACEMENT] = x0[:, PLACEMENT] + w * (x0[:, PLACEMENT] - x0_u[:, PLACEMENT])
             else:
-                x0 = self.model(x, t, cond)
+                x0 = self._model(x, t, cond)
             if self.pen is not None:
                 x0 = self._apg(x0, k, v_left, j_left)
             return x0
 
-        add = _denoise(self.sched, torch.randn(n, dim, generator=generator), add_x0)
+        add = _denoise(self.sched, torch.randn(n, dim, generator=generator).to(dev), add_x0)
         return anchor_raw, self.normalizer.denormalize(add.double())
 
     def _apg(self, x0: torch.Tensor, k: int, v_left: torch.Tensor, j_left: torch.Tensor) -> torch.Tensor:
@@ -163,15 +177,20 @@ class CascadeSampler:
 
 
 class JointSampler:
-    """The baseline: both hands at once, unconditionally, no guidance."""
+    """The baseline: both hands at once, unconditionally, no guidance; on `compute` as `CascadeSampler`."""
 
-    def __init__(self, model: Denoiser, normalizer: Normalizer, schedule: ScheduleConfig):
-        self.model, self.normalizer = model.eval(), normalizer
+    def __init__(self, model: Denoiser, normalizer: Normalizer, schedule: ScheduleConfig, compute: Compute = CPU):
+        self.model, self.normalizer, self.compute = model.eval().to(compute.device), normalizer, compute
         self.sched = schedule.sampling()
+        self.sched.set_timesteps(schedule.sampling_steps, device=compute.device)
+
+    def _x0(self, x: torch.Tensor, t: torch.Tensor, k: int) -> torch.Tensor:
+        with self.compute.autocast():
+            return self.model(x, t).float()
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        x0 = _denoise(self.sched, torch.randn(n, self.model.cfg.x_dim, generator=generator), lambda x, t, k: self.model(x, t))
-        fixed = torch.as_tensor(self.normalizer.anchor_placement(), dtype=x0.dtype).expand(n, -1)
+        x0 = _denoise(self.sched, torch.randn(n, self.model.cfg.x_dim, generator=generator).to(self.compute.device), self._x0)
+        fixed = torch.as_tensor(self.normalizer.anchor_placement(), dtype=x0.dtype, device=x0.device).expand(n, -1)
         anchor = torch.cat([x0[:, :HAND_DIMS], fixed], dim=1)
         return self.normalizer.denormalize(anchor.double()), self.normalizer.denormalize(x0[:, HAND_DIMS:].double())

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from handflow.compute import CPU, Compute
 from handflow.config import Section
 from handflow.hand.joints import IH26M_TO_OPENPOSE
 from handflow.judges.hands import HandLandmarker
@@ -35,7 +36,7 @@ from handflow.papers.interhandgen.diffusion import Guidance
 from handflow.papers.interhandgen.features import FeatureExtractor, decode_pairs
 from handflow.papers.interhandgen.render import SKIN_ALBEDO, render_pair
 from handflow.papers.interhandgen.representation import TwoHandDecoder
-from handflow.papers.interhandgen.sample import SampleConfig, draw, make_sampler, read_samples
+from handflow.papers.interhandgen.sample import SampleConfig, decoder_on, draw, make_sampler, read_samples
 from handflow.papers.interhandgen.variants import VARIANTS
 
 
@@ -205,14 +206,23 @@ def evaluate_ground_truth(
     }
 
 
-def apg_sweep(model_path: Path, decoder: TwoHandDecoder, sample: SampleConfig, sweep: SweepConfig, sampling_steps: int, seed: int) -> dict:
-    """Penetration against the APG weight (a multiplier of every APG step); the same noise for every weight."""
+def apg_sweep(
+    model_path: Path,
+    decoder: TwoHandDecoder,
+    sample: SampleConfig,
+    sweep: SweepConfig,
+    sampling_steps: int,
+    seed: int,
+    compute: Compute = CPU,
+) -> dict:
+    """Penetration against the APG weight (a multiplier of every APG step); the same noise for every weight. Sampled on
+    `compute`, the penetration volumes measured on the CPU."""
     rows = []
-    full = VARIANTS["full"]
+    full, on_device = VARIANTS["full"], decoder_on(decoder, compute)
     for mult in sweep.multipliers:
         apg = dataclasses.replace(sample.apg, multiplier=mult) if mult > 0 else None
-        sampler = make_sampler(full, model_path, decoder, sampling_steps, Guidance(sample.cfg_weight, apg))
-        verts, _ = decode_pairs(decoder, draw(sampler, sweep.n_samples, sample.batch_size, seed))
+        sampler = make_sampler(full, model_path, on_device, sampling_steps, Guidance(sample.cfg_weight, apg), compute)
+        verts, _ = decode_pairs(on_device, draw(sampler, sweep.n_samples, sample.batch_size, seed))
         found = contacts(decoder, verts, f"sweep weight {mult}")
         vol = np.array([c.volume_cm3 for c in found])
         rows.append(

@@ -52,13 +52,14 @@ def vertex_subset(n_left: int, n_right: int, per_hand: int) -> np.ndarray:
 
 @torch.no_grad()
 def decode_pairs(decoder: TwoHandDecoder, pairs: np.ndarray, batch: int = 512) -> tuple[np.ndarray, np.ndarray]:
-    """Vertices (N, V, 3) and joints (N, 42, 3) of raw pairs, float32."""
+    """Vertices (N, V, 3) and joints (N, 42, 3) of raw pairs, float32, decoded on the decoder's device."""
     verts, joints = [], []
+    device = decoder.sealed_faces.device
     for start in range(0, len(pairs), batch):
-        x = torch.as_tensor(pairs[start : start + batch])
+        x = torch.as_tensor(pairs[start : start + batch]).to(device)
         out = decoder(x[:, 0], x[:, 1])
-        verts.append(out.vertices.float().numpy())
-        joints.append(out.joints.float().numpy())
+        verts.append(out.vertices.float().cpu().numpy())
+        joints.append(out.joints.float().cpu().numpy())
     dim = decoder.left.n_vertices + decoder.right.n_vertices
     return (np.concatenate(verts) if verts else np.zeros((0, dim, 3), np.float32)), (
         np.concatenate(joints) if joints else np.zeros((0, 42, 3))

@@ -7,6 +7,7 @@ APG weight sweep samples through the same sampler (evaluate.apg_sweep).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import h5py
 import numpy as np
 import torch
 
+from handflow.compute import CPU, Compute
 from handflow.config import Section
 from handflow.errors import ComputationError, InputError
 from handflow.papers.interhandgen.apg import ApgConfig
@@ -49,7 +51,7 @@ def draw(sampler, n: int, batch: int, seed: int) -> np.ndarray:
     out = []
     for start in range(0, n, batch):
         anchor, add = sampler.sample(min(batch, n - start), gen)
-        out.append(torch.stack([anchor, add], dim=1).numpy())
+        out.append(torch.stack([anchor, add], dim=1).cpu().numpy())
     return np.concatenate(out)
 
 
@@ -60,13 +62,21 @@ def trained_denoiser(path: Path, model: str) -> tuple[torch.nn.Module, Normalize
     return net, normalizer, ScheduleConfig.from_dict(ckpt["schedule"], path, "schedule")
 
 
-def make_sampler(variant: Variant, model_path: Path, decoder: TwoHandDecoder, sampling_steps: int, guidance: Guidance):
-    """The sampler of a variant; `sampling_steps` may differ from the steps the model was trained with in mind."""
+def decoder_on(decoder: TwoHandDecoder, compute: Compute) -> TwoHandDecoder:
+    """The decoder on `compute`'s device: itself when it is there, else a copy (the caller's stays where it is)."""
+    return decoder if decoder.sealed_faces.device == compute.device else copy.deepcopy(decoder).to(compute.device)
+
+
+def make_sampler(
+    variant: Variant, model_path: Path, decoder: TwoHandDecoder, sampling_steps: int, guidance: Guidance, compute: Compute = CPU
+):
+    """The sampler of a variant on `compute` (the decoder must be on its device: `decoder_on`); `sampling_steps` may
+    differ from the steps the model was trained with in mind."""
     model, normalizer, schedule = trained_denoiser(model_path, variant.model)
     schedule = dataclasses.replace(schedule, sampling_steps=sampling_steps)
     if not MODELS[variant.model].cascade:
-        return JointSampler(model, normalizer, schedule)
-    return CascadeSampler(model, normalizer, decoder, schedule, guidance)
+        return JointSampler(model, normalizer, schedule, compute)
+    return CascadeSampler(model, normalizer, decoder, schedule, guidance, compute=compute)
 
 
 def sample_variant(
@@ -78,11 +88,14 @@ def sample_variant(
     seed: int,
     out: Path,
     provenance: dict[str, str],
+    compute: Compute = CPU,
 ) -> dict[str, float]:
-    """`n_repeats` sets of `n_samples`, each from its own seed, into one HDF5 (raw parameters, vertices, joints, repeat ids)."""
+    """`n_repeats` sets of `n_samples`, each from its own seed, into one HDF5 (raw parameters, vertices, joints, repeat
+    ids); sampled, guided and decoded on `compute`."""
     torch.manual_seed(seed)
     guidance = guidance_for(variant, cfg)
-    sampler = make_sampler(variant, model_path, decoder, sampling_steps, guidance)
+    decoder = decoder_on(decoder, compute)
+    sampler = make_sampler(variant, model_path, decoder, sampling_steps, guidance, compute)
     pairs = np.concatenate([draw(sampler, cfg.n_samples, cfg.batch_size, seed + 1000 * r) for r in range(cfg.n_repeats)])
     bad = ~np.isfinite(pairs).all(axis=(1, 2))
     if bad.any():

@@ -71,7 +71,7 @@ def train(stage: Stage, args: Namespace) -> dict:
         Path(args.checkpoints),
         Path(args.out),
         stage.on_log,
-        stage.device,
+        stage.compute,
     )
     for k in range(len(seeds)):
         stage.log_artifact(Path(args.out) / f"s{k}_loss.tsv")
