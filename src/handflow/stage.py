@@ -129,7 +129,9 @@ class Stage:
         """`device` and `global.precision`: what training and sampling run on (handflow.compute)."""
         from handflow.compute import Compute
 
-        return Compute(self.device, self.get("global.precision"))
+        compute = Compute(self.device, self.get("global.precision"))
+        log.info("forward passes on %s", compute.describe())
+        return compute
 
     def path(self, value: str | None) -> Path | None:
         """A path given in params, relative to the project root."""
@@ -227,7 +229,7 @@ def run_command(args: argparse.Namespace) -> None:
 
             torch.set_num_threads(stage.get("global.threads"))  # floating-point sums depend on it
         if cmd.device:
-            log.info("%s %s runs on %s", args.group, args.stage, stage.compute.describe())
+            log.info("%s %s runs on %s", args.group, args.stage, stage.device)
         with _tracked(stage, args, cmd.run):
             metrics = cmd.handler(stage, args) or {}
             if stage.run is not None:

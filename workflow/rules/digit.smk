@@ -126,8 +126,10 @@ rule digit_evaluate:
     conda:
         CONDA_ENV
     threads: P.get("global.threads")
+    resources:
+        gpu=1,
     params:
-        p=par(*PROVENANCE, "global.threads"),
+        p=par(*PROVENANCE, "global.threads", "global.device"),
     shell:
         "python -m handflow digit evaluate --row {wildcards.row} --annotations {input.annotations} --images {input.images}"
         " --masks {input.masks} --masks-meta {input.meta} --model {input.model} --out {output} --log {log}"

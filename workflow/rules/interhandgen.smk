@@ -85,7 +85,14 @@ rule interhandgen_features:
     resources:
         gpu=1,
     params:
-        p=par(*PROVENANCE, "global.threads", "interhandgen.dataset.swap_augmentation", "interhandgen.features"),
+        p=par(
+            *PROVENANCE,
+            "global.threads",
+            "global.device",
+            "global.precision",
+            "interhandgen.dataset.swap_augmentation",
+            "interhandgen.features",
+        ),
         checkpoints="checkpoints/interhandgen/features",
     shell:
         "python -m handflow interhandgen features --hand-model {input.hand} --train {input.train} --test {input.test}"

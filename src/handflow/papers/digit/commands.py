@@ -113,13 +113,14 @@ def train(stage: Stage, args: Namespace) -> dict:
     Arg("--model"),
     Arg("--out"),
     run="digit_evaluate_{row}",
+    device=True,
 )
 def evaluate(stage: Stage, args: Namespace) -> dict:
     from handflow.papers.digit.evaluate import evaluate
     from handflow.papers.digit.networks import load_network
 
     stores = _stores(args)
-    model = load_network(Path(args.model), VARIANTS[args.row].model)[0]
+    model = load_network(Path(args.model), VARIANTS[args.row].model)[0].to(stage.device)
     result = evaluate(model, stores.samples(None, model.cfg.input_size), stores.annotations)
     stage.write_result(args.out, {"row": args.row, **result})
     return {k: v["mean"] for k, v in result["metrics"].items() if v["mean"] is not None}

@@ -80,6 +80,7 @@ def train(stage: Stage, args: Namespace) -> dict:
     HAND_MODEL,
     *paths("train", "test", "checkpoints", "out", "report"),
     run="interhandgen_features",
+    device=True,
 )
 def features(stage: Stage, args: Namespace) -> dict:
     from handflow.papers.interhandgen.features import REPORTED_SEED_MPJPE_MM, joint_error_mm
@@ -89,7 +90,7 @@ def features(stage: Stage, args: Namespace) -> dict:
     decoder = _decoder(args.hand_model)
     cfg = stage.section(FeaturesConfig, f"{KEY}.features")
     trainer = FeatureTrainer(Path(args.train), decoder, cfg, stage.get(f"{KEY}.dataset.swap_augmentation"), stage.seed)
-    metrics = fit(trainer, Path(args.checkpoints), Path(args.out), Path(args.checkpoints) / "loss.tsv", stage.on_log)
+    metrics = fit(trainer, Path(args.checkpoints), Path(args.out), Path(args.checkpoints) / "loss.tsv", stage.on_log, stage.compute)
     mpjpe, n_test = joint_error_mm(Path(args.out), Path(args.test), decoder)
     report = {
         "test_mpjpe_mm": mpjpe,
