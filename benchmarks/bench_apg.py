@@ -10,7 +10,8 @@
 
     python benchmarks/bench_apg.py --model models/interhandgen/cascade.pt --hand-model data/hand_model [--n 1024]
 
-Needs the demo pipeline's outputs (`make demo`). `--device cuda` where a GPU exists.
+Needs the demo pipeline's outputs (`make demo`). `--device cuda` where a GPU exists (our APG then takes its sync-free
+dense path, apg.py), `--precision bf16` for the denoiser's passes in bf16 autocast.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from handflow.compute import Compute
 from handflow.hand.model import create_pair
 from handflow.papers.interhandgen.apg import ApgConfig, seed_penetration_loss
 from handflow.papers.interhandgen.diffusion import CascadeSampler, Guidance
@@ -31,7 +33,7 @@ from handflow.papers.interhandgen.evaluate import contacts
 from handflow.papers.interhandgen.features import decode_pairs
 from handflow.papers.interhandgen.networks import Denoiser, n_parameters
 from handflow.papers.interhandgen.representation import TwoHandDecoder
-from handflow.papers.interhandgen.sample import draw, trained_denoiser
+from handflow.papers.interhandgen.sample import decoder_on, draw, trained_denoiser
 
 
 def timed_draw(sampler: CascadeSampler, n: int, batch: int, seed: int) -> tuple[np.ndarray, float]:
@@ -52,12 +54,17 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1024)
     parser.add_argument("--batch", type=int, default=1024)
     parser.add_argument("--seed-algorithm-n", type=int, default=256, help="samples for the seed's per-sample loop (it is slow)")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     args = parser.parse_args()
     torch.manual_seed(0)
-    decoder = TwoHandDecoder(create_pair(args.hand_model))
+    compute = Compute(torch.device(args.device), args.precision)
+    decoder = TwoHandDecoder(create_pair(args.hand_model))  # the CPU's, for the penetration volumes
+    on_device = decoder_on(decoder, compute)
     demo_model, normalizer, schedule = trained_denoiser(args.model, "cascade")
     apg = ApgConfig()
     report: dict = {"n": args.n, "torch_threads": torch.get_num_threads(), "sampling_steps": schedule.sampling_steps}
+    report["compute"] = compute.describe()
 
     # 1. paper-scale denoiser: unguided (CFG only) vs guided (CFG + APG)
     paper_cfg = dataclasses.replace(
@@ -65,8 +72,12 @@ def main() -> None:
     )
     paper = Denoiser(paper_cfg).eval()
     report["paper_scale_parameters"] = n_parameters(paper)
-    _, t_plain = timed_draw(CascadeSampler(paper, normalizer, decoder, schedule, Guidance(0.1, None)), args.n, args.batch, 0)
-    _, t_apg = timed_draw(CascadeSampler(paper, normalizer, decoder, schedule, Guidance(0.1, apg)), args.n, args.batch, 0)
+    _, t_plain = timed_draw(
+        CascadeSampler(paper, normalizer, on_device, schedule, Guidance(0.1, None), compute=compute), args.n, args.batch, 0
+    )
+    _, t_apg = timed_draw(
+        CascadeSampler(paper, normalizer, on_device, schedule, Guidance(0.1, apg), compute=compute), args.n, args.batch, 0
+    )
     report["paper_scale"] = {
         "unguided_s": round(t_plain, 2),
         "guided_s": round(t_apg, 2),
@@ -75,15 +86,17 @@ def main() -> None:
 
     # 2. ours vs the seed's APG algorithm, trained demo denoiser, same noise
     n = args.seed_algorithm_n
-    faces = (decoder.left.faces, decoder.right.faces)
+    faces = (on_device.left.faces, on_device.right.faces)
 
     def seed_loss(v_left, j_left, v_right, j_right):
         return seed_penetration_loss(v_left, v_right, *faces, apg.rho, apg.weight)
 
     runs = {
-        "no_apg": CascadeSampler(demo_model, normalizer, decoder, schedule, Guidance(0.1, None)),
-        "ours": CascadeSampler(demo_model, normalizer, decoder, schedule, Guidance(0.1, apg)),
-        "seed_algorithm": CascadeSampler(demo_model, normalizer, decoder, schedule, Guidance(0.1, apg), penetration_loss=seed_loss),
+        "no_apg": CascadeSampler(demo_model, normalizer, on_device, schedule, Guidance(0.1, None), compute=compute),
+        "ours": CascadeSampler(demo_model, normalizer, on_device, schedule, Guidance(0.1, apg), compute=compute),
+        "seed_algorithm": CascadeSampler(
+            demo_model, normalizer, on_device, schedule, Guidance(0.1, apg), penetration_loss=seed_loss, compute=compute
+        ),
     }
     rows = {}
     for name, sampler in runs.items():

@@ -102,3 +102,33 @@ def test_a_stage_given_cpu_and_bf16_runs(smoke_build, tmp_path):
     with h5py.File(out, "r") as bf16, h5py.File(a / "data/samples/interhandgen/full.h5", "r") as fp32:
         assert bf16["params"].shape == fp32["params"].shape and np.isfinite(bf16["params"][()]).all()
         assert not np.array_equal(bf16["params"][()], fp32["params"][()]), "the sampler's passes ran in bf16"
+
+
+def test_the_dense_apg_path_is_the_bucketed_one(hands):
+    """The GPU's sync-free APG (every vertex, candidates as a mask) gives the CPU path's loss and gradient."""
+    from handflow.papers.interhandgen.apg import PenetrationLoss
+
+    decoder = TwoHandDecoder(hands)
+    g = torch.Generator().manual_seed(4)
+    x = torch.zeros(6, DIM, dtype=torch.float64)
+    x[:, :45] = 0.3 * torch.randn(6, 45, generator=g, dtype=torch.float64)  # varied poses
+    x[:, 55], x[:, 59] = 1.0, 1.0  # identity rot6d
+    x[:, 61:64] = 0.02 * torch.randn(6, 3, generator=g, dtype=torch.float64)  # overlapping placements, some more than others
+    with torch.no_grad():
+        v_left, j_left = decoder.hand(decoder.left, _identity().expand(6, -1))  # the anchor at the origin, flat
+    losses, grads = {}, {}
+    for dense in (False, True):
+        raw = x.clone().requires_grad_(True)
+        v_right, j_right = decoder.hand(decoder.right, raw)
+        loss = PenetrationLoss(hands["left"], hands["right"], rho=0.05, weight=1000.0, margin=0.005, dense=dense)
+        losses[dense] = loss(v_left, j_left, v_right, j_right)
+        (grads[dense],) = torch.autograd.grad(losses[dense].sum(), raw)
+    assert (losses[False] > 0).sum() >= 3, "the test pairs must penetrate"
+    torch.testing.assert_close(losses[True], losses[False])
+    torch.testing.assert_close(grads[True], grads[False])
+
+
+def _identity() -> torch.Tensor:
+    x = torch.zeros(1, DIM, dtype=torch.float64)
+    x[:, 55], x[:, 59] = 1.0, 1.0
+    return x

@@ -15,7 +15,11 @@ capsules (one capsule per bone, its radius the largest distance of the bone's ow
 vertices in the rest pose), so a box test and capsule distances (21 per vertex
 instead of ~800) pick the candidates, and nearest vertices are searched for
 those alone, by batched `cdist` over buckets of samples with similar candidate
-counts (a few host syncs per call, none per sample). Vertices outside every capsule by more than `margin` count as outside;
+counts (a few host syncs per call, none per sample): the CPU's path. On a GPU, where a host
+sync costs more than the arithmetic it saves, the same candidates and nearest vertices are
+computed densely for every vertex (`dense=True`, the default there): all-pairs distances in
+chunks of samples, candidates as a mask, no host sync at all; both paths give the same loss
+(tests/test_compute.py). Vertices outside every capsule by more than `margin` count as outside;
 the seed's normal test can flag such far vertices in concave regions spuriously,
 so ours is the cleaner of the two, not a bit-for-bit copy (the benchmark compares
 penetration reduction).
@@ -78,18 +82,22 @@ def capsule_radii(model: HandModel) -> torch.Tensor:
 class PenetrationLoss:
     """Per-sample APG loss of two posed hands, batched; see the module docstring."""
 
-    def __init__(self, left: HandModel, right: HandModel, rho: float, weight: float, margin: float) -> None:
+    def __init__(self, left: HandModel, right: HandModel, rho: float, weight: float, margin: float, dense: bool | None = None) -> None:
+        """`dense`: the sync-free path (module docstring); None: dense where the hands live on a GPU."""
         self.faces = {"left": left.faces, "right": right.faces}
         self.radii = {"left": capsule_radii(left), "right": capsule_radii(right)}
         self.rho, self.weight, self.margin = rho, weight, margin
         self.buckets = 8  # groups of samples by candidate count; each padded to its own largest
+        self.dense = left.faces.device.type == "cuda" if dense is None else dense
+        self.chunk = 256  # samples per all-pairs distance block of the dense path (256 x 778 x 778 floats: 0.6 GB)
 
     def __call__(self, v_left, j_left, v_right, j_right) -> torch.Tensor:
         """(B,) loss; joints (B, 21, 3) in InterHand2.6M order, per hand."""
         n_left = vertex_normals_batched(v_left.detach(), self.faces["left"])
         n_right = vertex_normals_batched(v_right.detach(), self.faces["right"])
-        into_left = self._directional(v_right, v_left, n_left, j_left.detach(), self.radii["left"])
-        into_right = self._directional(v_left, v_right, n_right, j_right.detach(), self.radii["right"])
+        directional = self._dense if self.dense else self._directional
+        into_left = directional(v_right, v_left, n_left, j_left.detach(), self.radii["left"])
+        into_right = directional(v_left, v_right, n_right, j_right.detach(), self.radii["right"])
         return self.weight * (into_left + into_right)
 
     def candidates(
@@ -135,6 +143,21 @@ class PenetrationLoss:
             per_vertex = gmof(pc - qj, self.rho).sum(-1) * inside
             out = out.index_add(0, rows, per_vertex.sum(1) / (3 * inside.sum(1)).clamp_min(1))
         return out
+
+    def _dense(self, p, q, n_q, joints_q, radii) -> torch.Tensor:
+        """`_directional` for every vertex at once: the candidates as a mask (the same two filters), the nearest vertex of
+        q by all-pairs distances in chunks of samples; no host sync."""
+        with torch.no_grad():
+            pd, qd = p.detach(), q.detach()
+            lo, hi = qd.amin(1, keepdim=True) - self.margin, qd.amax(1, keepdim=True) + self.margin
+            slack = segment_distances(pd, *_bones(joints_q)) - radii.to(pd.dtype)
+            candidate = ((pd >= lo) & (pd <= hi)).all(-1) & (slack.min(-1).values < self.margin)
+            nearest = torch.cat([torch.cdist(a, b).argmin(-1) for a, b in zip(pd.split(self.chunk), qd.split(self.chunk), strict=True)])
+        index = nearest[..., None].expand(-1, -1, 3)
+        qj, nj = torch.gather(q, 1, index), torch.gather(n_q, 1, index)
+        inside = candidate & ((torch.nn.functional.normalize(qj - p, dim=-1) * nj).sum(-1) > 0)
+        per_vertex = gmof(p - qj, self.rho).sum(-1) * inside
+        return per_vertex.sum(1) / (3 * inside.sum(1)).clamp_min(1)
 
 
 def seed_penetration_loss(v_left, v_right, faces_left, faces_right, rho: float, weight: float) -> torch.Tensor:
