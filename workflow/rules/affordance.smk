@@ -153,7 +153,7 @@ rule affordance_evaluate:
         CONDA_ENV
     threads: P.get("global.threads")
     params:
-        p=par(*AFF_PROVENANCE, "global.threads", "affordance.evaluate", "affordance.content.network.image_size"),
+        p=par(*AFF_PROVENANCE, "global.threads", "global.device", "affordance.evaluate", "affordance.content.network.image_size"),
     shell:
         "python -m handflow affordance evaluate --row {wildcards.row} --test {input.test}"
         " --handpose {input.handpose} --hand-model {input.hand} --samples {input.samples} --out {output} --log {log}"

@@ -113,6 +113,7 @@ def sample(stage: Stage, args: Namespace) -> dict:
     *paths("test", "handpose", "hand-model", "out"),
     Arg("--samples", nargs="*", required=False, default=[]),
     run="affordance_evaluate_{row}",
+    device=True,
 )
 def evaluate(stage: Stage, args: Namespace) -> dict:
     from handflow.papers.affordance.evaluate import EvaluateConfig, Judges, evaluate_row
@@ -121,7 +122,7 @@ def evaluate(stage: Stage, args: Namespace) -> dict:
         raise InputError("--samples", None, f"the {args.row} row needs exactly one samples file")
     samples = Path(args.samples[0]) if args.row in VARIANTS else None
     cfg, size = stage.section(EvaluateConfig, f"{KEY}.evaluate"), stage.get(f"{KEY}.content.network.image_size")
-    judges = Judges.from_packages()
+    judges = Judges.from_packages(stage.device)
     result = evaluate_row(args.row, Path(args.test), size, samples, cfg, stage.seed, Path(args.handpose), Path(args.hand_model), judges)
     stage.write_result(args.out, result)
     keys = result["per_seed"][0]

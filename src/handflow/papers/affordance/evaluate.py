@@ -165,8 +165,9 @@ class Judges:
     features: ImageFeatures
 
     @staticmethod
-    def from_packages() -> Judges:
-        return Judges(HandLandmarker.from_package(), ImageFeatures.from_package())
+    def from_packages(device: torch.device | None = None) -> Judges:
+        """MediaPipe runs on the CPU (its CPU graph); the feature network on `device`."""
+        return Judges(HandLandmarker.from_package(), ImageFeatures.from_package(device))
 
     def provenance(self) -> dict[str, dict[str, str]]:
         return {"hands": self.hands.provenance(), "features": self.features.provenance()}
