@@ -133,3 +133,22 @@ def test_every_rule_names_the_conda_environment_file():
     for rules in (REPO / "workflow/rules").glob("*.smk"):
         text = rules.read_text()
         assert text.count("    shell:") == text.count("    conda:\n        CONDA_ENV"), rules.name
+
+
+def test_every_gpu_rule_goes_to_the_slurm_gpu_partition():
+    """A rule asking `gpu=1` in the default `cpu` partition is refused by SLURM, or waits forever, on most clusters."""
+    import re
+
+    import yaml
+
+    from conftest import REPO
+
+    gpu_rules = set()
+    for rules in (REPO / "workflow/rules").glob("*.smk"):
+        for block in re.split(r"^rule ", rules.read_text(), flags=re.M)[1:]:
+            if re.search(r"^\s+gpu=1,", block, re.M):
+                gpu_rules.add(block.split(":", 1)[0])
+    profile = yaml.safe_load((REPO / "workflow/profiles/slurm/config.yaml").read_text())["set-resources"]
+    on_gpu = {rule for rule, res in profile.items() if res.get("slurm_partition") == "gpu"}
+    assert len(gpu_rules) > 10
+    assert gpu_rules == on_gpu
