@@ -143,6 +143,36 @@ def torch_equal(x: dict, y: dict) -> bool:
     return all((x[k] == y[k]).all() for k in x)
 
 
+def test_threads_decode_the_same_batches_and_train_the_same_bytes(digit_stores, tmp_path):
+    """The loader's threads read the next batch from a copy of the generator: what a step sees never depends on them."""
+    import torch
+
+    from handflow.papers.digit.dataset import Augment, DigitSamples, SplitStores
+    from handflow.papers.digit.loader import BatchLoader
+    from handflow.papers.digit.networks import DigitConfig
+    from handflow.papers.digit.train import DigitTrainer, TrainConfig
+    from handflow.training import fit
+
+    data = DigitSamples(*digit_stores, augment=Augment(), seed=1)
+    steps = 2 * len(data) // 4 + 1  # past the first pass over the data: the epoch changes under the threads
+    loaders = [BatchLoader(data, 4, steps, threads, torch.device("cpu")) for threads in (0, 3)]
+    generators = [torch.Generator().manual_seed(5) for _ in loaders]
+    for step in range(steps):
+        inline, threaded = (loader.batch_at(step, g) for loader, g in zip(loaders, generators, strict=True))
+        assert torch_equal(inline, threaded), step
+    assert torch.equal(generators[0].get_state(), generators[1].get_state())
+
+    network = DigitConfig(width=4, modules=(1, 1, 1), blocks=1, seg_fusion_channels=8, unet_channels=(8, 8, 8, 8), head_channels=8)
+    train = TrainConfig(lr=1e-3, lr_decay_step=4, batch_size=2, steps=3, checkpoint_every=2, log_every=1)
+    files = []
+    for threads in (0, 2):
+        trainer = DigitTrainer("seg", SplitStores(*digit_stores), network, train, 0, loader_threads=threads)
+        fit(trainer, tmp_path / f"ck{threads}", tmp_path / f"m{threads}.pt", tmp_path / f"m{threads}.tsv")
+        files.append(torch.load(tmp_path / f"m{threads}.pt", weights_only=False))
+    assert files[0]["fingerprint"] == files[1]["fingerprint"]  # the thread count is not the run's identity
+    assert all(torch.equal(files[0]["state_dict"][k], files[1]["state_dict"][k]) for k in files[0]["state_dict"])
+
+
 def test_model_shapes_loss_and_ablation(digit_stores):
     import torch
 

@@ -101,7 +101,14 @@ rule digit_train:
         gpu=1,
     params:
         p=par(
-            "global.seed", "global.threads", "global.device", "global.precision", "digit.pretrained_backbone", "digit.model", "digit.train"
+            "global.seed",
+            "global.threads",
+            "global.device",
+            "global.precision",
+            "digit.pretrained_backbone",
+            "digit.loader_threads",
+            "digit.model",
+            "digit.train",
         ),
         checkpoints="checkpoints/digit/{model}",
     shell:

@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -160,30 +161,33 @@ def _verify_and_seal(env: lmdb.Environment, path: Path, keys: list[str]) -> None
 # LMDB forbids opening one environment twice in a process: readers share one handle per
 # (file, process), reopened when the file changed underneath (a store rebuilt in place).
 _READERS: dict[str, tuple[tuple, lmdb.Environment]] = {}
+_READERS_LOCK = threading.Lock()
 
 
 def _reader(path: Path) -> lmdb.Environment:
-    data = path / "data.mdb"
-    st = data.stat()
-    signature = (os.getpid(), st.st_ino, st.st_size, st.st_mtime_ns)
-    key = str(path.resolve())
-    cached = _READERS.get(key)
-    if cached and cached[0] == signature:
-        return cached[1]
-    if cached:
-        cached[1].close()
-    try:
-        env = lmdb.open(str(path), readonly=True, lock=False, readahead=False, meminit=False, max_dbs=MAX_DBS)
-    except lmdb.Error as exc:
-        raise InputError(path, None, f"cannot open LMDB store: {exc}") from None
-    # LMDB maps the file and trusts its meta page: pages past a truncated file's end are a
-    # bus error (SIGBUS) on first touch, so the file must hold every page the meta names.
-    needed = (env.info()["last_pgno"] + 1) * env.stat()["psize"]
-    if needed > st.st_size:
-        env.close()
-        raise InputError(path / "data.mdb", None, f"truncated: {st.st_size} bytes, its pages need {needed}")
-    _READERS[key] = (signature, env)
-    return env
+    """The process's environment for `path`, reopened when the file changed; threads share it (the lock guards the cache)."""
+    with _READERS_LOCK:
+        data = path / "data.mdb"
+        st = data.stat()
+        signature = (os.getpid(), st.st_ino, st.st_size, st.st_mtime_ns)
+        key = str(path.resolve())
+        cached = _READERS.get(key)
+        if cached and cached[0] == signature:
+            return cached[1]
+        if cached:
+            cached[1].close()
+        try:
+            env = lmdb.open(str(path), readonly=True, lock=False, readahead=False, meminit=False, max_dbs=MAX_DBS)
+        except lmdb.Error as exc:
+            raise InputError(path, None, f"cannot open LMDB store: {exc}") from None
+        # LMDB maps the file and trusts its meta page: pages past a truncated file's end are a
+        # bus error (SIGBUS) on first touch, so the file must hold every page the meta names.
+        needed = (env.info()["last_pgno"] + 1) * env.stat()["psize"]
+        if needed > st.st_size:
+            env.close()
+            raise InputError(path / "data.mdb", None, f"truncated: {st.st_size} bytes, its pages need {needed}")
+        _READERS[key] = (signature, env)
+        return env
 
 
 class PackedFiles:

@@ -99,7 +99,9 @@ def train(stage: Stage, args: Namespace) -> dict:
 
     network = stage.section(DigitConfig, f"{KEY}.model", use_segmentation=SEGMENTATION[args.model])
     pretrained = stage.path(stage.get(f"{KEY}.pretrained_backbone"))
-    trainer = DigitTrainer(args.model, _stores(args), network, stage.section(TrainConfig, f"{KEY}.train"), stage.seed, pretrained)
+    cfg = stage.section(TrainConfig, f"{KEY}.train")
+    threads = stage.get(f"{KEY}.loader_threads")
+    trainer = DigitTrainer(args.model, _stores(args), network, cfg, stage.seed, pretrained, loader_threads=threads)
     metrics = fit(trainer, Path(args.checkpoints), Path(args.out), Path(args.curve), stage.on_log, stage.compute)
     stage.log_artifact(args.curve)
     return metrics

@@ -104,8 +104,12 @@ class DigitSamples(torch.utils.data.Dataset):
         return img
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return self.sample(i, self.epoch)
+
+    def sample(self, i: int, epoch: int) -> dict[str, torch.Tensor]:
+        """Sample `i` as the augmentation draws it in `epoch`: no state is read but the stores, so threads may share it."""
         key = self.keys[i]
-        rng = np.random.default_rng([self.seed, self.epoch, i])
+        rng = np.random.default_rng([self.seed, epoch, i])
         box = self.ann["crop_box"][i].astype(np.float64)
         scale, rot, flip, colour = 1.0, 0.0, False, np.ones(3)
         if self.augment:

@@ -2,7 +2,9 @@
 
 Batches are drawn with replacement by a seeded generator, each sample's augmentation
 seeded by (seed, epoch, index) where the epoch is the step's pass over the data, so a
-resumed run sees exactly the samples an uninterrupted one would.
+resumed run sees exactly the samples an uninterrupted one would. `loader_threads` decode the
+next batch while the device runs this one (`loader.BatchLoader`); it changes no bytes, so it
+is not part of the run's identity.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import torch
 
 from handflow.checkpoints import file_digest
 from handflow.papers.digit.dataset import Augment, SplitStores
+from handflow.papers.digit.loader import BatchLoader
 from handflow.papers.digit.losses import digit_loss
 from handflow.papers.digit.networks import Digit, DigitConfig, load_imagenet_weights
 from handflow.training import Trainer, TrainSection, TrainState
@@ -29,18 +32,26 @@ class TrainConfig(TrainSection):
 class DigitTrainer(Trainer):
     """DIGIT or its ablation (`model`: variants.MODELS, whose segmentation switch `network` carries).
 
-    `pretrained`: HRNet ImageNet weights for the backbone.
+    `pretrained`: HRNet ImageNet weights for the backbone; `loader_threads`: threads decoding the next batch.
     """
 
     def __init__(
-        self, model: str, stores: SplitStores, network: DigitConfig, cfg: TrainConfig, seed: int, pretrained: Path | None = None
+        self,
+        model: str,
+        stores: SplitStores,
+        network: DigitConfig,
+        cfg: TrainConfig,
+        seed: int,
+        pretrained: Path | None = None,
+        loader_threads: int = 0,
     ) -> None:
         self.kind, self.stores, self.network, self.cfg, self.seed, self.pretrained = model, stores, network, cfg, seed, pretrained
         self.data = stores.samples(Augment(), network.input_size, seed=seed)
+        self.loader_threads = loader_threads
         self.n_pretrained = 0
 
     def build(self, device: torch.device) -> TrainState:
-        self.device = device
+        self.batches = BatchLoader(self.data, self.cfg.batch_size, self.cfg.steps, self.loader_threads, device)
         model = Digit(self.network)
         self.n_pretrained = load_imagenet_weights(model.backbone, self.pretrained) if self.pretrained else 0
         model.to(device)
@@ -49,12 +60,8 @@ class DigitTrainer(Trainer):
         return TrainState(model, opt, lr_schedule, torch.Generator().manual_seed(self.seed))
 
     def loss(self, state: TrainState) -> torch.Tensor:
-        data, batch = self.data, min(self.cfg.batch_size, len(self.data))
         # steps done so far = the schedule's counter, which a resume restores
-        data.set_epoch(state.lr_schedule.last_epoch * batch // len(data))
-        idx = torch.randint(0, len(data), (batch,), generator=state.generator).tolist()
-        samples = torch.utils.data.default_collate([data[i] for i in idx])
-        samples = {k: v.to(self.device) if isinstance(v, torch.Tensor) else v for k, v in samples.items()}
+        samples = self.batches.batch_at(state.lr_schedule.last_epoch, state.generator)
         loss, _ = digit_loss(state.model(samples["image"]), samples)
         return loss
 
