@@ -91,8 +91,10 @@ rule s2h_evaluate:
     conda:
         CONDA_ENV
     threads: P.get("global.threads")
+    resources:
+        gpu=1,
     params:
-        p=par(*s2h.PROVENANCE.params(), "global.threads", "s2h.train.window", "s2h.train.stride"),
+        p=par(*s2h.PROVENANCE.params(), "global.threads", "global.device", "s2h.train.window", "s2h.train.stride"),
         models=lambda w, input: f"--models {input.models}" if w.row in s2h.MODELS else "",
     shell:
         "python -m handflow s2h evaluate --row {wildcards.row} --data {input.data} {params.models} --out {output} --log {log}"

@@ -139,6 +139,8 @@ def sample(stage: Stage, args: Namespace) -> dict:
     run="interhandgen_evaluate_{row}",
 )
 def evaluate(stage: Stage, args: Namespace) -> dict:
+    """CPU only, by choice: the cost is the wrist-sealed mesh intersection of every sample (trimesh) and MediaPipe's
+    graph, both CPU code; the feature network is a small share, so the stage stays off the GPU partition."""
     from handflow.errors import InputError
     from handflow.judges.hands import HandLandmarker
     from handflow.papers.interhandgen.evaluate import EvaluateConfig, evaluate_ground_truth, evaluate_samples

@@ -86,6 +86,7 @@ def train(stage: Stage, args: Namespace) -> dict:
     Arg("--models", required=False, default=None),
     Arg("--out"),
     run="s2h_evaluate_{row}",
+    device=True,
 )
 def evaluate(stage: Stage, args: Namespace) -> dict:
     from handflow.checkpoints import seed_model_files
@@ -98,12 +99,12 @@ def evaluate(stage: Stage, args: Namespace) -> dict:
     data = MixHand.load(Path(args.data))
     window, stride = stage.get(f"{KEY}.train.window"), stage.get(f"{KEY}.train.stride")
     if args.row in BASELINES:
-        per_seed = [evaluate_method(args.row, None, data, window, stride)]
+        per_seed = [evaluate_method(args.row, None, data, window, stride, stage.device)]
     else:
         loaded = [load_network(p, args.row) for p in seed_model_files(args.models)]
         # which checkpoint each training kept (validation-selected; absent in a model file made before selection)
         kept = [float(ckpt.get("selected", {}).get("step", ckpt.get("steps", 0))) for _, ckpt in loaded]
-        per_seed = [evaluate_method(args.row, net, data, window, stride) for net, _ in loaded]
+        per_seed = [evaluate_method(args.row, net, data, window, stride, stage.device) for net, _ in loaded]
         per_seed = [s | {"kept_step": k} for s, k in zip(per_seed, kept, strict=True)]
     stage.write_result(args.out, {"row": args.row, "per_seed": per_seed})
     return {k: sum(s[k] for s in per_seed) / len(per_seed) for k in per_seed[0]}
@@ -153,6 +154,7 @@ def figure(stage: Stage, args: Namespace) -> dict:
     run="s2h_retarget",
 )
 def retarget(stage: Stage, args: Namespace) -> dict:
+    """CPU only: one clip through a small network, seconds; a GPU job would spend longer starting."""
     from handflow.checkpoints import seed_model_files
     from handflow.papers.s2h.retarget_bvh import beside, read_betas, retarget_file, tree_defaults
     from handflow.papers.s2h.user_characters import MESH_SUFFIX

@@ -13,6 +13,10 @@ Methods: a trained network (ASRN, DM), and the trivial baselines: copy the local
 (the seed's commented-out "hand copy") and copy the bs-rotations ("bs copy"). On these
 embedded clips, which are defined in bs angles, copying bs is the intra-domain ground truth
 by construction (MSE 0): the row says so rather than passing for a learned result.
+
+Runs on `device` (the stage's `global.device`): the hands, the network and every index live
+there, and only the per-window scores come back; on the CPU the operations are the ones they
+always were.
 """
 
 from __future__ import annotations
@@ -30,9 +34,9 @@ METHODS = ("asrn", "dm", "copy_rotations", "copy_bs")
 CHUNK = 128
 
 
-def _windows(data: MixHand, ids: list[int], window: int, stride: int) -> tuple[torch.Tensor, torch.Tensor]:
-    w = torch.as_tensor(data.windows(ids, window, stride))
-    return w[:, 0], w[:, 1:2] + torch.arange(window)
+def _windows(data: MixHand, ids: list[int], window: int, stride: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    w = torch.as_tensor(data.windows(ids, window, stride), device=device)
+    return w[:, 0], w[:, 1:2] + torch.arange(window, device=device)
 
 
 @torch.no_grad()
@@ -56,7 +60,8 @@ def _similarity(pred: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
 
 
 def inter_domain(method: str, net, data: MixHand, hands: Hands, window: int, stride: int) -> dict[str, float]:
-    bs = torch.as_tensor(data.bs, dtype=torch.float32)
+    device = hands.offsets.device
+    bs = torch.as_tensor(data.bs, dtype=torch.float32, device=device)
     out = {}
     test_char = data.ids("mixamo", "test")
     mano_test = data.ids("mano", "test")
@@ -64,10 +69,10 @@ def inter_domain(method: str, net, data: MixHand, hands: Hands, window: int, str
         ("mano2mixamo", mano_test, test_char, "mixamo"),
         ("mixamo2mano", test_char, mano_test, "mano"),
     ):
-        src_ids, frames = _windows(data, src_ids_list, window, stride)
+        src_ids, frames = _windows(data, src_ids_list, window, stride, device)
         if len(src_ids) == 0 or len(tgt_pool) == 0:
             raise ComputationError(f"S2H evaluation: no {window}-frame test window to retarget {name} (a value needs at least one)")
-        tgt = torch.as_tensor(tgt_pool)[torch.arange(len(src_ids)) % len(tgt_pool)]
+        tgt = torch.as_tensor(tgt_pool, device=device)[torch.arange(len(src_ids), device=device) % len(tgt_pool)]
         finger, palm = [], []
         for k in range(0, len(src_ids), CHUNK):
             sl = slice(k, k + CHUNK)
@@ -82,7 +87,8 @@ def inter_domain(method: str, net, data: MixHand, hands: Hands, window: int, str
 
 def intra_domain(method: str, net, data: MixHand, hands: Hands, window: int, stride: int) -> dict[str, float]:
     """Test character -> the first training character, on the clips both play (aligned by clip and frame)."""
-    bs = torch.as_tensor(data.bs, dtype=torch.float32)
+    device = hands.offsets.device
+    bs = torch.as_tensor(data.bs, dtype=torch.float32, device=device)
     src_id, tgt_id = data.ids("mixamo", "test")[0], data.ids("mixamo", "train")[0]
     starts = {(int(i), c): (int(s), int(n)) for (i, s, n), c in zip(data.motions, data.clip, strict=True)}
     src_f, gt_f = [], []
@@ -95,11 +101,11 @@ def intra_domain(method: str, net, data: MixHand, hands: Hands, window: int, str
         for s in range(0, length - window + 1, stride):
             src_f.append(start + s + np.arange(window))
             gt_f.append(gt_start + s + np.arange(window))
-    src_frames, gt_frames = torch.as_tensor(np.array(src_f)), torch.as_tensor(np.array(gt_f))
+    src_frames, gt_frames = torch.as_tensor(np.array(src_f), device=device), torch.as_tensor(np.array(gt_f), device=device)
     n = len(src_frames)
     if n == 0:
         raise ComputationError(f"S2H evaluation: no {window}-frame clip both the test and the first training character play")
-    src_ids, tgt_ids = torch.full((n,), src_id), torch.full((n,), tgt_id)
+    src_ids, tgt_ids = torch.full((n,), src_id, device=device), torch.full((n,), tgt_id, device=device)
     errors = []
     for k in range(0, n, CHUNK):
         sl = slice(k, k + CHUNK)
@@ -109,6 +115,8 @@ def intra_domain(method: str, net, data: MixHand, hands: Hands, window: int, str
     return {"intra_mse_cm2": float(torch.cat(errors).mean()), "intra_windows": float(n)}
 
 
-def evaluate_method(method: str, net, data: MixHand, window: int, stride: int) -> dict[str, float]:
-    hands = Hands(data)
+def evaluate_method(method: str, net, data: MixHand, window: int, stride: int, device: torch.device | None = None) -> dict[str, float]:
+    device = device or torch.device("cpu")
+    hands = Hands(data).to(device)
+    net = net.to(device) if net is not None else None
     return inter_domain(method, net, data, hands, window, stride) | intra_domain(method, net, data, hands, window, stride)
