@@ -36,6 +36,19 @@ def test_fid_matches_the_closed_form_between_gaussians():
     assert frechet_distance(exact(500, mu1, cov1), exact(700, mu2, cov2)) == pytest.approx(expected, rel=1e-6)
 
 
+@pytest.mark.parametrize("n_a,n_b,dim", [(12, 15, 40), (300, 250, 20)])  # fewer samples than dimensions, and more
+def test_fid_equals_scipys_matrix_square_root(n_a, n_b, dim):
+    """The trace of (S_a S_b)^1/2 by nuclear norm (N <= D) or by the symmetric eigenproblem (N > D) is scipy's sqrtm's."""
+    from scipy import linalg
+
+    rng = np.random.default_rng(7)
+    a, b = rng.normal(size=(n_a, dim)) ** 2, rng.normal(0.3, 1.2, size=(n_b, dim)) ** 2  # skewed, like pooled features
+    s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    trace = np.trace(np.real(linalg.sqrtm(s_a @ s_b)))
+    expected = ((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(s_a) + np.trace(s_b) - 2 * trace
+    assert frechet_distance(a, b) == pytest.approx(expected, rel=1e-6)
+
+
 def test_polynomial_mmd_matches_a_direct_double_sum():
     rng = np.random.default_rng(2)
     a, b = rng.normal(size=(7, 4)), rng.normal(1.0, 1.0, size=(9, 4))

@@ -11,7 +11,6 @@ arbitrary feature matrices the formulas are a dozen lines of numpy/scipy.
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg
 from scipy.spatial.distance import cdist
 
 from handflow.errors import ComputationError
@@ -40,7 +39,28 @@ def _finite(metric: str, value: float) -> float:
     return float(value)
 
 
-def frechet_distance(a: np.ndarray, b: np.ndarray, eps: float = 1e-6) -> float:
+def _trace_sqrt_product(a: np.ndarray, b: np.ndarray, s_a: np.ndarray, s_b: np.ndarray) -> float:
+    """Tr((S_a S_b)^1/2) of two sample covariances, exactly, without a D x D matrix square root.
+
+    scipy's `sqrtm` (the seed's and pytorch-fid's way) takes a Schur decomposition of the D x D product: 1.6 s for
+    ImageNet features (D = 1280) on one core, per call, and the evaluations make dozens of calls. Two identities give the
+    same number: with centred data A (N_a x D) and B, S_a S_b = A^T (A B^T B) / ((N_a - 1)(N_b - 1)) has the non-zero
+    eigenvalues of (A B^T)(A B^T)^T / (...), so the trace is the nuclear norm of A B^T (an N_a x N_b matrix) over
+    sqrt((N_a - 1)(N_b - 1)); when the sets are larger than D, S_a S_b is similar to the symmetric S_a^1/2 S_b S_a^1/2
+    and the trace is the sum of the square roots of its eigenvalues. Both are exact (the product's eigenvalues are
+    real and non-negative: rounding below zero is clipped), and neither fails on a singular covariance, where `sqrtm`
+    needed the seed's eps regularisation. tests/test_metrics.py checks both against scipy's sqrtm.
+    """
+    n_a, n_b = len(a), len(b)
+    if min(n_a, n_b) <= a.shape[1]:
+        cross = (a - a.mean(0)) @ (b - b.mean(0)).T
+        return float(np.linalg.svd(cross, compute_uv=False).sum() / np.sqrt((n_a - 1) * (n_b - 1)))
+    w, v = np.linalg.eigh(s_a)
+    root_a = (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+    return float(np.sqrt(np.clip(np.linalg.eigvalsh(root_a @ s_b @ root_a), 0.0, None)).sum())
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^1/2) of two (N, D) feature sets, N >= 2 (a covariance)."""
     check_sets("Frechet distance", 2, a=a, b=b)
     with np.errstate(all="ignore"):  # overflow shows as a non-finite covariance, refused below
@@ -49,14 +69,11 @@ def frechet_distance(a: np.ndarray, b: np.ndarray, eps: float = 1e-6) -> float:
     if not (np.isfinite(s_a).all() and np.isfinite(s_b).all()):
         raise ComputationError("Frechet distance: the covariance overflows (features too large)")
     try:
-        covmean = linalg.sqrtm(s_a @ s_b)
-        if not np.isfinite(covmean).all():  # singular product: regularise, as the seed (and pytorch-fid) do
-            offset = np.eye(len(s_a)) * eps
-            covmean = linalg.sqrtm((s_a + offset) @ (s_b + offset))
-    except (linalg.LinAlgError, ValueError) as exc:
-        raise ComputationError(f"Frechet distance: no matrix square root of the covariance product ({exc})") from None
-    covmean = np.real(covmean)
-    return _finite("Frechet distance", ((mu_a - mu_b) ** 2).sum() + np.trace(s_a) + np.trace(s_b) - 2.0 * np.trace(covmean))
+        with np.errstate(all="ignore"):
+            cross = _trace_sqrt_product(a, b, s_a, s_b)
+    except np.linalg.LinAlgError as exc:
+        raise ComputationError(f"Frechet distance: no decomposition of the covariance product ({exc})") from None
+    return _finite("Frechet distance", ((mu_a - mu_b) ** 2).sum() + np.trace(s_a) + np.trace(s_b) - 2.0 * cross)
 
 
 def _mmd2(a: np.ndarray, b: np.ndarray, degree: int) -> float:
