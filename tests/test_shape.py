@@ -70,6 +70,22 @@ def test_a_command_imports_only_its_own_group():
     assert out.strip() == "['handflow.papers.digit.commands']"
 
 
+EVALUATION_MODULES = [
+    *(f"handflow.papers.{paper}.{m}" for paper in ("interhandgen", "affordance", "digit", "s2h") for m in ("evaluate", "report")),
+    "handflow.papers.dhpc.scoring",
+    "handflow.papers.dhpc.report",
+]
+
+
+def test_evaluations_and_reports_do_not_import_diffusers():
+    """diffusers costs about 4 s of CPU per process (transformers, torch._dynamo): imported where a scheduler or network
+    is built, never by the 25 stages that only read samples, judges and tables (handflow.diffusion's docstring)."""
+    heavy = ("diffusers", "transformers")
+    probe = f"import sys\nfor m in {EVALUATION_MODULES!r}: __import__(m)\nprint(sorted(m for m in {heavy!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 def _table(a: Estimate, b: Estimate, better: str = "lower") -> ResultsTable:
     cols = [Column("err", "Error", better, "mm")]
     rows = [Row("ours", "Ours", {"err": a}, [Reported({"err": 12.5}, "paper Table 1, row Ours")]), Row("base", "Baseline", {"err": b})]

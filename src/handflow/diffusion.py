@@ -5,7 +5,9 @@ written into the model file with the network and the sampler of a loaded model i
 from the schedule it was trained with, never from a constant of the sampling code.
 diffusers provides the schedulers themselves (`DDPMScheduler` for training's `add_noise`,
 `DDIMScheduler` and `PNDMScheduler` for sampling); this module only fixes how the
-papers configure them:
+papers configure them (imported where a scheduler is built: importing diffusers costs about 4 s of CPU
+per process, through transformers and torch._dynamo, and the 25 evaluation and report stages of the pipeline
+never build one; tests/test_shape.py checks that they do not import it):
 
 - Affordance Diffusion and Diffusion-HPC train on GLIDE's cosine schedule (1000 steps,
   epsilon prediction), the default here. The cosine schedule's last step has beta 0.999,
@@ -22,13 +24,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 import torch
-from diffusers import DDIMScheduler, DDPMScheduler, PNDMScheduler
 
 from handflow.config import Section
+
+if TYPE_CHECKING:
+    from diffusers import DDIMScheduler, DDPMScheduler, PNDMScheduler
 
 Eps = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x_t, t) -> the network's prediction
 
@@ -45,6 +50,8 @@ class NoiseSchedule(Section):
 
     def training(self) -> DDPMScheduler:
         """The forward process (`add_noise`, `alphas_cumprod`)."""
+        from diffusers import DDPMScheduler
+
         return DDPMScheduler(
             num_train_timesteps=self.num_train_timesteps,
             beta_start=self.beta_start,
@@ -56,6 +63,8 @@ class NoiseSchedule(Section):
 
     def ddim(self, steps: int, clip: float | None = None, steps_offset: int = 1) -> DDIMScheduler:
         """Deterministic DDIM (eta 0) over `steps`, "leading" spacing; `clip` bounds the predicted x0 (None: unbounded)."""
+        from diffusers import DDIMScheduler
+
         s = DDIMScheduler.from_config(
             self.training().config,
             clip_sample=clip is not None,
@@ -69,6 +78,8 @@ class NoiseSchedule(Section):
 
     def plms(self, steps: int) -> PNDMScheduler:
         """PLMS (diffusers' `PNDMScheduler` with the Runge-Kutta warm-up skipped), "leading" spacing with offset 1."""
+        from diffusers import PNDMScheduler
+
         s = PNDMScheduler.from_config(
             self.training().config, skip_prk_steps=True, timestep_spacing="leading", steps_offset=1, set_alpha_to_one=True
         )

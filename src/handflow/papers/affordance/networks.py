@@ -30,10 +30,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
-from diffusers import UNet2DModel
-from diffusers.models.embeddings import TimestepEmbedding, Timesteps
 from torch import nn
 
 from handflow.checkpoints import NetworkSpec, directory_digest, load_model
@@ -42,6 +41,9 @@ from handflow.diffusion import COSINE, NoiseSchedule
 from handflow.errors import InputError
 from handflow.papers.affordance.layout import render_soft
 from handflow.papers.affordance.variants import MODELS
+
+if TYPE_CHECKING:  # diffusers is imported where a scheduler or network is built (see handflow.diffusion)
+    from diffusers import UNet2DModel
 
 
 def _block(c_in: int, c_out: int, stride: int) -> nn.Sequential:
@@ -63,6 +65,11 @@ class LayoutNet(nn.Module):
     def __init__(self, cfg: LayoutNetConfig) -> None:
         super().__init__()
         self.cfg = cfg
+        from diffusers.models.embeddings import (
+            TimestepEmbedding,
+            Timesteps,
+        )  # diffusers is imported where a scheduler or network is built (see handflow.diffusion)
+
         width = cfg.channels[-1]
         self.time = Timesteps(width, flip_sin_to_cos=True, downscale_freq_shift=0)
         self.time_mlp = TimestepEmbedding(width, width)
@@ -115,6 +122,8 @@ class ContentNetConfig(Section):
 
 
 def content_net(cfg: ContentNetConfig) -> UNet2DModel:
+    from diffusers import UNet2DModel  # diffusers is imported where a scheduler or network is built (see handflow.diffusion)
+
     down = tuple("AttnDownBlock2D" if a else "DownBlock2D" for a in cfg.attention)
     up = tuple("AttnUpBlock2D" if a else "UpBlock2D" for a in reversed(cfg.attention))
     data = cfg.latent_channels or 3

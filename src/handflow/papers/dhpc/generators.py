@@ -26,9 +26,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
-from diffusers import DDIMScheduler
 from torch.nn import functional as F
 
 from handflow.checkpoints import directory_digest
@@ -37,6 +37,9 @@ from handflow.config import Section
 from handflow.diffusion import denoise
 from handflow.errors import ComputationError, InputError
 from handflow.papers.dhpc.text import PAD, tokenize
+
+if TYPE_CHECKING:  # diffusers is imported where a scheduler or network is built (see handflow.diffusion)
+    from diffusers import DDIMScheduler
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from diffusers import UNet2DConditionModel
 from torch import nn
 
 from handflow import pretrained_text
@@ -78,6 +77,8 @@ class TextToImage(nn.Module):
         if cfg.text_encoder not in TEXT_ENCODERS:  # params are schema-checked; a model file's config is not
             raise ValueError(f"text_encoder {cfg.text_encoder!r}: one of {TEXT_ENCODERS}")
         self.text = pretrained_text.FrozenMiniLM() if cfg.text_encoder == "minilm" else TextEncoder(cfg.text_dim, cfg.max_tokens)
+        from diffusers import UNet2DConditionModel  # diffusers is imported where a scheduler or network is built (see handflow.diffusion)
+
         self.unet = UNet2DConditionModel(
             sample_size=cfg.image_size,
             in_channels=3 + int(cfg.depth_channel),

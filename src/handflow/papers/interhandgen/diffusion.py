@@ -23,15 +23,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
-from diffusers import DDIMScheduler, DDPMScheduler
 
 from handflow.compute import CPU, Compute
 from handflow.diffusion import NoiseSchedule
 from handflow.papers.interhandgen.apg import ApgConfig, PenetrationLoss, step_sizes
 from handflow.papers.interhandgen.networks import Denoiser, SeparateDenoisers
 from handflow.papers.interhandgen.representation import HAND_DIMS, PLACEMENT, TRANS, Normalizer, TwoHandDecoder
+
+if TYPE_CHECKING:  # diffusers is imported where a scheduler or network is built (see handflow.diffusion)
+    from diffusers import DDIMScheduler, DDPMScheduler
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from diffusers.models.embeddings import TimestepEmbedding, Timesteps
 from torch import nn
 
 from handflow.checkpoints import NetworkSpec, load_model
@@ -71,6 +70,11 @@ class Denoiser(nn.Module):
         super().__init__()
         self.cfg = cfg
         e, w = cfg.embed_dim, cfg.width
+        from diffusers.models.embeddings import (
+            TimestepEmbedding,
+            Timesteps,
+        )  # diffusers is imported where a scheduler or network is built (see handflow.diffusion)
+
         self.time_proj = Timesteps(e, flip_sin_to_cos=False, downscale_freq_shift=1)
         self.time_embed = TimestepEmbedding(e, w, out_dim=e)
         self.x_embed = _embed(cfg.x_dim, w, e)
