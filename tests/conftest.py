@@ -47,8 +47,8 @@ def copy_project(dest: Path, scale: str = "smoke", threads: int = 1) -> Path:
     """A copy of the project's pipeline files at `dest`, set to `scale` and `global.threads`.
 
     One torch thread per stage by default: a smoke stage is mostly one process importing torch, diffusers and
-    MLflow, so two stages side by side (SNAKEMAKE allows it) use the 2 cores of a CI machine where two threads
-    of one stage cannot.
+    MLflow, so stages side by side (SNAKEMAKE and CORES allow it) use the 2 cores of a CI machine where two
+    threads of one stage cannot.
     """
     dest.mkdir(parents=True, exist_ok=True)
     for item in PROJECT_ITEMS:
@@ -73,8 +73,11 @@ def copy_project(dest: Path, scale: str = "smoke", threads: int = 1) -> Path:
 # and the project's own MLflow store unless a test says otherwise.
 PIPELINE_ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "MLFLOW_TRACKING_URI": ""}
 # `gpu` is a resource every GPU rule takes one of; the local profile has one, which serialises those rules. The
-# tests run on CPU with one thread per stage (copy_project), so two of them may run side by side.
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--resources=gpu=2"]  # one value: targets may follow
+# tests run on CPU with one thread per stage (copy_project), so as many of them as CORES allows may run side by side.
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--resources=gpu=3"]  # one value: targets may follow
+# Jobs side by side in the pipeline builds: one more than the CI machine's 2 cores, because a smoke stage spends about
+# a sixth of its time off the CPU (its logs/bench/*.tsv: cpu_time 644 s of 774 s wall over the 94 jobs, 2026-12-05).
+CORES = ["--cores", "3"]
 DVC_REPRO_TARGETS = ("data_report",)  # what build B runs (and what it depends on): the data stages
 PARAMS_READ = "logs/params_read.jsonl"  # in build A: what each command read (HANDFLOW_PARAMS_READ, see handflow.stage)
 
@@ -100,7 +103,7 @@ def git_commit_all(root: Path) -> None:
 
 @pytest.fixture(scope="session")
 def smoke_build(tmp_path_factory) -> tuple[Path, Path]:
-    """The whole smoke pipeline built by `snakemake --cores 2` (A), and the data stages by `dvc repro` (B).
+    """The whole smoke pipeline built by `snakemake --cores 3` (A, see CORES), and the data stages by `dvc repro` (B).
 
     A is a DVC project too: its run's onsuccess commits what it built to dvc.lock, so DVC's
     view of a change (`dvc status`, push and pull) is tested on A. B is there to show that
@@ -120,7 +123,7 @@ def smoke_build(tmp_path_factory) -> tuple[Path, Path]:
     repro = subprocess.Popen(["dvc", "repro", *DVC_REPRO_TARGETS], cwd=b, env=PIPELINE_ENV, stdout=log, stderr=subprocess.STDOUT)
     try:
         env = {**PIPELINE_ENV, "HANDFLOW_PARAMS_READ": str(a / PARAMS_READ)}
-        run_ok([*SNAKEMAKE, "--cores", "2", "--workflow-profile", "workflow/profiles/default"], a, env)
+        run_ok([*SNAKEMAKE, *CORES, "--workflow-profile", "workflow/profiles/default"], a, env)
     finally:
         rc = repro.wait()
         log.close()

@@ -10,7 +10,7 @@ import hoi4d_layout
 import pytest
 import yaml
 
-from conftest import SNAKEMAKE, run_ok
+from conftest import CORES, SNAKEMAKE, run_ok
 from handflow.papers.affordance.variants import EMBEDDED_ROOT
 
 pytestmark = pytest.mark.slow
@@ -32,7 +32,7 @@ def test_the_affordance_table_builds_on_a_hoi4d_copy_without_the_embedded_tree(s
     target = "results/affordance_metrics.json"
     dry = run_ok([*SNAKEMAKE, target, "-n", "-p", "--cores", "1"], project)
     assert "affordance_embedded" not in dry and EMBEDDED_ROOT not in dry and f"--root {root} " in dry
-    run_ok([*SNAKEMAKE, target, "--cores", "2"], project)
+    run_ok([*SNAKEMAKE, target, *CORES], project)
     metrics = json.loads((project / target).read_text())
     assert metrics["data_source"] == "hoi4d"
     rows = metrics["rows"]

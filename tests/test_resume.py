@@ -1,7 +1,7 @@
 """Kill -9 during a training stage of the real pipeline, rerun, and get what an uninterrupted run gets.
 
-Two copies of the local smoke build with longer training (2000 steps, a checkpoint every
-250) and the model and what was computed from it deleted, as in a first build: one runs
+Two copies of the local smoke build with longer training (1000 steps, a checkpoint every
+125) and the model and what was computed from it deleted, as in a first build: one runs
 straight through; the other is killed twice, first only the training job
 (Snakemake sees it fail and cleans up), then Snakemake itself with its job (a lost node or
 session: the lock and the incomplete marker stay). After each kill no output of the stage
@@ -32,7 +32,7 @@ MODEL, CURVE = "models/interhandgen/cascade.pt", "models/interhandgen/cascade_lo
 SAMPLES = "data/samples/interhandgen/full.h5"
 CHECKPOINT = "checkpoints/interhandgen/cascade/last.pt"
 LOG = "logs/interhandgen/train_cascade.log"
-TRAIN = {"steps": 2000, "checkpoint_every": 250, "lr_decay_every": 1000, "log_every": 10}
+TRAIN = {"steps": 1000, "checkpoint_every": 125, "lr_decay_every": 500, "log_every": 10}
 
 
 def _long_training_copy(built: Path, dest: Path) -> Path:
@@ -109,9 +109,9 @@ def runs(smoke_build, tmp_path_factory) -> tuple[Path, Path, list[int], list[str
             [*SNAKEMAKE, "--cores", "1", TARGET], cwd=straight, env=PIPELINE_ENV, stdout=log, stderr=subprocess.STDOUT
         )
         try:
-            first, _ = _kill_at(killed, 500, whole_run=False)
+            first, _ = _kill_at(killed, 250, whole_run=False)
             assert not (killed / MODEL).exists() and not (killed / CURVE).exists()
-            second, resumed_first = _kill_at(killed, first + 750, whole_run=True)
+            second, resumed_first = _kill_at(killed, first + 375, whole_run=True)
             assert not (killed / MODEL).exists() and not (killed / CURVE).exists()
             assert any((killed / ".snakemake/incomplete").iterdir()), "Snakemake's incomplete marker names the killed job's outputs"
             run_ok([*SNAKEMAKE, "--unlock"], killed)  # what a user does after a lost session
