@@ -37,4 +37,11 @@ onsuccess:
     # What this run built goes into dvc.lock (handflow.pipeline.dvc_commit): `dvc status` clean, `dvc push` ready.
     from handflow.pipeline.dvc_commit import commit_built
 
-    commit_built(Path(workflow.basedir), workflow.dag.jobs)
+    commit_built(Path(workflow.basedir), workflow.dag.finished_jobs)
+
+
+onerror:
+    # The jobs that finished before a failure are built too: recorded the same way.
+    from handflow.pipeline.dvc_commit import commit_built
+
+    commit_built(Path(workflow.basedir), workflow.dag.finished_jobs)

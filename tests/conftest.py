@@ -74,10 +74,10 @@ def copy_project(dest: Path, scale: str = "smoke", threads: int = 1) -> Path:
 PIPELINE_ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "MLFLOW_TRACKING_URI": ""}
 # `gpu` is a resource every GPU rule takes one of; the local profile has one, which serialises those rules. The
 # tests run on CPU with one thread per stage (copy_project), so as many of them as CORES allows may run side by side.
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--resources=gpu=3"]  # one value: targets may follow
-# Jobs side by side in the pipeline builds: one more than the CI machine's 2 cores, because a smoke stage spends about
-# a sixth of its time off the CPU (its logs/bench/*.tsv: cpu_time 644 s of 774 s wall over the 94 jobs, 2026-12-05).
-CORES = ["--cores", "3"]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--resources=gpu=2"]  # one value: targets may follow
+# Jobs side by side in the pipeline builds: the CI machine's 2 cores. Three (a smoke stage's logs/bench/*.tsv show
+# cpu_time at 83 % of its wall time) built the smoke pipeline no faster: 411 s against 415 s (2026-12-05).
+CORES = ["--cores", "2"]
 DVC_REPRO_TARGETS = ("data_report",)  # what build B runs (and what it depends on): the data stages
 PARAMS_READ = "logs/params_read.jsonl"  # in build A: what each command read (HANDFLOW_PARAMS_READ, see handflow.stage)
 
@@ -103,7 +103,7 @@ def git_commit_all(root: Path) -> None:
 
 @pytest.fixture(scope="session")
 def smoke_build(tmp_path_factory) -> tuple[Path, Path]:
-    """The whole smoke pipeline built by `snakemake --cores 3` (A, see CORES), and the data stages by `dvc repro` (B).
+    """The whole smoke pipeline built by `snakemake --cores 2` (A, see CORES), and the data stages by `dvc repro` (B).
 
     A is a DVC project too: its run's onsuccess commits what it built to dvc.lock, so DVC's
     view of a change (`dvc status`, push and pull) is tested on A. B is there to show that

@@ -33,7 +33,7 @@ UNTRACKED = {"hand_model", "embedded_interhand", "data_report", "affordance_embe
 
 
 def test_parallel_pipeline_jobs_all_logged(smoke_build):
-    """`snakemake --cores 3` ran jobs side by side on one SQLite store: one finished run per job, named as the job."""
+    """`snakemake --cores 2` ran jobs side by side on one SQLite store: one finished run per job, named as the job."""
     a, _ = smoke_build
     runs = _runs(f"sqlite:///{a / 'mlflow.db'}")
     jobs = {p.stem for p in (a / "logs/bench").glob("*.tsv")} - UNTRACKED  # Snakemake's benchmark file per job
