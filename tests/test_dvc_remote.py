@@ -63,17 +63,21 @@ def test_param_change_reruns_its_readers_and_shows_in_metrics_diff(project):
 
     variants = ("gt", "full", "no_shared", "no_selfatt", "no_cfg", "no_apg", "joint")
     evaluators = {f"interhandgen_evaluate_{v}" for v in variants}
-    status = json.loads(run_ok(["dvc", "status", "--json"], project).strip().splitlines()[-1])
-    assert set(status) == evaluators  # the stages that read `evaluate`; nothing else is stale yet
-    # the paper's report and what it needs (the status above showed nothing else stale; checking all 94 stages again
-    # would only cost time)
-    ran = set(re.findall(r"Running stage '([\w-]+)'", run_ok(["dvc", "repro", "interhandgen_report"], project)))
-    assert ran == evaluators | {"interhandgen_report"}  # and the one stage whose inputs they changed
+
+    def stale() -> set[str]:
+        return set(json.loads(run_ok(["dvc", "status", "--json"], project).strip().splitlines()[-1]))
+
+    assert stale() == evaluators  # the stages that read `evaluate`; nothing else is stale yet
+    # One reader reproduced (all seven are the same command on other samples, and DVC rewrites its whole dvc.lock after
+    # each stage, about 6 s here): only it runs, and the report that reads its output is stale after it, nothing else.
+    gt = "interhandgen_evaluate_gt"
+    ran = set(re.findall(r"Running stage '([\w-]+)'", run_ok(["dvc", "repro", "--single-item", gt], project)))
+    assert ran == {gt}
+    assert stale() == (evaluators - {gt}) | {"interhandgen_report"}
 
     diff = _changed(json.loads(run_ok(["dvc", "metrics", "diff", "--json"], project).strip().splitlines()[-1]))
-    assert {"results/interhandgen_metrics.json", "results/interhandgen/eval_gt.json"} <= set(diff)
-    assert set(diff) <= {"results/interhandgen_metrics.json", *(f"results/interhandgen/eval_{v}.json" for v in variants)}
-    changed = diff["results/interhandgen_metrics.json"]
+    assert set(diff) == {"results/interhandgen/eval_gt.json"}
+    changed = diff["results/interhandgen/eval_gt.json"]
     contact = [k for k in changed if k.endswith("proximity_ratio.mean")]
     assert contact and all(changed[k]["new"] >= changed[k]["old"] for k in contact)  # a looser threshold finds more contact
     shown = run_ok(["dvc", "metrics", "show"], project)
