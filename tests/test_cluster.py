@@ -4,7 +4,7 @@ Part of the InterHandGen smoke pipeline (every kind of its GPU rules and a CPU r
 submitted with `--workflow-profile workflow/profiles/slurm`;
 two settings are changed on the command line because this cluster has no accounting
 database (job status comes from `squeue`, polled early), and `--keep-going`, because one
-evaluation in the same run is given a damaged samples file. Every job must appear in the
+sampler in the same run is given a damaged model file. Every job must appear in the
 cluster's own job-completion log, the results must equal the local run's byte for byte,
 and the failing job must end snakemake with an error instead of a hang while the others
 complete. One run, not two: the plugin's status polls back off to half a minute, and a
@@ -40,9 +40,9 @@ REBUILT = [
     *TARGETS,
 ]
 CHECKPOINTS = ["checkpoints/interhandgen/cascade", "checkpoints/interhandgen/features"]
-# The job that must fail: the joint baseline's evaluation, on a samples file that is not HDF5 (its sampler is up to
-# date, so nothing rebuilds it); it needs the rebuilt feature network, so it runs beside the rest of the run.
-FAILING, DAMAGED = "results/interhandgen/eval_joint.json", "data/samples/interhandgen/joint.h5"
+# The job that must fail: the joint baseline's sampler, on a model file that is not one (newer than what trains it, so
+# nothing rebuilds it); it needs nothing the run rebuilds, so it fails in the first wave beside the training.
+FAILING, DAMAGED = "data/samples/interhandgen/joint.h5", "models/interhandgen/joint.pt"
 GPU_RULES = {"interhandgen_train", "interhandgen_features", "interhandgen_sample", "interhandgen_sweep"}
 CPUS = 2
 # `timeout -s INT`: SIGTERM only makes the plugin wait for jobs; SIGINT cancels them and exits.
@@ -96,7 +96,7 @@ def submitted(smoke_build, cluster, tmp_path_factory) -> tuple[Path, dict[str, s
     for path in CHECKPOINTS:
         shutil.rmtree(project / path)
     (project / FAILING).unlink()
-    (project / DAMAGED).write_bytes(b"not an HDF5 file")
+    (project / DAMAGED).write_bytes(b"not a model file")
     cmd = [*SUBMIT, "--keep-going", *TARGETS, FAILING]
     proc = subprocess.run(cmd, cwd=project, env=PIPELINE_ENV, capture_output=True, text=True, check=False)
     log = proc.stdout + proc.stderr
@@ -109,8 +109,8 @@ def test_every_job_went_through_sbatch(submitted):
     expected = {
         "interhandgen_train": 1,
         "interhandgen_features": 1,
-        "interhandgen_sample": 1,
-        "interhandgen_evaluate": 2,  # full, and the failing joint one
+        "interhandgen_sample": 2,  # full, and the failing joint one
+        "interhandgen_evaluate": 1,
         "interhandgen_sweep": 1,
     }
     assert {rule: list(jobs.values()).count(rule) for rule in set(jobs.values())} == expected
@@ -154,9 +154,9 @@ def test_a_failing_job_fails_the_run_and_the_others_complete(submitted):
     project, _, _, proc = submitted
     log = proc.stdout + proc.stderr
     assert proc.returncode == 1, f"expected a failed run, got rc {proc.returncode}:\n{log[-3000:]}"
-    assert "FAILED" in log and "interhandgen_evaluate" in log
-    # the plugin keeps the batch log of a failed job (successful ones are cleaned up)
-    batch_logs = list(Path(project, "logs/slurm/rule_interhandgen_evaluate").rglob("*.log"))
-    assert batch_logs and any("joint.h5" in p.read_text() for p in batch_logs)
+    assert "FAILED" in log and "interhandgen_sample" in log
+    # the plugin keeps the batch log of a failed job (successful ones are cleaned up): the stage's one line names the file
+    batch_logs = list(Path(project, "logs/slurm/rule_interhandgen_sample").rglob("*.log"))
+    assert batch_logs and any("joint.pt" in p.read_text() for p in batch_logs)
     assert not (project / FAILING).exists()
     assert all(json.loads((project / target).read_text()) for target in TARGETS)

@@ -78,8 +78,8 @@ def test_editing_one_papers_commands_leaves_the_other_papers_up_to_date(built_co
     (new / "__init__.py").write_text('"""A paper to come."""\n')
     (new / "commands.py").write_text('from handflow.stage import CommandGroup\n\ngroup = CommandGroup("newpaper", "a paper to come")\n')
     try:
+        # Snakemake only: dvc.yaml lists each stage's source files, and a new module is in none of them
         assert not _dry_rules(built_copy)
-        assert not _dvc_stale(built_copy)
     finally:
         shutil.rmtree(new)
 
