@@ -17,7 +17,11 @@ same parts on the CPU, at `--scale smoke` in under a minute, to check the script
    of the training samples' shapes, NCHW and channels-last (the LMDB loader is measured apart,
    bench_digit_loader.py).
 4. Affordance Diffusion's ContentNet, Diffusion-HPC's text-to-image network and Semantics2Hands'
-   ASRN at the scale's sizes: one training step (forward, MSE, backward, AdamW) on random tensors.
+   ASRN at the scale's sizes: one training step (forward, MSE, backward, AdamW) on random tensors,
+   each network placed by `Compute.prepare` as the pipeline places it (channels-last on a GPU).
+5. With `--compile` (the default on a GPU): the training rows again at bf16 with `global.compile`
+   (torch.compile in place, through `Compute.prepare` and `fit`), last, so a session cut short keeps
+   the rest; the first logged interval (compilation) is not timed.
 
     python benchmarks/bench_gpu.py --out benchmarks/results/bench_gpu_h200.json --hand-model data/hand_model
 """
@@ -88,9 +92,10 @@ def counted_flops(step: Callable[[], None]) -> int:
     return counter.get_total_flops()
 
 
-def timed(step: Callable[[], None], device: torch.device, steps: int) -> float:
-    """Steps per second after one warm-up step."""
-    step()
+def timed(step: Callable[[], None], device: torch.device, steps: int, warmup: int = 1) -> float:
+    """Steps per second after `warmup` untimed steps (a compiled network may compile again on its second and third)."""
+    for _ in range(warmup):
+        step()
     sync(device)
     start = time.perf_counter()
     for _ in range(steps):
@@ -134,7 +139,7 @@ def ihg_training(p, work: Path, compute: Compute, steps: int, log_every: int, pe
         sync(compute.device)
         stamps.append((step, time.perf_counter()))
 
-    tag = f"{compute.device.type}_{compute.precision}"
+    tag = f"{compute.device.type}_{compute.precision}{'_compiled' if compute.compile else ''}"
     fit(trainer, work / f"ck_{tag}", work / f"m_{tag}.pt", work / f"c_{tag}.tsv", on_log, compute)
     (s0, t0), (s1, t1) = stamps[0], stamps[-1]
     rates = rate_row((s1 - s0) / (t1 - t0), flops, cfg.batch_size, peak)
@@ -184,6 +189,8 @@ def digit_training(p, compute: Compute, steps: int, batch: int, peak: float, cha
     model = Digit(cfg).to(device).train()
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(memory_format=fmt)
+    if compute.compile:
+        model.compile()
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
     g = torch.Generator().manual_seed(0)
     sample = {
@@ -211,12 +218,12 @@ def digit_training(p, compute: Compute, steps: int, batch: int, peak: float, cha
         opt.step()
 
     flops = counted_flops(forward_backward)
-    return {**rate_row(timed(step, device, steps), flops, batch, peak), "batch": batch, "timed_steps": steps}
+    return {**rate_row(timed(step, device, steps, 3 if compute.compile else 1), flops, batch, peak), "batch": batch, "timed_steps": steps}
 
 
 def network_step(model: torch.nn.Module, inputs: tuple, target: torch.Tensor, compute: Compute, steps: int, peak: float, call=None) -> dict:
     """One AdamW training step of `model` on fixed random inputs: MSE against `target`."""
-    model = model.to(compute.device).train()
+    model = compute.prepare(model).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     inputs = tuple(x.to(compute.device) if isinstance(x, torch.Tensor) else x for x in inputs)
     target = target.to(compute.device)
@@ -234,7 +241,8 @@ def network_step(model: torch.nn.Module, inputs: tuple, target: torch.Tensor, co
 
     flops = counted_flops(forward_backward)
     n_parameters = sum(q.numel() for q in model.parameters())
-    return {**rate_row(timed(step, compute.device, steps), flops, len(target), peak), "n_parameters": n_parameters}
+    rate = timed(step, compute.device, steps, 3 if compute.compile else 1)
+    return {**rate_row(rate, flops, len(target), peak), "n_parameters": n_parameters}
 
 
 def other_papers(p, compute: Compute, steps: int, peak: float) -> dict:
@@ -269,6 +277,7 @@ def main() -> None:
     parser.add_argument("--scale", default="paper", help="sizes from params/scales/<scale>.yaml (smoke: a quick check of this script)")
     parser.add_argument("--hand-model", type=Path, default=None, help="a prepared hand model folder (data/hand_model): APG rows")
     parser.add_argument("--precisions", nargs="+", default=list(PRECISIONS), choices=PRECISIONS)
+    parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None, help="compiled bf16 rows (default: on a GPU)")
     args = parser.parse_args()
     p, tmp = scale_params(args.scale)
     results: dict = {"scale": args.scale, "torch": torch.__version__, "threads": torch.get_num_threads()}
@@ -302,6 +311,14 @@ def main() -> None:
                 record(device, f"digit_train_{precision}{'_channels_last' if channels_last else ''}", row)
             for key, row in other_papers(p, compute, 50 if gpu else 1, peak["bf16"]).items():
                 record(device, f"{key}_{precision}", row)
+        if gpu if args.compile is None else args.compile:
+            compute = Compute(device, "bf16", compile=True)
+            ihg = ihg_training(p, tmp, compute, steps=300 if gpu else 6, log_every=25 if gpu else 2, peak=peak["bf16"])
+            record(device, "interhandgen_train_bf16_compiled", ihg)
+            digit = digit_training(p, compute, 40 if gpu else 1, p.get("digit.train.batch_size"), peak["bf16"], channels_last=gpu)
+            record(device, "digit_train_bf16_compiled", digit)
+            for key, row in other_papers(p, compute, 50 if gpu else 1, peak["bf16"]).items():
+                record(device, f"{key}_bf16_compiled", row)
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -86,6 +86,27 @@ def test_bf16_training_runs_and_is_another_run_than_fp32(smoke_pairs, tmp_path):
     assert np.isfinite(again["final_loss"])
 
 
+def test_compiled_training_and_sampling_keep_the_files_and_are_another_run(smoke_pairs, hands, tmp_path, monkeypatch):
+    """`global.compile`: the model compiled in place (its state dict keeps its keys, so a compiled run's model file loads
+    wherever an eager one does), a compiled run is another run's checkpoints, and the compiled graph computes what eager
+    does. Dynamo's eager backend stands in for inductor, whose code generation is a GPU measurement, not a CPU test."""
+    eager_compile = torch.nn.Module.compile
+    monkeypatch.setattr(torch.nn.Module, "compile", lambda self: eager_compile(self, fullgraph=True, backend="eager"))
+    compiled = Compute(torch.device("cpu"), "fp32", compile=True)
+    files = {}
+    for name, compute in (("eager", CPU), ("compiled", compiled)):
+        fit(_trainer(smoke_pairs), tmp_path / name / "ck", tmp_path / name / "m.pt", tmp_path / name / "loss.tsv", compute=compute)
+        files[name] = torch.load(tmp_path / name / "m.pt", weights_only=False)
+    assert files["eager"]["fingerprint"] != files["compiled"]["fingerprint"], "a compiled checkpoint is never resumed eagerly"
+    assert files["eager"]["state_dict"].keys() == files["compiled"]["state_dict"].keys()
+    for key, value in files["eager"]["state_dict"].items():
+        torch.testing.assert_close(files["compiled"]["state_dict"][key], value)
+    torch.testing.assert_close(_draw(_sampler("cascade", hands, compiled)), _draw(_sampler("cascade", hands, CPU)))
+    # on the CPU nothing goes channels-last: prepare moves a convolutional network and leaves its memory as it was
+    conv = CPU.prepare(torch.nn.Conv2d(3, 4, 3))
+    assert not CPU.channels_last and conv.weight.is_contiguous()
+
+
 def test_a_stage_given_cpu_and_bf16_runs(smoke_build, tmp_path):
     """`interhandgen sample` through the command line with `global.precision: bf16`: it runs and says where it ran."""
     a, _ = smoke_build

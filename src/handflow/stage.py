@@ -126,10 +126,10 @@ class Stage:
 
     @functools.cached_property
     def compute(self) -> Compute:
-        """`device` and `global.precision`: what training and sampling run on (handflow.compute)."""
+        """`device`, `global.precision` and `global.compile`: what training and sampling run on (handflow.compute)."""
         from handflow.compute import Compute
 
-        compute = Compute(self.device, self.get("global.precision"))
+        compute = Compute(self.device, self.get("global.precision"), self.get("global.compile"))
         log.info("forward passes on %s", compute.describe())
         return compute
 

@@ -270,8 +270,10 @@ def fit(
     """Train (resuming from `checkpoint_dir` when it holds this run's checkpoint); write the model file and the loss curve."""
     torch.manual_seed(trainer.seed)
     state = trainer.build(compute.device)
-    # bf16 takes other steps: its checkpoints are another run's (fp32 keeps the fingerprints it always had)
-    run_id = fingerprint(type(trainer).__name__, trainer.identity(), *([compute.precision] if compute.precision != "fp32" else []))
+    compute.prepare(state.model)  # in place: the optimizer's parameters are the model's still
+    # bf16 and compiled runs round otherwise: their checkpoints are other runs' (fp32 keeps the fingerprints it always had)
+    variant = ([compute.precision] if compute.precision != "fp32" else []) + (["compiled"] if compute.compile else [])
+    run_id = fingerprint(type(trainer).__name__, trainer.identity(), *variant)
     settings = trainer.loop
     # a multiple of log_every, so a resumed run logs the same running means as an uninterrupted one
     every = -(-settings.checkpoint_every // settings.log_every) * settings.log_every

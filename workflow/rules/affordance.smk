@@ -67,7 +67,9 @@ rule affordance_train:
     resources:
         gpu=1,
     params:
-        p=lambda w: par("global.seed", "global.threads", "global.device", "global.precision", *af.MODELS[w.model].params()),
+        p=lambda w: par(
+            "global.seed", "global.threads", "global.device", "global.precision", "global.compile", *af.MODELS[w.model].params()
+        ),
         checkpoints="checkpoints/affordance/{model}",
         hand=lambda w, input: f"--hand-model {input.hand}" if af.MODELS[w.model].needs_hand_model else "",
     shell:
@@ -98,6 +100,7 @@ rule affordance_train_content:
             "global.threads",
             "global.device",
             "global.precision",
+            "global.compile",
             *af.MODELS[w.model].params(),
             "affordance.content.trainings",
         ),
@@ -127,7 +130,7 @@ rule affordance_sample:
     resources:
         gpu=1,
     params:
-        p=par(*AFF_PROVENANCE, "global.threads", "global.device", "global.precision", "affordance.sample"),
+        p=par(*AFF_PROVENANCE, "global.threads", "global.device", "global.precision", "global.compile", "affordance.sample"),
         layout=lambda w, input: f"--layout {input.layout}" if "layout" in input.keys() else "",
     shell:
         "python -m handflow affordance sample --row {wildcards.row} --test {input.test} --train {input.train}"

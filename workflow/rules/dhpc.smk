@@ -47,7 +47,7 @@ rule dhpc_train:
     resources:
         gpu=1,
     params:
-        p=lambda w: par("global.seed", "global.threads", "global.device", "global.precision", *dhpc.MODELS[w.model].reads),
+        p=lambda w: par("global.seed", "global.threads", "global.device", "global.precision", "global.compile", *dhpc.MODELS[w.model].reads),
         checkpoints="checkpoints/dhpc/{model}",
     shell:
         "python -m handflow dhpc train --model {wildcards.model} --renders {input.renders} --checkpoints {params.checkpoints}"
@@ -75,6 +75,7 @@ rule dhpc_sample:
             "global.threads",
             "global.device",
             "global.precision",
+            "global.compile",
             *DHPC_SD,
             "dhpc.sample",
             "dhpc.prompts",
@@ -106,6 +107,7 @@ rule dhpc_correct:
             "global.threads",
             "global.device",
             "global.precision",
+            "global.compile",
             "global.render_backend",
             *DHPC_SD,
             "dhpc.sample",
@@ -157,7 +159,16 @@ rule dhpc_synthesize:
     resources:
         gpu=1,
     params:
-        p=par(*DHPC_PROVENANCE, "global.threads", "global.device", "global.precision", "global.render_backend", *DHPC_SD, "dhpc.synthetic"),
+        p=par(
+            *DHPC_PROVENANCE,
+            "global.threads",
+            "global.device",
+            "global.precision",
+            "global.compile",
+            "global.render_backend",
+            *DHPC_SD,
+            "dhpc.synthetic",
+        ),
         real=lambda w, input: f"--real {input.real}" if DHPC_REAL_INPUT else "",
     shell:
         "python -m handflow dhpc synthesize --renders {input.renders} {params.real} --mask {input.nets[0]} --hmr {input.nets[1]}"
@@ -187,6 +198,7 @@ rule dhpc_posegen:
             "global.threads",
             "global.device",
             "global.precision",
+            "global.compile",
             "global.render_backend",
             *DHPC_SD,
             "dhpc.sample",
@@ -247,6 +259,7 @@ rule dhpc_finetune:
             "global.threads",
             "global.device",
             "global.precision",
+            "global.compile",
             "dhpc.body_model",
             "dhpc.hmr.network",
             "dhpc.hmr.loss",

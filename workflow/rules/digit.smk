@@ -105,6 +105,7 @@ rule digit_train:
             "global.threads",
             "global.device",
             "global.precision",
+            "global.compile",
             "digit.pretrained_backbone",
             "digit.loader_threads",
             "digit.model",

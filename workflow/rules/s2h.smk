@@ -68,7 +68,16 @@ rule s2h_train:
     resources:
         gpu=1,
     params:
-        p=par("global.seed", "global.threads", "global.device", "global.precision", "s2h.network", "s2h.train", "s2h.n_seeds"),
+        p=par(
+            "global.seed",
+            "global.threads",
+            "global.device",
+            "global.precision",
+            "global.compile",
+            "s2h.network",
+            "s2h.train",
+            "s2h.n_seeds",
+        ),
         checkpoints="checkpoints/s2h/{model}",
     shell:
         "python -m handflow s2h train --model {wildcards.model} --data {input.data} --checkpoints {params.checkpoints}"

@@ -114,7 +114,6 @@ def sample_variant(
     """`cfg.n_seeds` samples of the variant (a sampled row) for every synthesis input, to HDF5 (images uint8, layouts);
     `models`: the model files of `variants.MODELS` by name (those the variant uses). The networks' passes run on
     `compute` (its device, in its autocast); noise comes from CPU generators, so a seed draws the same on any device."""
-    device = compute.device
     v = VARIANTS[row]
     n_seeds, sampler, steps, batch = cfg.n_seeds, cfg.sampler, cfg.steps, cfg.batch_size
     files = models[v.content] if isinstance(models[v.content], list) else [models[v.content]]
@@ -124,9 +123,9 @@ def sample_variant(
         raise InputError(files[0], "config.image_size", f"the ContentNet trainings work at different sizes {sorted(sizes)}")
     size = sizes.pop()
     for net, _ in contents:
-        net.to(device)
+        compute.prepare(net)
     data, a, _ = test_pairs(test, size)
-    layout_net = load_network(models[v.layout], v.layout)[0].to(device) if v.layout in ("layout", "layout_nomask") else None
+    layout_net = compute.prepare(load_network(models[v.layout], v.layout)[0]) if v.layout in ("layout", "layout_nomask") else None
     fixed = mean_layout(train_pairs, size) if v.layout == "mean" else None
     images, layouts = [], []
     for s in range(n_seeds):

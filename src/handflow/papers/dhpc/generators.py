@@ -164,8 +164,8 @@ class Embedded:
 
 
 def _precision(compute: Compute) -> dict:
-    """What a generator's description adds for its precision: nothing at fp32 (the files it always wrote)."""
-    return {} if compute.precision == "fp32" else {"precision": compute.precision}
+    """What a generator's description adds for its precision and compilation: nothing at fp32 uncompiled (the files it always wrote)."""
+    return ({} if compute.precision == "fp32" else {"precision": compute.precision}) | ({"compiled": True} if compute.compile else {})
 
 
 def as_generator(net_or_generator) -> Embedded | StableDiffusion:
@@ -227,6 +227,7 @@ class StableDiffusion:
         pipe = _load(path, role, compute.device)
         self.compute = compute
         self.pipe = _masked_noise_depth2img(pipe) if role == "depth" else pipe
+        compute.prepare(self.pipe.unet)  # the pipeline's one large network (diffusers' guide: channels-last, compile the UNet)
         self.path, self.role, self.size, self.negative = path, role, size, negative_prompt
         self.work = pipe.unet.config.sample_size * pipe.vae_scale_factor
         self.digest = directory_digest(path)
@@ -307,4 +308,4 @@ def load_generator(
         raise InputError(f"--{role}", None, "no model file and no dhpc.stable_diffusion pipeline")
     from handflow.papers.dhpc.networks import load_network
 
-    return Embedded(load_network(model, role)[0].to(compute.device), str(model), compute)
+    return Embedded(compute.prepare(load_network(model, role)[0]), str(model), compute)

@@ -120,7 +120,7 @@ class CascadeSampler:
         compute: Compute = CPU,
     ):
         """`penetration_loss(v_left, j_left, v_right, j_right)` replaces the batched APG loss (the benchmark passes the seed's)."""
-        self.model, self.normalizer, self.decoder = model.eval().to(compute.device), normalizer, decoder
+        self.model, self.normalizer, self.decoder = compute.prepare(model.eval()), normalizer, decoder
         self.compute = compute
         self.sched = schedule.sampling()
         self.sched.set_timesteps(schedule.sampling_steps, device=compute.device)
@@ -183,7 +183,7 @@ class JointSampler:
     """The baseline: both hands at once, unconditionally, no guidance; on `compute` as `CascadeSampler`."""
 
     def __init__(self, model: Denoiser, normalizer: Normalizer, schedule: ScheduleConfig, compute: Compute = CPU):
-        self.model, self.normalizer, self.compute = model.eval().to(compute.device), normalizer, compute
+        self.model, self.normalizer, self.compute = compute.prepare(model.eval()), normalizer, compute
         self.sched = schedule.sampling()
         self.sched.set_timesteps(schedule.sampling_steps, device=compute.device)
 
