@@ -32,6 +32,18 @@ def test_repository_params_are_valid():
     assert p.get("data.embedded.n_cameras") >= 1
 
 
+@pytest.mark.parametrize("scale", yaml.safe_load((REPO / "workflow/schemas/global.schema.yaml").read_text())["properties"]["scale"]["enum"])
+def test_every_scale_the_schema_allows_applies_its_file(tmp_path, scale):
+    """`scale: cpu` once validated and then applied nothing (the loader knew three scales of the schema's five)."""
+    project = copy_project(tmp_path / "p", scale)
+    overrides = yaml.safe_load((project / f"params/scales/{scale}.yaml").read_text()) or {}
+    p = load_params(project)
+    for stem, tree in overrides.items():
+        section, values = next(iter(tree.items()))
+        got = p.get(f"{stem}.{section}")
+        assert got == values or (isinstance(values, dict) and all(got[k] == v for k, v in values.items() if not isinstance(v, dict)))
+
+
 def test_scale_overrides_sizes_and_is_tracked(project):
     p = load_params(project)
     smoke = yaml.safe_load((project / "params/scales/smoke.yaml").read_text())

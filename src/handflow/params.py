@@ -23,7 +23,7 @@ import yaml
 
 from handflow.errors import InputError
 
-SCALES = ("smoke", "demo", "paper")
+SCALES = ("smoke", "demo", "cpu", "gpu", "paper")  # params/scales/<scale>.yaml; the global schema's enum (tests/test_params.py)
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when PyYAML has it: same result, faster
 
 
