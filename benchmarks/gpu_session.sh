@@ -10,7 +10,7 @@
 #       them, then benchmarks/bench_gpu.py at the paper's sizes (fp32, bf16, then compiled bf16); every row is written
 #       to $OUT/bench_gpu.json as it is measured, so a run stopped by BUDGET (seconds, default 540) keeps what it got.
 #
-# Checked here with `PYTHON=.venv/bin/python SCALE=smoke OUT=/tmp/gpu_session bash benchmarks/gpu_session.sh run`
+# Checked here with `PYTHON=.venv/bin/python SCALE=smoke OUT=$(mktemp -d) bash benchmarks/gpu_session.sh run`
 # (the CPU, smoke sizes; the wheel install is the device's half only). The device image's packages are listed in the
 # device tool's KINDS.md: it has torch, h5py, yaml, opencv and transformers, not the ones below.
 set -euo pipefail
@@ -30,11 +30,12 @@ prepare)
 run)
   py=${PYTHON:-python3}
   if ! "$py" -c "import diffusers, jsonschema, smplx" 2>/dev/null; then
-    "$py" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
-    export PYTHONPATH=/tmp/site
+    site=$(mktemp -d)
+    "$py" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$site" .whl/*.whl
+    export PYTHONPATH=$site
   fi
   export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
-  out=${OUT:-/tmp/gpu_session}
+  out=${OUT:-$(mktemp -d)}
   mkdir -p "$out"
   (nvidia-smi -L || echo "no nvidia-smi") >"$out/gpu.txt" 2>&1
   timeout "${BUDGET:-540}" "$py" benchmarks/bench_gpu.py --scale "${SCALE:-paper}" --hand-model .gpu/hand_model \
