@@ -13,7 +13,7 @@ tensor-core kernels take NHWC, and PyTorch's and diffusers' performance guides a
 `benchmarks/bench_gpu.py` measures DIGIT both ways, so a GPU session can confirm it pays);
 and, with `global.compile`, `torch.compile` in place (`nn.Module.compile`, so the state dict
 keeps its keys and checkpoints stay interchangeable). Every paper's training network compiles
-as one graph (tests/test_compute.py); compiling costs start-up time and changes rounding, so it
+as one graph (tests/test_trainer_contract.py); compiling costs start-up time and changes rounding, so it
 is off unless asked for. On the CPU without compile, `prepare` only moves the network: bytes
 never change.
 """
