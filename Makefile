@@ -29,9 +29,11 @@ system-deps:
 demo: $(STAMP) system-deps
 	$(BIN)/snakemake --workflow-profile workflow/profiles/default
 
+# Two pytest-xdist workers: the tests built on the smoke pipeline on one (it builds it once), the rest on the other.
+TEST_WORKERS ?= 2
 test: $(STAMP)
 	@bash scripts/system_deps.sh --test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # The fuzz suite at 1000 inputs per target (make test runs 25); figures in README, Reliability.
 fuzz: $(STAMP)

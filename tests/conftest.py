@@ -28,6 +28,11 @@ from handflow.papers.interhandgen.representation import MIDDLE_MCP, HandParams, 
 from handflow.params import load_params
 
 REPO = Path(__file__).resolve().parents[1]
+# Under `make test` two pytest-xdist workers share the machine's cores with the pipeline builds' stages (one torch
+# thread each, see copy_project): one torch thread per worker too, or OpenMP threads spin against each other.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    torch.set_num_threads(1)
+
 # What a project needs to run its pipeline (everything tracked by git that the rules touch).
 PROJECT_ITEMS = (
     "Snakefile",
@@ -99,6 +104,18 @@ def git_commit_all(root: Path) -> None:
     commit = ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "smoke"]
     for cmd in (["git", "init", "-q"], ["git", "add", "-A"], commit):
         run_ok(cmd, root)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook, which reads the group into the test's id
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `make test` (pytest-xdist, `--dist loadgroup`) every test built on the smoke pipeline runs on one worker.
+
+    The smoke build is the suite's largest cost (~6 minutes on 2 cores); a session fixture is built once per worker,
+    so the tests that read it share one, and the other worker runs the rest of the suite meanwhile.
+    """
+    for item in items:
+        if "smoke_build" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("smoke_build"))
 
 
 @pytest.fixture(scope="session")
