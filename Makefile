@@ -33,7 +33,7 @@ demo: $(STAMP) system-deps
 TEST_WORKERS ?= 2
 test: $(STAMP)
 	@bash scripts/system_deps.sh --test
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 # The fuzz suite at 1000 inputs per target (make test runs 25); figures in README, Reliability.
 fuzz: $(STAMP)

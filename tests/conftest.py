@@ -9,11 +9,13 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from filelock import FileLock
 
 from handflow.datasets.interhand.generator import EmbeddedConfig, Generator
 from handflow.datasets.interhand.preprocess import preprocess_split
@@ -106,30 +108,28 @@ def git_commit_all(root: Path) -> None:
         run_ok(cmd, root)
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook, which reads the group into the test's id
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under `make test` (pytest-xdist, `--dist loadgroup`) every test built on the smoke pipeline runs on one worker.
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
+    """How `make test` (two pytest-xdist workers, `--dist loadgroup --no-loadscope-reorder`) shares the smoke build
+    and the cores: xdist hands out the groups in the order below (its default would put the largest groups first, and
+    the second worker would wait for the build with nothing to do).
 
-    The smoke build is the suite's largest cost (~6 minutes on 2 cores); a session fixture is built once per worker,
-    so the tests that read it share one, and the other worker runs the rest of the suite meanwhile.
+    The smoke build is the suite's largest cost (~6 minutes of both cores), built once for both workers (smoke_build).
+    While one worker builds it, the other should run the tests that do not need it; afterwards both take the tests that
+    do. So: each module's smoke tests are one group (its module fixtures, e.g. the SLURM submission, are set up once), the
+    first module's group comes first (its worker builds), then every test that needs no build, then the other groups.
+    Without xdist the order changes nothing but when the build happens.
     """
-    for item in items:
+    for item in items:  # before xdist's own hook (a wrapper runs around the others), which puts the group in the test id
         if "smoke_build" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("smoke_build"))
+            item.add_marker(pytest.mark.xdist_group(f"smoke_{item.path.stem}"))
+    yield
+    smoke = [i for i in items if i.get_closest_marker("xdist_group")]
+    first = [i for i in smoke if i.path == smoke[0].path] if smoke else []
+    items[:] = first + [i for i in items if i not in smoke] + [i for i in smoke if i not in first]
 
 
-@pytest.fixture(scope="session")
-def smoke_build(tmp_path_factory) -> tuple[Path, Path]:
-    """The whole smoke pipeline built by `snakemake --cores 2` (A, see CORES), and the data stages by `dvc repro` (B).
-
-    A is a DVC project too: its run's onsuccess commits what it built to dvc.lock, so DVC's
-    view of a change (`dvc status`, push and pull) is tested on A. B is there to show that
-    `dvc repro` builds the same bytes from the same dvc.yaml (the data chain: six stages; the
-    papers' stages are compared across drivers by the SLURM test).
-    A records the params keys each command read in PARAMS_READ. Tests that change a
-    project work on a copy; these two stay as built.
-    """
-    base = tmp_path_factory.mktemp("pipeline")
+def _build_smoke(base: Path) -> tuple[Path, Path]:
     a, b = copy_project(base / "A"), copy_project(base / "B")
     git_commit_all(a)  # a git + DVC project, as a fresh clone: the run's onsuccess records what it built in dvc.lock
     run_ok([sys.executable, "-m", "handflow", "pipeline", "dvc-yaml"], b)
@@ -146,6 +146,36 @@ def smoke_build(tmp_path_factory) -> tuple[Path, Path]:
         log.close()
     assert rc == 0, f"dvc repro failed:\n{(base / 'dvc_repro.log').read_text()[-3000:]}"
     return a, b
+
+
+@pytest.fixture(scope="session")
+def smoke_build(tmp_path_factory, worker_id) -> tuple[Path, Path]:
+    """The whole smoke pipeline built by `snakemake --cores 2` (A, see CORES), and the data stages by `dvc repro` (B).
+
+    A is a DVC project too: its run's onsuccess commits what it built to dvc.lock, so DVC's
+    view of a change (`dvc status`, push and pull) is tested on A. B is there to show that
+    `dvc repro` builds the same bytes from the same dvc.yaml (the data chain: six stages; the
+    papers' stages are compared across drivers by the SLURM test).
+    A records the params keys each command read in PARAMS_READ.
+    Both stay as built: a test that edits a project or runs a command in it (Snakemake and DVC write their own
+    state there) works on a copy, since under pytest-xdist the other worker reads and copies A at the same time.
+    Built once per run: the first worker to ask builds it under a lock in the workers' shared temporary folder, the
+    other waits for it (and fails with the same message if the build failed).
+    """
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    base, failed = shared / "pipeline", shared / "pipeline.failed"
+    with FileLock(str(shared / "pipeline.lock")):
+        if failed.exists():
+            pytest.fail(f"the smoke build failed in another worker:\n{failed.read_text()}")
+        if (base / "built").exists():
+            return base / "A", base / "B"
+        try:
+            a, b = _build_smoke(base)
+        except BaseException as exc:
+            failed.write_text(str(exc)[-5000:])
+            raise
+        (base / "built").touch()
+        return a, b
 
 
 @pytest.fixture(scope="session")

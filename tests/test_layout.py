@@ -53,11 +53,10 @@ def built_copy(smoke_build, tmp_path_factory) -> Path:
     return dest
 
 
-def test_a_snakemake_build_leaves_dvc_status_clean(smoke_build):
-    a, _ = smoke_build
-    assert not _dvc_stale(a), "the build's onsuccess committed every stage it ran to dvc.lock"
-    lock = yaml.safe_load((a / "dvc.lock").read_text())["stages"]
-    assert set(lock) == set(yaml.safe_load((a / "dvc.yaml").read_text())["stages"])
+def test_a_snakemake_build_leaves_dvc_status_clean(built_copy):
+    assert not _dvc_stale(built_copy), "the build's onsuccess committed every stage it ran to dvc.lock"
+    lock = yaml.safe_load((built_copy / "dvc.lock").read_text())["stages"]
+    assert set(lock) == set(yaml.safe_load((built_copy / "dvc.yaml").read_text())["stages"])
 
 
 def test_editing_one_papers_commands_leaves_the_other_papers_up_to_date(built_copy):
@@ -84,10 +83,9 @@ def test_editing_one_papers_commands_leaves_the_other_papers_up_to_date(built_co
         shutil.rmtree(new)
 
 
-def test_each_command_reads_only_what_its_rule_declares(smoke_build):
-    a, _ = smoke_build
-    jobs = {str(job.log[0]): job for job in _jobs(a) if job.log}
-    records = [json.loads(line) for line in (a / PARAMS_READ).read_text().splitlines()]
+def test_each_command_reads_only_what_its_rule_declares(built_copy):
+    jobs = {str(job.log[0]): job for job in _jobs(built_copy) if job.log}
+    records = [json.loads(line) for line in (built_copy / PARAMS_READ).read_text().splitlines()]
     assert {r["log"] for r in records} == set(jobs), "every job's command recorded what it read"
     for record in records:
         job = jobs[record["log"]]
@@ -142,16 +140,15 @@ def test_a_data_source_switch_is_caught_even_with_a_stale_dvc_yaml(smoke_build, 
 
 
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists() and not os.environ.get("CI"), reason="Debian's chromium is not installed")
-def test_the_report_shows_every_papers_tables_and_figures_in_a_browser(smoke_build, tmp_path):
+def test_the_report_shows_every_papers_tables_and_figures_in_a_browser(built_copy, tmp_path):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
-    a, _ = smoke_build
     report = tmp_path / "report.html"
-    run_ok([*SNAKEMAKE, "--report", str(report)], a)
+    run_ok([*SNAKEMAKE, "--report", str(report)], built_copy)
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1000"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -108,6 +109,14 @@ def test_dvc_repro_equals_snakemake(smoke_build):
     assert (a / "results/figures/dhpc_samples.png").stat().st_size > 1000
 
 
+@pytest.fixture(scope="module")
+def project(smoke_build, tmp_path_factory) -> Path:
+    """A copy of build A (Snakemake metadata, dvc.lock and all) whose params the tests below edit and put back."""
+    dest = tmp_path_factory.mktemp("edits") / "p"
+    shutil.copytree(smoke_build[0], dest, symlinks=True)
+    return dest
+
+
 @contextmanager
 def _edited(roots: tuple[Path, ...], file: str, edit):
     """Change a params file in each project for the block, then put it back."""
@@ -143,59 +152,54 @@ def test_no_results_file_holds_nan_or_infinity(smoke_build):
             raise AssertionError(f"{path}: {exc}") from None
 
 
-def test_param_change_reruns_only_its_readers(smoke_build):
-    a, _ = smoke_build
-    with _edited((a,), "params/data.yaml", lambda d: d["preprocess"].update(batch_size=128)):
+def test_param_change_reruns_only_its_readers(project):
+    with _edited((project,), "params/data.yaml", lambda d: d["preprocess"].update(batch_size=128)):
         # Snakemake: the preprocess jobs and everything downstream of them; nothing upstream
-        dry = run_ok([*SNAKEMAKE, "-n", "--cores", "1", "--quiet", "rules"], a)
+        dry = run_ok([*SNAKEMAKE, "-n", "--cores", "1", "--quiet", "rules"], project)
         assert _job_counts(dry) == {"preprocess_interhand": 3, "data_report": 1, **IHG_JOBS, **S2H_JOBS}
         # DVC: the same three stages have a changed param (downstream is stale only once they rerun)
-        changed = _dvc_changed(a)
+        changed = _dvc_changed(project)
         assert set(changed) == {"preprocess_interhand_train", "preprocess_interhand_val", "preprocess_interhand_test"}
         assert all(c == {"params/data.yaml": {"preprocess.batch_size": "modified"}} for c in changed.values())
 
 
-def test_guidance_weight_reruns_sampling_and_evaluation_only(smoke_build):
-    a, _ = smoke_build
-    with _edited((a,), "params/interhandgen.yaml", lambda d: d["sample"].update(cfg_weight=0.3)):
-        dry = run_ok([*SNAKEMAKE, "-n", "--cores", "1", "--quiet", "rules"], a)
+def test_guidance_weight_reruns_sampling_and_evaluation_only(project):
+    with _edited((project,), "params/interhandgen.yaml", lambda d: d["sample"].update(cfg_weight=0.3)):
+        dry = run_ok([*SNAKEMAKE, "-n", "--cores", "1", "--quiet", "rules"], project)
         assert _job_counts(dry) == {"interhandgen_sample": 6, "interhandgen_evaluate": 6, "interhandgen_sweep": 1, "interhandgen_report": 1}
-        changed = _dvc_changed(a)
+        changed = _dvc_changed(project)
         samplers = {f"interhandgen_sample_{v}" for v in ("full", "no_shared", "no_selfatt", "no_cfg", "no_apg", "joint")}
         assert set(changed) == samplers | {"interhandgen_sweep"}  # what snakemake reruns first; the rest follows from their outputs
         assert all(c == {"params/interhandgen.yaml": {"sample": "modified"}} for c in changed.values())  # DVC tracks the `sample` block
 
 
-def test_affordance_sampling_change_stays_inside_its_paper(smoke_build):
+def test_affordance_sampling_change_stays_inside_its_paper(project):
     """Editing one paper's params reruns that paper's readers only: no other paper's stage goes stale."""
-    a, _ = smoke_build
-    with _edited((a,), "params/affordance.yaml", lambda d: d["sample"].update(batch_size=16)):  # not a smoke-scale key
-        dry = run_ok([*SNAKEMAKE, "-n", "--cores", "1", "--quiet", "rules"], a)
+    with _edited((project,), "params/affordance.yaml", lambda d: d["sample"].update(batch_size=16)):  # not a smoke-scale key
+        dry = run_ok([*SNAKEMAKE, "-n", "--cores", "1", "--quiet", "rules"], project)
         # the batch size is read by the samplers (and recorded by the report), not by the editing demos or inference
         assert _job_counts(dry) == {"affordance_sample": 4, "affordance_evaluate": 4, "affordance_report": 1}
-        changed = _dvc_changed(a)
+        changed = _dvc_changed(project)
         assert set(changed) == {*(f"affordance_sample_{v}" for v in ("full", "nomask", "mean_layout", "nolayout")), "affordance_report"}
 
 
-def test_dhpc_guidance_change_reruns_sampling_correction_and_what_reads_them(smoke_build):
+def test_dhpc_guidance_change_reruns_sampling_correction_and_what_reads_them(project):
     """The sampler's guidance weight is read by text-to-image sampling, the correction's regeneration and the
     pose-conditioned generation: those three, their evaluations, the figure and the report rerun; no training, no other
     paper's stage."""
-    a, _ = smoke_build
-    with _edited((a,), "params/dhpc.yaml", lambda d: d["sample"].update(guidance=5.0)):  # not a smoke-scale key
-        dry = run_ok([*SNAKEMAKE, "-n", "--cores", "1", "--quiet", "rules"], a)
+    with _edited((project,), "params/dhpc.yaml", lambda d: d["sample"].update(guidance=5.0)):  # not a smoke-scale key
+        dry = run_ok([*SNAKEMAKE, "-n", "--cores", "1", "--quiet", "rules"], project)
         assert _job_counts(dry) == {
             **{"dhpc_sample": 1, "dhpc_correct": 1, "dhpc_evaluate_images": 1, "dhpc_figure": 1, "dhpc_report": 1},
             **{"dhpc_posegen": 1, "dhpc_evaluate_posegen": 1},
         }
-        assert set(_dvc_changed(a)) == {"dhpc_sample", "dhpc_correct", "dhpc_posegen"}
+        assert set(_dvc_changed(project)) == {"dhpc_sample", "dhpc_correct", "dhpc_posegen"}
 
 
-def test_s2h_loss_weight_stays_inside_its_paper(smoke_build):
+def test_s2h_loss_weight_stays_inside_its_paper(project):
     """A Semantics2Hands training param reruns its trainings and what reads them, and no other paper's stage."""
-    a, _ = smoke_build
-    with _edited((a,), "params/s2h.yaml", lambda d: d["train"].update(lambda_rf=0.5)):  # not a smoke-scale key
-        dry = run_ok([*SNAKEMAKE, "-n", "--cores", "1", "--quiet", "rules"], a)
+    with _edited((project,), "params/s2h.yaml", lambda d: d["train"].update(lambda_rf=0.5)):  # not a smoke-scale key
+        dry = run_ok([*SNAKEMAKE, "-n", "--cores", "1", "--quiet", "rules"], project)
         assert _job_counts(dry) == {"s2h_train": 2, "s2h_evaluate": 2, "s2h_figure": 1, "s2h_retarget": 1, "s2h_report": 1}
-        changed = _dvc_changed(a)
+        changed = _dvc_changed(project)
         assert set(changed) == {"s2h_train_asrn", "s2h_train_dm"}
