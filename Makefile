@@ -29,7 +29,7 @@ system-deps:
 demo: $(STAMP) system-deps
 	$(BIN)/snakemake --workflow-profile workflow/profiles/default
 
-# Two pytest-xdist workers: the tests built on the smoke pipeline on one (it builds it once), the rest on the other.
+# Two pytest-xdist workers sharing one smoke build; the order and groups they take are in tests/conftest.py.
 TEST_WORKERS ?= 2
 test: $(STAMP)
 	@bash scripts/system_deps.sh --test
