@@ -12,7 +12,8 @@ import yaml
 
 from conftest import REPO, copy_project
 from handflow.errors import InputError
-from handflow.params import load_params
+from handflow.params import load_params, scale_keys
+from handflow.pipeline.dvcgen import dvc_params
 
 
 @pytest.fixture
@@ -52,10 +53,16 @@ def test_scale_overrides_sizes_and_is_tracked(project):
         p.get("data.embedded.interacting_fraction")
         == yaml.safe_load((project / "params/data.yaml").read_text())["embedded"]["interacting_fraction"]
     )
-    entries = p.dvc_params("data.embedded", "data.preprocess.batch_size")
-    files = {next(iter(e)) for e in entries}
-    assert files == {"params/data.yaml", "params/scales/smoke.yaml"}, "a scale-file key is a DVC param of the stage reading it"
-    assert p.dvc_params("data.preprocess.batch_size") == [{"params/data.yaml": ["preprocess.batch_size"]}]
+    scales = scale_keys(project)
+    entries = {f: keys for e in dvc_params(p, ["data.embedded", "data.preprocess.batch_size"], scales) for f, keys in e.items()}
+    # every scale's file that sets something under the key, whichever scale is in use, and the scale itself
+    assert entries == {
+        "params/data.yaml": ["embedded", "preprocess.batch_size"],
+        "params/scales/smoke.yaml": ["data.embedded"],
+        "params/scales/paper.yaml": ["data.embedded"],
+        "params/global.yaml": ["scale"],
+    }
+    assert dvc_params(p, ["data.preprocess.batch_size"], scales) == [{"params/data.yaml": ["preprocess.batch_size"]}]
 
 
 @pytest.mark.parametrize(

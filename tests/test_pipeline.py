@@ -203,3 +203,15 @@ def test_s2h_loss_weight_stays_inside_its_paper(project):
         assert _job_counts(dry) == {"s2h_train": 2, "s2h_evaluate": 2, "s2h_figure": 1, "s2h_retarget": 1, "s2h_report": 1}
         changed = _dvc_changed(project)
         assert set(changed) == {"s2h_train_asrn", "s2h_train_dm"}
+
+
+def test_an_edit_of_the_scale_file_in_use_is_seen_by_both_drivers(project):
+    """The build runs at `smoke`; dvc.yaml (committed once, for every scale) names each scale's file, so an edit of
+    params/scales/smoke.yaml reruns its readers under DVC as under Snakemake (a dvc.yaml naming only the scale it was
+    generated at, `demo`, left DVC "up to date" here)."""
+    with _edited((project,), "params/scales/smoke.yaml", lambda d: d["digit"]["train"].update(steps=4)):
+        dry = _job_counts(run_ok([*SNAKEMAKE, "-n", "--cores", "1", "--quiet", "rules"], project))
+        assert dry["digit_train"] == 2 and all(rule.startswith("digit_") for rule in dry), dry
+        changed = _dvc_changed(project)
+        assert set(changed) == {"digit_train_seg", "digit_train_noseg"}
+        assert all(c == {"params/scales/smoke.yaml": {"digit.train": "modified"}} for c in changed.values())

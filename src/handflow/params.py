@@ -106,8 +106,6 @@ class Params:
     values: dict
     root: Path
     files: dict[str, Path]  # file stem -> params file
-    scale_file: Path
-    scale_keys: frozenset[str] = field(default_factory=frozenset)  # dotted leaf keys the scale file sets
     # Every dotted key `get` was asked for: a stage may read only what its rule declares (see handflow.stage).
     reads: set[str] = field(default_factory=set, compare=False)
 
@@ -135,17 +133,6 @@ class Params:
 
     def subset(self, *dotted: str) -> dict[str, Any]:
         return {key: self.get(key) for key in dotted}
-
-    def dvc_params(self, *dotted: str) -> list[dict[str, list[str]]]:
-        """DVC `params:` entries for the given keys: the base file and, where set, the scale file."""
-        per_file: dict[str, list[str]] = {}
-        for key in dotted:
-            stem, _, rest = key.partition(".")
-            rel = str(self.files[stem].relative_to(self.root))
-            per_file.setdefault(rel, []).append(rest or stem)
-            if any(k == key or k.startswith(key + ".") for k in self.scale_keys):
-                per_file.setdefault(str(self.scale_file.relative_to(self.root)), []).append(key)
-        return [{f: sorted(set(keys))} for f, keys in per_file.items()]
 
 
 class DeclaredParams(dict):
@@ -206,7 +193,17 @@ def load_params(root: Path | str = ".", valid_cache: Path | None = None) -> Para
             valid_cache.write_text(digest)
     for stem, tree in overrides.items():
         values[stem] = _deep_merge(values[stem], tree)
-    return Params(values, root, sources, scale_path, frozenset(_leaf_keys(overrides)))
+    return Params(values, root, sources)
+
+
+def scale_keys(root: Path | str = ".") -> dict[Path, frozenset[str]]:
+    """Each scale file in params/scales/ -> the dotted leaf keys it sets, whichever scale is in use.
+
+    For dvc.yaml (handflow.pipeline.dvcgen), which must name every scale's file: one generated at one scale would not
+    see a later edit of another's.
+    """
+    sdir = Path(root) / "params" / "scales"
+    return {sdir / f"{s}.yaml": frozenset(_leaf_keys(_read_yaml(sdir / f"{s}.yaml"))) for s in SCALES if (sdir / f"{s}.yaml").is_file()}
 
 
 def _digest(paths: list[Path]) -> str:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from handflow.params import DeclaredParams, load_params
+from handflow.params import DeclaredParams, Params, load_params, scale_keys
 
 HEADER = "# Generated from the Snakemake DAG by `python -m handflow pipeline dvc-yaml`; do not edit.\n"
 
@@ -62,8 +62,28 @@ def _rel(path: str, root: Path) -> str:
     return str(p.relative_to(root)) if p.is_absolute() and p.is_relative_to(root) else str(p)
 
 
+def dvc_params(params: Params, keys: list[str], scales: dict[Path, frozenset[str]]) -> list[dict[str, list[str]]]:
+    """DVC `params:` entries for a stage's declared keys: each key in its base file; in every scale file that sets
+    something under it, the key again; and then `global.scale`, since which scale file applies is itself a param.
+
+    Every scale, not only the one in use: dvc.yaml is committed once, and a stage's values come from whichever scale
+    is set when it runs. (Naming only the scale in use, as before 2026-12-05, left DVC blind to edits of the scale
+    file at any other scale.) An edit of a scale not in use reruns the stages that read the key all the same.
+    """
+    per_file: dict[str, list[str]] = {}
+    for key in keys:
+        stem, _, rest = key.partition(".")
+        per_file.setdefault(str(params.files[stem].relative_to(params.root)), []).append(rest or stem)
+        for path, set_keys in scales.items():
+            if any(k == key or k.startswith(key + ".") for k in set_keys):
+                per_file.setdefault(str(path.relative_to(params.root)), []).append(key)
+                per_file.setdefault(str(params.files["global"].relative_to(params.root)), []).append("scale")
+    return [{f: sorted(set(keys))} for f, keys in per_file.items()]
+
+
 def stages(root: Path) -> dict:
     params = load_params(root)
+    scales = scale_keys(root)
     out: dict[str, dict] = {}
     for job in sorted(_jobs(root), key=stage_name):
         if job.rule.norun:  # e.g. `all`
@@ -74,7 +94,7 @@ def stages(root: Path) -> dict:
             stage["deps"] = deps
         keys = [k for _, v in job.params.items() if isinstance(v, DeclaredParams) for k in v]
         if keys:
-            stage["params"] = params.dvc_params(*keys)
+            stage["params"] = dvc_params(params, keys, scales)
         outs = sorted({_rel(str(f), root) for f in job.output})
         metrics = [o for o in outs if o.startswith("results/") and o.endswith(".json")]
         curves = [o for o in outs if o.endswith("_loss.tsv")]
