@@ -4,6 +4,8 @@
 # changed value reruns exactly the stages that read it. dvc.yaml is generated from this DAG:
 # `python -m handflow pipeline dvc-yaml`. One paper: `snakemake interhandgen`, `snakemake digit`,
 # `snakemake affordance`, `snakemake s2h`, `snakemake dhpc`.
+import os
+
 from snakemake.utils import min_version
 
 min_version("9.20")
@@ -33,15 +35,23 @@ rule all:
         rules.dhpc.input,
 
 
+# Stages leave their MLflow run records to this driver (handflow.tracking), which logs them once in onsuccess / onerror.
+os.environ["HANDFLOW_TRACKING_SYNC"] = "driver"
+
+
 onsuccess:
     # What this run built goes into dvc.lock (handflow.pipeline.dvc_commit): `dvc status` clean, `dvc push` ready.
     from handflow.pipeline.dvc_commit import commit_built
+    from handflow.tracking import sync_from_driver
 
     commit_built(Path(workflow.basedir), workflow.dag.finished_jobs)
+    sync_from_driver(Path(workflow.basedir))
 
 
 onerror:
-    # The jobs that finished before a failure are built too: recorded the same way.
+    # The jobs that finished before a failure are built too: recorded the same way, and their runs (the failed ones too).
     from handflow.pipeline.dvc_commit import commit_built
+    from handflow.tracking import sync_from_driver
 
     commit_built(Path(workflow.basedir), workflow.dag.finished_jobs)
+    sync_from_driver(Path(workflow.basedir))

@@ -706,3 +706,44 @@ def test_stable_diffusion_directories_load_or_fail_in_one_line(tiny_sd_pipelines
             assert "sd" in str(exc), str(exc)
             return
         assert gen.describe()["pipeline"] == "StableDiffusionPipeline"
+
+
+# -- MLflow run records (handflow.tracking) ----------------------------------------------
+
+RUN_RECORD = {
+    "format": "handflow-run-record/1",
+    "run_name": "interhandgen_train_cascade",
+    "tracking_uri": "sqlite:///mlflow.db",
+    "tags": {"stage": "interhandgen_train_cascade", "scale": "smoke", "seed": "0"},
+    "start_time": 1796000000000,
+    "params": {"train.steps": "200", "global.device": "cpu"},
+    "metrics": [["loss", 0.5, 1796000000100, 0], ["loss", 0.25, 1796000000200, 10], ["fid", 3, 1796000000300, 0]],
+    "artifacts": ["/project/models/interhandgen/cascade_loss.tsv"],
+    "status": "FINISHED",
+    "end_time": 1796000000400,
+}
+
+
+@fuzz
+@given(data=st.data())
+def test_run_records_read_or_fail_in_one_line(data):
+    """What the driver's sync reads before it creates a run: a record is whole and typed, or one line names its field."""
+    from handflow.tracking import RunRecord
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "run.json"
+        text = json.dumps(RUN_RECORD)
+        how = data.draw(st.sampled_from(["mutate", "mutate", "mutate", "cut", "bytes"]))
+        if how == "cut":
+            path.write_text(text[: data.draw(st.integers(0, len(text) - 1))])
+        elif how == "bytes":
+            path.write_bytes(data.draw(st.binary(max_size=200)))
+        else:
+            path.write_text(json.dumps(data.draw(json_mutation(RUN_RECORD))))
+        try:
+            record = RunRecord.read(path)
+        except InputError as exc:
+            _one_line(exc, str(path))
+            return
+    assert record.status in ("FINISHED", "FAILED") and record.run_name and record.tracking_uri
+    assert all(np.isfinite(v) and step >= 0 for _, v, _, step in record.metrics)

@@ -12,8 +12,8 @@ own `commands.py`, registered on a `CommandGroup`:
 
 The frame around each handler loads and validates params, fixes torch's thread count,
 opens the MLflow run named after the Snakemake job (`run`; none for stages that only write
-files) with the group's provenance as tags (`handflow.provenance`: the same fields its
-results files record), logs the handler's metrics and the params it read, and writes one
+files; `handflow.tracking` says when it reaches the store) with the group's provenance as
+tags (`handflow.provenance`: the same fields its results files record), logs the handler's metrics and the params it read, and writes one
 JSON line of metrics to the log. Errors become one line in `handflow.cli`.
 
 Every params read goes through `stage.get` / `stage.section`, which records the key. With
@@ -152,7 +152,9 @@ class Stage:
             )
 
     def on_log(self, step: int, loss: float) -> None:
-        """A training loop's running loss, into the MLflow run."""
+        """A training loop's running loss, into the MLflow run and, as it goes, the stage's log (under Snakemake the run
+        is logged to MLflow when the Snakemake run ends: `handflow.tracking`)."""
+        log.info("step %d: loss %.6g", step, loss)
         if self.run is not None:
             self.run.log_metrics({"loss": loss}, step)
 

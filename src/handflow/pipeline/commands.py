@@ -20,3 +20,14 @@ def dvc_yaml(stage: Stage, args: Namespace) -> None:
 
     if not check_or_write(stage.root, check=args.check):
         raise SystemExit("dvc.yaml is stale: run `python -m handflow pipeline dvc-yaml` and commit it")
+
+
+@group.command("sync-runs", "log the MLflow run records stages left pending (a driver killed before its hooks)", torch_threads=False)
+def sync_runs(stage: Stage, args: Namespace) -> dict[str, int]:
+    from handflow.tracking import report, sync
+
+    result = sync(stage.root)
+    report(result)
+    if result.failed:
+        raise SystemExit(1)
+    return {"logged": result.logged}
