@@ -4,8 +4,6 @@
 # changed value reruns exactly the stages that read it. dvc.yaml is generated from this DAG:
 # `python -m handflow pipeline dvc-yaml`. One paper: `snakemake interhandgen`, `snakemake digit`,
 # `snakemake affordance`, `snakemake s2h`, `snakemake dhpc`.
-import os
-
 from snakemake.utils import min_version
 
 min_version("9.20")
@@ -35,8 +33,9 @@ rule all:
         rules.dhpc.input,
 
 
-# Stages leave their MLflow run records to this driver (handflow.tracking), which logs them once in onsuccess / onerror.
-os.environ["HANDFLOW_TRACKING_SYNC"] = "driver"
+# Every job's shell keeps Snakemake's strict bash mode and tells its stage to leave its MLflow run record to this
+# driver (handflow.tracking), which logs the records once, in onsuccess / onerror. dvc.yaml's commands run without it.
+shell.prefix("set -euo pipefail; export HANDFLOW_TRACKING_SYNC=driver; ")
 
 
 onsuccess:
