@@ -86,6 +86,7 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake", "--resources=gpu=2"]  # one valu
 # cpu_time at 83 % of its wall time) built the smoke pipeline no faster: 411 s against 415 s (2026-12-05).
 CORES = ["--cores", "2"]
 DVC_REPRO_TARGETS = ("data_report",)  # what build B runs (and what it depends on): the data stages
+BUILD_LOG = "snakemake_build.log"  # beside A and B: the output of A's snakemake run
 PARAMS_READ = "logs/params_read.jsonl"  # in build A: what each command read (HANDFLOW_PARAMS_READ, see handflow.stage)
 
 
@@ -140,7 +141,8 @@ def _build_smoke(base: Path) -> tuple[Path, Path]:
     repro = subprocess.Popen(["dvc", "repro", *DVC_REPRO_TARGETS], cwd=b, env=PIPELINE_ENV, stdout=log, stderr=subprocess.STDOUT)
     try:
         env = {**PIPELINE_ENV, "HANDFLOW_PARAMS_READ": str(a / PARAMS_READ)}
-        run_ok([*SNAKEMAKE, *CORES, "--workflow-profile", "workflow/profiles/default"], a, env)
+        out = run_ok([*SNAKEMAKE, *CORES, "--workflow-profile", "workflow/profiles/default"], a, env)
+        (base / BUILD_LOG).write_text(out)
     finally:
         rc = repro.wait()
         log.close()

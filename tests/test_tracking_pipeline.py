@@ -17,7 +17,8 @@ import urllib.request
 import mlflow
 import pytest
 
-from conftest import PIPELINE_ENV, SNAKEMAKE, run_ok
+from conftest import BUILD_LOG, PIPELINE_ENV, SNAKEMAKE, run_ok
+from handflow.tracking import PENDING
 
 pytestmark = pytest.mark.slow
 
@@ -33,11 +34,14 @@ UNTRACKED = {"hand_model", "embedded_interhand", "data_report", "affordance_embe
 
 
 def test_parallel_pipeline_jobs_all_logged(smoke_build):
-    """`snakemake --cores 2` ran jobs side by side on one SQLite store: one finished run per job, named as the job."""
+    """`snakemake --cores 2` ran jobs side by side: one finished run per job, named as the job, all logged by the driver
+    (its onsuccess, once: handflow.tracking) and none left pending."""
     a, _ = smoke_build
     runs = _runs(f"sqlite:///{a / 'mlflow.db'}")
     jobs = {p.stem for p in (a / "logs/bench").glob("*.tsv")} - UNTRACKED  # Snakemake's benchmark file per job
     assert sorted(r.info.run_name for r in runs) == sorted(jobs) and len(jobs) > 25
+    assert f"MLflow: {len(jobs)} runs logged to sqlite:///{a.resolve() / 'mlflow.db'}" in (a.parent / BUILD_LOG).read_text()
+    assert not list((a / PENDING).glob("*.json"))
     for run in runs:
         assert run.info.status == "FINISHED", run.info.run_name
         assert run.data.params and run.data.metrics, run.info.run_name
