@@ -13,8 +13,8 @@ own `commands.py`, registered on a `CommandGroup`:
 The frame around each handler loads and validates params, fixes torch's thread count,
 opens the MLflow run named after the Snakemake job (`run`; none for stages that only write
 files; `handflow.tracking` says when it reaches the store) with the group's provenance as
-tags (`handflow.provenance`: the same fields its results files record), logs the handler's metrics and the params it read, and writes one
-JSON line of metrics to the log. Errors become one line in `handflow.cli`.
+tags (`handflow.provenance`: the same fields its results files record), logs the handler's
+metrics and the params it read, and writes one JSON line of metrics to the log. Errors become one line in `handflow.cli`.
 
 Every params read goes through `stage.get` / `stage.section`, which records the key. With
 `HANDFLOW_PARAMS_READ=<file>` set, the frame appends the keys a command read (with its
