@@ -151,7 +151,30 @@ def test_every_rule_names_the_conda_environment_file():
         assert text.count("    shell:") == text.count("    conda:\n        CONDA_ENV"), rules.name
 
 
-def test_every_gpu_rule_goes_to_the_slurm_gpu_partition():
+def test_every_rule_whose_command_fixes_torch_threads_declares_them():
+    """A command that fixes torch's threads (`global.threads`, handflow.stage) runs that many threads, so its rule must
+    ask for that many: otherwise Snakemake runs it beside other jobs on cores it already uses, and SLURM gives it one
+    CPU (`--cpus-per-task` comes from `threads`). Until 2026-12-06 fourteen rules (renders, packing, figures,
+    reports) did not."""
+    import importlib
+    import re
+
+    from conftest import REPO
+
+    groups = {name: importlib.import_module(module).group for name, module in command_modules().items()}
+    checked = 0
+    for rules in (REPO / "workflow/rules").glob("*.smk"):
+        for block in re.split(r"^rule ", rules.read_text(), flags=re.M)[1:]:
+            name = block.split(":", 1)[0]
+            command = re.search(r'^\s+"python -m handflow (\S+) (\S+)', block, re.M)
+            if command is None:
+                continue
+            group, stage = command.groups()
+            declares = 'threads: P.get("global.threads")' in block
+            assert declares == groups[group].commands[stage].torch_threads, f"rule {name}: `{group} {stage}`"
+            checked += 1
+    assert checked > 40
+
     """A rule asking `gpu=1` in the default `cpu` partition is refused by SLURM, or waits forever, on most clusters."""
     import re
 

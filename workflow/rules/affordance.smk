@@ -21,6 +21,7 @@ rule affordance_embedded:
         "logs/bench/affordance_embedded.tsv"
     conda:
         CONDA_ENV
+    threads: P.get("global.threads")
     params:
         p=par("global.seed", "global.threads", "global.render_backend", "affordance.embedded"),
     shell:
@@ -41,6 +42,7 @@ rule affordance_pairs:
         split="|".join(af.SPLITS),
     conda:
         CONDA_ENV
+    threads: P.get("global.threads")
     params:
         p=lambda w: par(*AFF_PROVENANCE, *af.SOURCE_KEYS, "global.threads", f"affordance.data.{w.split}_csv", "affordance.pairs"),
     shell:

@@ -17,6 +17,7 @@ rule embedded_interhand:
         "logs/bench/embedded_interhand.tsv"
     conda:
         CONDA_ENV
+    threads: P.get("global.threads")
     params:
         p=par("global.seed", "global.threads", "global.render_backend", "data.embedded"),
     shell:
@@ -55,6 +56,7 @@ rule preprocess_interhand:
         split="|".join(SPLITS),
     conda:
         CONDA_ENV
+    threads: P.get("global.threads")
     params:
         p=par(*PROVENANCE, *SOURCE_KEYS, "global.threads", "data.preprocess.batch_size"),
     shell:

@@ -22,6 +22,7 @@ rule dhpc_data:
         "logs/bench/dhpc_data.tsv"
     conda:
         CONDA_ENV
+    threads: P.get("global.threads")
     params:
         p=par(*DHPC_PROVENANCE, "global.threads", "global.render_backend", "dhpc.data"),
     shell:
@@ -135,6 +136,7 @@ rule dhpc_real:
         "logs/bench/dhpc_real.tsv"
     conda:
         CONDA_ENV
+    threads: P.get("global.threads")
     params:
         p=par(*DHPC_PROVENANCE, "global.threads", "dhpc.real", "dhpc.data.image_size"),
     shell:
@@ -336,6 +338,7 @@ rule dhpc_figure:
         "logs/bench/dhpc_figure.tsv"
     conda:
         CONDA_ENV
+    threads: P.get("global.threads")
     params:
         p=par("global.threads", "dhpc.figure"),
     shell:
@@ -362,6 +365,7 @@ rule dhpc_report:
         "logs/bench/dhpc_report.tsv"
     conda:
         CONDA_ENV
+    threads: P.get("global.threads")
     params:
         p=par(*DHPC_PROVENANCE, "global.threads", "dhpc.n_seeds"),
     shell:

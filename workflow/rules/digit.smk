@@ -62,6 +62,7 @@ rule digit_segmentation:
         split="|".join(dg.SPLITS),
     conda:
         CONDA_ENV
+    threads: P.get("global.threads")
     params:
         p=par(*SOURCE_KEYS, "global.threads", "global.render_backend", "digit.images.batch_mb", "digit.segmentation"),
     shell:

@@ -23,6 +23,7 @@ rule s2h_tree:
         "logs/bench/s2h_tree.tsv"
     conda:
         CONDA_ENV
+    threads: P.get("global.threads")
     params:
         p=par("global.seed", "global.threads", "s2h.characters", "s2h.characters_dir", "s2h.character_splits", "s2h.motions"),
         characters=f"--characters-dir {S2H_CHARACTERS}" if S2H_CHARACTERS else "",
@@ -44,6 +45,7 @@ rule s2h_pack:
         "logs/bench/s2h_pack.tsv"
     conda:
         CONDA_ENV
+    threads: P.get("global.threads")
     params:
         p=par("global.threads"),
     shell:
@@ -124,6 +126,7 @@ rule s2h_figure:
         "logs/bench/s2h_figure.tsv"
     conda:
         CONDA_ENV
+    threads: P.get("global.threads")
     params:
         p=par("global.threads", "global.render_backend", "s2h.figure", "s2h.train.window"),
     shell:
@@ -150,6 +153,7 @@ rule s2h_retarget:
         "logs/bench/s2h_retarget.tsv"
     conda:
         CONDA_ENV
+    threads: P.get("global.threads")
     params:
         p=par("global.threads"),  # s2h.retarget reaches the command as its arguments (a change changes the command)
         given=" ".join(f"--{k} {v}" for k, v in zip(("source", "target"), S2H_RETARGET) if v),
@@ -174,6 +178,7 @@ rule s2h_report:
         "logs/bench/s2h_report.tsv"
     conda:
         CONDA_ENV
+    threads: P.get("global.threads")
     params:
         p=par(*s2h.PROVENANCE.params(), "global.threads", "s2h.n_seeds"),
     shell:
