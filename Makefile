@@ -27,7 +27,7 @@ system-deps:
 	@bash scripts/system_deps.sh
 
 demo: $(STAMP) system-deps
-	$(BIN)/snakemake --workflow-profile workflow/profiles/default
+	$(BIN)/snakemake  # profiles/default applies: Snakemake looks for it beside the Snakefile
 
 # Two pytest-xdist workers sharing one smoke build; the order and groups they take are in tests/conftest.py.
 TEST_WORKERS ?= 2

@@ -1,7 +1,7 @@
 """SLURM through the project's profile, on a real single-node cluster (see tests/slurm_cluster.py).
 
 Part of the InterHandGen smoke pipeline (every kind of its GPU rules and a CPU rule) is
-submitted with `--workflow-profile workflow/profiles/slurm`;
+submitted with `--workflow-profile profiles/slurm`;
 two settings are changed on the command line because this cluster has no accounting
 database (job status comes from `squeue`, polled early), and `--keep-going`, because one
 sampler in the same run is given a damaged model file. Every job must appear in the
@@ -57,7 +57,7 @@ SUBMIT = [
     "--set-threads",
     *(f"{rule}={CPUS}" for rule in sorted(GPU_RULES | {"interhandgen_evaluate"})),
     "--workflow-profile",
-    "workflow/profiles/slurm",
+    "profiles/slurm",
     "--slurm-status-command",
     "squeue",
     "--slurm-init-seconds-before-status-checks",

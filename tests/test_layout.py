@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -108,6 +109,16 @@ def test_each_paper_builds_alone(fresh_project, paper):
     assert f"{paper}_report" in rules and any(r.startswith(f"{paper}_train") for r in rules), rules
     others = [r for r in rules if any(r.startswith(f"{other}_") for other in PAPERS if other != paper)]
     assert not others, f"{paper} plans another paper's stages: {others}"
+
+
+def test_the_local_profile_applies_without_being_named(fresh_project):
+    """A plain `snakemake <target>` in the project root takes profiles/default (Snakemake looks for `profiles/default`
+    beside the Snakefile): its cores, GPU slot and `rerun-incomplete` are what the README promises. Until 2026-12-06
+    it lay in workflow/profiles/, where Snakemake looks only for a workflow/Snakefile, and applied only when named."""
+    for profile, applied in ((), True), (("--workflow-profile", "none"), False):
+        out = run_ok([sys.executable, "-m", "snakemake", "-n", "data", *profile], fresh_project)
+        assert ("Using workflow specific profile profiles/default" in out) == applied
+        assert ("Shell command: python -m handflow data report" in out) == applied  # the profile's printshellcmds
 
 
 def test_a_data_source_switch_is_caught_even_with_a_stale_dvc_yaml(smoke_build, tmp_path):

@@ -187,7 +187,7 @@ def test_every_rule_whose_command_fixes_torch_threads_declares_them():
         for block in re.split(r"^rule ", rules.read_text(), flags=re.M)[1:]:
             if re.search(r"^\s+gpu=1,", block, re.M):
                 gpu_rules.add(block.split(":", 1)[0])
-    profile = yaml.safe_load((REPO / "workflow/profiles/slurm/config.yaml").read_text())["set-resources"]
+    profile = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())["set-resources"]
     on_gpu = {rule for rule, res in profile.items() if res.get("slurm_partition") == "gpu"}
     assert len(gpu_rules) > 10
     assert gpu_rules == on_gpu
