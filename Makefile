@@ -26,8 +26,9 @@ $(STAMP): pyproject.toml
 system-deps:
 	@bash scripts/system_deps.sh
 
+# profiles/default applies without being named: Snakemake looks for it beside the Snakefile.
 demo: $(STAMP) system-deps
-	$(BIN)/snakemake  # profiles/default applies: Snakemake looks for it beside the Snakefile
+	$(BIN)/snakemake
 
 # Two pytest-xdist workers sharing one smoke build; the order and groups they take are in tests/conftest.py.
 TEST_WORKERS ?= 2
