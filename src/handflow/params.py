@@ -15,7 +15,6 @@ import copy
 import functools
 import hashlib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -143,11 +142,6 @@ class DeclaredParams(dict):
     """
 
 
-def covers(declared: set[str] | list[str], key: str) -> bool:
-    """A read of `key` is declared when the key itself or a block holding it is."""
-    return any(key == d or key.startswith(d + ".") for d in declared)
-
-
 def load_params(root: Path | str = ".", valid_cache: Path | None = None) -> Params:
     """Load and validate params/ under the project root `root`.
 
@@ -211,8 +205,3 @@ def _digest(paths: list[Path]) -> str:
     for path in paths:
         h.update(str(path).encode() + b"\0" + (path.read_bytes() if path.is_file() else b"<missing>") + b"\0")
     return h.hexdigest()
-
-
-def package_root() -> Path:
-    """The project root when running from a source checkout (src/handflow -> ..)."""
-    return Path(str(resources.files("handflow"))).parents[1]

@@ -1,7 +1,7 @@
 """Rotation conversions used across the project.
 
-Axis-angle <-> matrix goes through `smplx.lbs.batch_rodrigues` (torch) and
-`scipy.spatial.transform.Rotation` (numpy) so we do not keep a third copy. The
+Axis-angle <-> matrix goes through `scipy.spatial.transform.Rotation` (numpy); in torch the
+hand model's forward pass uses smplx's own `batch_rodrigues`, so we do not keep a copy. The
 6D representation (first two *rows* of R, Gram-Schmidt back) is written here
 because pytorch3d is optional; it follows pytorch3d's `matrix_to_rotation_6d`
 convention, which the InterHandGen seed uses.
@@ -12,15 +12,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
-from smplx.lbs import batch_rodrigues
-
-MIRROR_X = np.diag([-1.0, 1.0, 1.0])
-
-
-def axis_angle_to_matrix(aa: torch.Tensor) -> torch.Tensor:
-    """(..., 3) axis-angle to (..., 3, 3) rotation matrices."""
-    shape = aa.shape[:-1]
-    return batch_rodrigues(aa.reshape(-1, 3)).reshape(*shape, 3, 3)
 
 
 def axis_angle_to_matrix_np(aa: np.ndarray) -> np.ndarray:

@@ -44,7 +44,6 @@ MANO21_NAMES = MANO16_NAMES + TIP_NAMES
 IH26M_NAMES = (*(f"{f}{k}" for f in FINGERS for k in (4, 3, 2, 1)), "wrist")
 OPENPOSE_NAMES = ("wrist", *(f"{f}{k}" for f in FINGERS for k in (1, 2, 3, 4)))
 
-IH26M_ROOT = {"right": 20, "left": 41}
 HAND_OFFSET = {"right": 0, "left": 21}
 
 

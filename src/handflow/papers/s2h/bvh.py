@@ -83,17 +83,6 @@ class Motion:
                 out[:, j] = Rotation.from_euler(order, angles, degrees=True).as_matrix()
         return out
 
-    def local_positions(self) -> np.ndarray:
-        """(F, J, 3) local translations: the offset, replaced by position channels where a joint has them."""
-        sk = self.skeleton
-        out = np.broadcast_to(sk.offsets, (self.n_frames, len(sk.names), 3)).copy()
-        for j in range(len(sk.names)):
-            for k, name in enumerate(POSITION_CHANNELS):
-                value = self.channel(j, name)
-                if value is not None:
-                    out[:, j, k] = value
-        return out
-
 
 def bare_name(name: str) -> str:
     """`mixamorig:RightHand` -> `RightHand` (any namespace before the last colon)."""

@@ -30,7 +30,6 @@ from handflow.papers.s2h import torch_kin as tk
 from handflow.papers.s2h.dataset import MixHand
 from handflow.papers.s2h.retargeting import Hands, retarget
 
-METHODS = ("asrn", "dm", "copy_rotations", "copy_bs")
 CHUNK = 128
 
 

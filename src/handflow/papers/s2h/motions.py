@@ -23,7 +23,6 @@ from handflow.papers.s2h.hand import FINGERS
 
 FPS = 60
 SUBSAMPLE = 12  # 60 -> 5 fps, the seed's [::12]
-THUMB, INDEX = FINGERS.index("Thumb"), FINGERS.index("Index")
 
 
 def _pose(bend: dict[str, tuple[float, float, float]] | None = None, splay: dict[str, float] | None = None) -> np.ndarray:
@@ -40,7 +39,6 @@ def _pose(bend: dict[str, tuple[float, float, float]] | None = None, splay: dict
 
 
 CURLED = (80.0, 95.0, 60.0)
-HALF = (40.0, 50.0)
 STRAIGHT = (0.0, 0.0, 0.0)
 OTHERS = ("Middle", "Ring", "Pinky")
 KEYPOSES = {
@@ -80,7 +78,3 @@ def procedural_clip(rng: np.random.Generator, n_keys: int = 4, jitter_deg: float
         frames.append(a[None] + s[:, None, None, None] * (b - a)[None])
     frames.append(np.repeat(keys[-1][None], int(rng.integers(FPS // 4, FPS // 2)), 0))
     return np.concatenate(frames)
-
-
-def subsample(x: np.ndarray) -> np.ndarray:
-    return x[::SUBSAMPLE]
