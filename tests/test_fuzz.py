@@ -17,6 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import cv2
 import h5py
 import numpy as np
 import pytest
@@ -747,3 +748,202 @@ def test_run_records_read_or_fail_in_one_line(data):
             return
     assert record.status in ("FINISHED", "FAILED") and record.run_name and record.tracking_uri
     assert all(np.isfinite(v) and step >= 0 for _, v, _, step in record.metrics)
+
+
+# -- The user's weights, autoencoder, inpainting pipeline, betas and images ---------------
+
+
+SMALL_HRNET = {"width": 8, "modules": (1, 1, 1), "blocks": 1}
+
+
+@pytest.fixture(scope="module")
+def small_hrnet():
+    from handflow.papers.digit.networks import DigitConfig, HRNetBackbone
+
+    torch.manual_seed(0)
+    return HRNetBackbone(DigitConfig(**SMALL_HRNET))
+
+
+@fuzz
+@given(data=st.data())
+def test_imagenet_backbone_weights_load_or_fail_in_one_line(small_hrnet, data):
+    """The user's HRNet ImageNet checkpoint (`digit.pretrained_backbone`), written by the test as the official file is (a
+    state dict, `module.`-prefixed, with a classifier head), with one entry dropped, reshaped, retyped or made NaN, a key
+    replaced, or the file cut short: a backbone with finite weights, or one line naming the file."""
+    from handflow.papers.digit.networks import DigitConfig, HRNetBackbone, load_imagenet_weights
+
+    state = {f"module.{k}": v.clone() for k, v in small_hrnet.state_dict().items()}
+    state["module.classifier.weight"] = torch.zeros(10, 4)
+    keys = sorted(state)
+    key = keys[data.draw(st.integers(0, len(keys) - 1))]
+    how = data.draw(st.sampled_from(["drop", "reshape", "scalar", "text", "list", "nan", "half", "int", "key", "wrap", "list_top", "cut"]))
+    if how == "drop":
+        del state[key]
+    elif how == "reshape":
+        state[key] = state[key].reshape(-1)[:-1] if state[key].numel() > 1 else torch.zeros(2, 2)
+    elif how == "scalar":
+        state[key] = 3
+    elif how == "text":
+        state[key] = "conv"
+    elif how == "list":
+        state[key] = [1.0, 2.0]
+    elif how == "nan":
+        state[key] = torch.full_like(state[key], float("nan")) if state[key].is_floating_point() else state[key]
+    elif how == "half":
+        state[key] = state[key].half()
+    elif how == "int":
+        state[key] = state[key].long()
+    elif how == "key":
+        state[7] = state.pop(key)
+    obj: object = {"state_dict": state} if how == "wrap" else list(state.values()) if how == "list_top" else state
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "hrnet_w8.pth"
+        torch.save(obj, path)
+        if how == "cut":
+            blob = path.read_bytes()
+            path.write_bytes(blob[: data.draw(st.integers(0, len(blob) - 1))])
+        fresh = HRNetBackbone(DigitConfig(**SMALL_HRNET))
+        try:
+            loaded = load_imagenet_weights(fresh, path)
+        except InputError as exc:
+            _one_line(exc, "hrnet_w8.pth")
+            return
+    assert loaded > 0 and all(torch.isfinite(v).all() for v in fresh.state_dict().values() if v.is_floating_point())
+
+
+@fuzz
+@given(data=st.data())
+def test_latent_autoencoder_directories_load_or_fail_in_one_line(tiny_vae, data):
+    """The user's first stage (`affordance.content.vae`): a diffusers autoencoder directory with its config mutated or its
+    weights file cut short: a codec that encodes and decodes to finite numbers, or one line naming the directory."""
+    from handflow.papers.affordance.networks import LatentCodec
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "vae"
+        shutil.copytree(tiny_vae, root)
+        if data.draw(st.booleans()):
+            weights = next(root.glob("*.safetensors"))
+            blob = weights.read_bytes()
+            weights.write_bytes(blob[: data.draw(st.integers(0, len(blob) - 1))])
+        else:
+            path = root / "config.json"
+            path.write_text(json.dumps(data.draw(json_mutation(json.loads(path.read_text())))))
+        try:
+            codec = LatentCodec(root)
+        except InputError as exc:
+            _one_line(exc)
+            assert "vae" in str(exc), str(exc)
+            return
+        with torch.no_grad():
+            out = codec.decode(codec.encode(torch.zeros(1, 3, 32, 32)))
+    assert out.shape == (1, 3, 32, 32) and torch.isfinite(out).all()
+
+
+def test_a_config_that_would_build_without_end_is_refused_before_building(tiny_vae, tmp_path):
+    """Found by the autoencoder target at 300 inputs: `layers_per_block` 10**12 made diffusers build layers until the
+    kernel killed the process (24 GB); refused now by the size check, before anything is built."""
+    from handflow.papers.affordance.networks import LatentCodec
+
+    root = tmp_path / "vae"
+    shutil.copytree(tiny_vae, root)
+    config = json.loads((root / "config.json").read_text())
+    (root / "config.json").write_text(json.dumps({**config, "layers_per_block": 10**12}))
+    with pytest.raises(InputError, match=r"vae/config.json: layers_per_block: 1000000000000: implausibly large"):
+        LatentCodec(root)
+
+
+@fuzz
+@given(data=st.data())
+def test_inpainting_pipeline_directories_load_or_fail_in_one_line(tiny_inpaint_pipeline, data):
+    """The user's inpainting pipeline (`affordance.pairs.inpaint.model`) with its index or the UNet's config mutated, or a
+    weights file cut short: an inpainter that loaded, or one line naming the directory."""
+    from handflow.papers.affordance.pairs import InpaintConfig, Inpainter
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "inpaint"
+        shutil.copytree(tiny_inpaint_pipeline, root)
+        how = data.draw(st.sampled_from(["model_index.json", "unet/config.json", "scheduler/scheduler_config.json", "weights"]))
+        if how == "weights":
+            weights = next((root / "unet").glob("*.safetensors"))
+            blob = weights.read_bytes()
+            weights.write_bytes(blob[: data.draw(st.integers(0, len(blob) - 1))])
+        else:
+            path = root / how
+            path.write_text(json.dumps(data.draw(json_mutation(json.loads(path.read_text())))))
+        try:
+            inpaint = Inpainter(InpaintConfig(model="inpaint", radius=3, kernel=7, sdedit_t=0.05), Path(tmp))
+        except InputError as exc:
+            _one_line(exc)
+            assert "inpaint" in str(exc), str(exc)
+            return
+    assert inpaint.pipe is not None
+
+
+@fuzz
+@given(
+    st.sampled_from(["f8", "f4", "i4", "c16", "U3", "b1"]),
+    st.sampled_from([(10,), (3, 10), (0, 10), (9,), (2, 3, 10), (), (10, 1)]),
+    st.sampled_from(["ok", "nan", "inf", "cut", "npz", "bytes"]),
+    st.integers(0, 200),
+)
+def test_betas_files_read_or_fail_in_one_line(dtype, shape, how, cut):
+    """A MANO source's betas (`s2h retarget --betas`, or `<run>.npy` beside it) of any dtype and shape, with NaN or inf,
+    cut short, an `.npz` under the name, or not NumPy at all: ten finite betas, or one line naming the file."""
+    from handflow.papers.s2h.retarget_bvh import read_betas
+
+    values = np.full(shape, 0.5).astype(dtype)
+    if how in ("nan", "inf") and values.dtype.kind in "fc" and values.size:
+        values.flat[cut % values.size] = np.nan if how == "nan" else np.inf
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "run.npy"
+        if how == "npz":
+            with open(path, "wb") as f:
+                np.savez(f, betas=values)
+        elif how == "bytes":
+            path.write_bytes(bytes(range(cut % 256)) * 3)
+        else:
+            np.save(path, values)
+            if how == "cut":
+                blob = path.read_bytes()
+                path.write_bytes(blob[: cut % len(blob)])
+        try:
+            betas = read_betas(path)
+        except InputError as exc:
+            _one_line(exc, "run.npy")
+            return
+    assert betas.shape == (10,) and betas.dtype == np.float64 and np.isfinite(betas).all()
+
+
+@fuzz
+@given(
+    st.lists(st.sampled_from(["png", "jpg", "gray", "rgba", "wide", "tiny", "cut", "text", "empty", "16bit"]), max_size=4),
+    st.integers(0, 2**16),
+)
+def test_object_image_folders_read_or_fail_in_one_line(kinds, seed):
+    """The user's object images (`affordance.infer.images`): any mix of colour, grey, RGBA, 16-bit, odd-sized, tiny,
+    truncated and non-image files: square RGB crops of the network's size, or one line naming the folder or the file."""
+    from handflow.papers.affordance.infer import read_inputs
+
+    rng = np.random.default_rng(seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "objects"
+        root.mkdir()
+        for i, kind in enumerate(kinds):
+            path = root / f"{i}.{'jpg' if kind == 'jpg' else 'png'}"
+            if kind in ("text", "empty"):
+                path.write_bytes(b"not an image" if kind == "text" else b"")
+                continue
+            h, w = {"wide": (20, 70), "tiny": (1, 1)}.get(kind, (40, 30))
+            channels = {"gray": 1, "rgba": 4}.get(kind, 3)
+            image = rng.integers(0, 65535 if kind == "16bit" else 255, (h, w, channels)).astype(np.uint16 if kind == "16bit" else np.uint8)
+            assert cv2.imwrite(str(path), image)
+            if kind == "cut":
+                blob = path.read_bytes()
+                path.write_bytes(blob[: len(blob) // 2])
+        try:
+            images = read_inputs(root, 32, 10)
+        except InputError as exc:
+            _one_line(exc)
+            assert "objects" in str(exc), str(exc)
+            return
+    assert images and all(v.shape == (32, 32, 3) and v.dtype == np.uint8 for v in images.values())

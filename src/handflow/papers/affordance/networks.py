@@ -27,7 +27,6 @@ sampler must use. `load_network` reads any of them back by the model's name
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,6 +38,7 @@ from handflow.checkpoints import NetworkSpec, directory_digest, load_model
 from handflow.config import Section
 from handflow.diffusion import COSINE, NoiseSchedule
 from handflow.errors import InputError
+from handflow.local_diffusers import attempt, class_name
 from handflow.papers.affordance.layout import render_soft
 from handflow.papers.affordance.variants import MODELS
 
@@ -151,21 +151,30 @@ class LatentCodec:
     def __init__(self, path: Path) -> None:
         import diffusers
 
-        config = Path(path) / "config.json"
-        try:
-            kind = json.loads(config.read_text()).get("_class_name")
-        except (OSError, ValueError, AttributeError) as exc:
-            raise InputError(path, None, f"not a diffusers autoencoder directory ({exc.__class__.__name__})") from None
+        path = Path(path)
+        kind = class_name(path, "config.json", "affordance.content.vae")
         if kind not in self.KINDS:
-            raise InputError(config, "_class_name", f"{kind!r}: the first stage must be one of {self.KINDS}")
-        try:
-            self.vae = getattr(diffusers, kind).from_pretrained(str(path)).eval().requires_grad_(False)
-        except (OSError, ValueError, TypeError, KeyError) as exc:
-            raise InputError(path, None, f"not a diffusers {kind} directory ({exc.__class__.__name__})") from None
-        self.path, self.kind = Path(path), kind
-        self.scale = float(self.vae.config.scaling_factor)
-        self.channels = int(self.vae.config.latent_channels)
-        self.factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
+            raise InputError(path / "config.json", "_class_name", f"{kind!r}: the first stage must be one of {self.KINDS}")
+        loaded = lambda: getattr(diffusers, kind).from_pretrained(str(path), local_files_only=True, output_loading_info=True)  # noqa: E731
+        self.vae, info = attempt(path, f"load the {kind}", loaded)
+        disagree = [k for what in ("missing_keys", "mismatched_keys", "unexpected_keys") for k in info.get(what) or []]
+        if disagree:  # diffusers would initialise the missing layers at random (local_diffusers' docstring)
+            raise InputError(path, "config.json", f"another network than the weights' ({len(disagree)} tensors differ: {disagree[0]}, ...)")
+        self.vae.eval().requires_grad_(False)
+        self.path, self.kind = path, kind
+        config = self.vae.config
+        if (config.in_channels, config.out_channels) != (3, 3):
+            raise InputError(path / "config.json", "in_channels", f"{config.in_channels} in, {config.out_channels} out: not of RGB images")
+        self.scale = config.scaling_factor
+        if isinstance(self.scale, bool) or not isinstance(self.scale, int | float) or not 0 < self.scale < float("inf"):
+            raise InputError(path / "config.json", "scaling_factor", f"{self.scale!r}, expected a positive number")
+        self.scale = float(self.scale)
+        self.channels = int(config.latent_channels)  # the encoder was built from it: an integer
+        self.factor = 2 ** (len(config.block_out_channels) - 1)
+        probe = torch.zeros(1, 3, 8 * self.factor, 8 * self.factor)  # a config that loads may still not encode (its blocks)
+        out = attempt(path, "encode and decode a test image", lambda: self.decode(self.encode(probe)))
+        if out.shape != probe.shape or not torch.isfinite(out).all():
+            raise InputError(path, None, f"decodes a {tuple(probe.shape)} image to {tuple(out.shape)}, or to NaN or inf")
 
     def to(self, device: torch.device) -> LatentCodec:
         self.vae.to(device)

@@ -35,6 +35,7 @@ import numpy as np
 
 from handflow.config import Section
 from handflow.errors import InputError
+from handflow.local_diffusers import attempt, class_name
 from handflow.papers.affordance import hoi4d
 from handflow.papers.affordance.ho3pair import OBJECT, dilated_hole, keep_mask, object_box, read_palette_mask, square_crop_box
 from handflow.storage.atomic import atomic_path
@@ -133,11 +134,11 @@ class Inpainter:
         self.cfg, self.pipe = cfg, None
         if cfg.model:
             path = root / cfg.model
-            if not (path / "model_index.json").is_file():
-                raise InputError(path, "model_index.json", "not a diffusers pipeline directory (affordance.pairs.inpaint.model)")
+            class_name(path, "model_index.json", "affordance.pairs.inpaint.model")
             from diffusers import AutoPipelineForInpainting
 
-            self.pipe = AutoPipelineForInpainting.from_pretrained(str(path), local_files_only=True)
+            pipeline = lambda: AutoPipelineForInpainting.from_pretrained(str(path), local_files_only=True)  # noqa: E731
+            self.pipe = attempt(path, "load the inpainting pipeline", pipeline)
 
     def hole(self, keep: np.ndarray) -> np.ndarray:
         return dilated_hole(keep, self.cfg.kernel) == 0

@@ -36,6 +36,7 @@ from handflow.compute import CPU, Compute
 from handflow.config import Section
 from handflow.diffusion import denoise
 from handflow.errors import ComputationError, InputError
+from handflow.local_diffusers import attempt, class_name
 from handflow.papers.dhpc.text import PAD, tokenize
 
 if TYPE_CHECKING:  # diffusers is imported where a scheduler or network is built (see handflow.diffusion)
@@ -175,24 +176,13 @@ def as_generator(net_or_generator) -> Embedded | StableDiffusion:
 
 def _load(path: Path, role: str, device: torch.device):
     """The diffusers pipeline of `role` at `path`, its class checked from `model_index.json`: one line naming what is wrong."""
-    import json
-
-    index = path / "model_index.json"
-    if not index.is_file():
-        raise InputError(path, "model_index.json", f"not a diffusers pipeline directory (dhpc.stable_diffusion.{role})")
-    try:
-        cls = json.loads(index.read_text()).get("_class_name")
-    except (json.JSONDecodeError, AttributeError):
-        raise InputError(index, None, "not a JSON object") from None
+    cls = class_name(path, "model_index.json", f"dhpc.stable_diffusion.{role}")
     if cls != PIPELINES[role]:
-        raise InputError(index, "_class_name", f"{cls!r}, dhpc.stable_diffusion.{role} needs a {PIPELINES[role]}")
+        raise InputError(path / "model_index.json", "_class_name", f"{cls!r}, dhpc.stable_diffusion.{role} needs a {PIPELINES[role]}")
     import diffusers
 
     extra = {"depth_estimator": None, "feature_extractor": None} if role == "depth" else {"safety_checker": None}
-    try:
-        pipe = getattr(diffusers, cls).from_pretrained(str(path), local_files_only=True, **extra)
-    except Exception as exc:
-        raise InputError(path, None, f"cannot load the {cls}: {str(exc).splitlines()[0][:200]}") from None
+    pipe = attempt(path, f"load the {cls}", lambda: getattr(diffusers, cls).from_pretrained(str(path), local_files_only=True, **extra))
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)
 

@@ -166,11 +166,17 @@ def load_imagenet_weights(backbone: HRNetBackbone, path: Path) -> int:
         raise InputError(path, None, f"not a readable PyTorch checkpoint ({type(exc).__name__})") from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
-    if not isinstance(state, dict):
-        raise InputError(path, None, "not a state dict")
+    if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
+        raise InputError(path, None, "not a state dict (a mapping of tensor names to tensors)")
     state = {k.removeprefix("module."): v for k, v in state.items()}
     own = backbone.state_dict()
     shared = [k for k in own if k in state]
+    for key in shared:  # what is copied must be a finite tensor: NaN weights would train to NaN without a word
+        value = state[key]
+        if not isinstance(value, torch.Tensor):
+            raise InputError(path, key, f"a {type(value).__name__}, not a tensor")
+        if value.is_complex() or (value.is_floating_point() and not torch.isfinite(value).all()):
+            raise InputError(path, key, "complex, NaN or inf values")
     if not shared:
         raise InputError(
             path, "state_dict", "no HRNet backbone weights (expected names like conv1.weight, stage2.0.branches.0.0.conv1.weight)"

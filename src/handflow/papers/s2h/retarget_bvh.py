@@ -80,9 +80,15 @@ def character_identity(offsets: np.ndarray, mesh: Path | None) -> HandIdentity:
 def read_betas(path: Path) -> np.ndarray:
     """(10,) betas from a `.npy` of (10,) or per-frame (F, 10) values (their mean: one skeleton per run)."""
     try:
-        betas = np.load(path, allow_pickle=False).astype(np.float64)
-    except (OSError, ValueError, TypeError) as exc:
-        raise InputError(path, None, f"not a readable .npy of numbers ({exc.__class__.__name__})") from None
+        loaded = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise InputError(path, None, f"not a readable .npy ({exc.__class__.__name__})") from None
+    if not isinstance(loaded, np.ndarray):  # an .npz under the name loads as an archive
+        loaded.close()
+        raise InputError(path, None, "an .npz archive, expected one .npy array")
+    if loaded.dtype.kind not in "iuf":  # text would parse, complex would lose its imaginary part
+        raise InputError(path, None, f"dtype {loaded.dtype}, expected real numbers")
+    betas = loaded.astype(np.float64)
     if betas.ndim == 2:
         betas = betas.mean(0)
     if betas.shape != (10,) or not np.isfinite(betas).all():
