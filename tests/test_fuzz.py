@@ -682,6 +682,23 @@ def test_coco_keypoint_files_read_or_fail_in_one_line(coco_set, data):
         assert ((arrays["kp2d"][..., :2] >= 0) & (arrays["kp2d"][..., :2] < 16)).all()
 
 
+PIPELINE_CONFIGS = ["model_index.json", "unet/config.json", "scheduler/scheduler_config.json"]
+
+
+def _damaged_directory(source: Path, root: Path, configs: list[str], data) -> None:
+    """A copy at `root` of the diffusers directory `source` with one of its JSON `configs` mutated, or one of its weights
+    files cut short."""
+    shutil.copytree(source, root)
+    how = data.draw(st.sampled_from([*configs, "weights"]))
+    if how == "weights":
+        weights = data.draw(st.sampled_from(sorted(root.rglob("*.safetensors"))))
+        blob = weights.read_bytes()
+        weights.write_bytes(blob[: data.draw(st.integers(0, len(blob) - 1))])
+    else:
+        path = root / how
+        path.write_text(json.dumps(data.draw(json_mutation(json.loads(path.read_text())))))
+
+
 @fuzz
 @given(data=st.data())
 def test_stable_diffusion_directories_load_or_fail_in_one_line(tiny_sd_pipelines, data):
@@ -691,15 +708,7 @@ def test_stable_diffusion_directories_load_or_fail_in_one_line(tiny_sd_pipelines
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "sd"
-        shutil.copytree(tiny_sd_pipelines["t2i"], root)
-        how = data.draw(st.sampled_from(["model_index.json", "unet/config.json", "scheduler/scheduler_config.json", "weights"]))
-        if how == "weights":
-            weights = next((root / "unet").glob("*.safetensors"))
-            blob = weights.read_bytes()
-            weights.write_bytes(blob[: data.draw(st.integers(0, len(blob) - 1))])
-        else:
-            path = root / how
-            path.write_text(json.dumps(data.draw(json_mutation(json.loads(path.read_text())))))
+        _damaged_directory(tiny_sd_pipelines["t2i"], root, PIPELINE_CONFIGS, data)
         try:
             gen = load_generator("t2i", None, PipelineConfig(str(root), None, ""), Path(tmp), 16)
         except InputError as exc:
@@ -820,14 +829,7 @@ def test_latent_autoencoder_directories_load_or_fail_in_one_line(tiny_vae, data)
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "vae"
-        shutil.copytree(tiny_vae, root)
-        if data.draw(st.booleans()):
-            weights = next(root.glob("*.safetensors"))
-            blob = weights.read_bytes()
-            weights.write_bytes(blob[: data.draw(st.integers(0, len(blob) - 1))])
-        else:
-            path = root / "config.json"
-            path.write_text(json.dumps(data.draw(json_mutation(json.loads(path.read_text())))))
+        _damaged_directory(tiny_vae, root, ["config.json"], data)
         try:
             codec = LatentCodec(root)
         except InputError as exc:
@@ -861,15 +863,7 @@ def test_inpainting_pipeline_directories_load_or_fail_in_one_line(tiny_inpaint_p
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "inpaint"
-        shutil.copytree(tiny_inpaint_pipeline, root)
-        how = data.draw(st.sampled_from(["model_index.json", "unet/config.json", "scheduler/scheduler_config.json", "weights"]))
-        if how == "weights":
-            weights = next((root / "unet").glob("*.safetensors"))
-            blob = weights.read_bytes()
-            weights.write_bytes(blob[: data.draw(st.integers(0, len(blob) - 1))])
-        else:
-            path = root / how
-            path.write_text(json.dumps(data.draw(json_mutation(json.loads(path.read_text())))))
+        _damaged_directory(tiny_inpaint_pipeline, root, PIPELINE_CONFIGS, data)
         try:
             inpaint = Inpainter(InpaintConfig(model="inpaint", radius=3, kernel=7, sdedit_t=0.05), Path(tmp))
         except InputError as exc:
