@@ -219,7 +219,10 @@ class StableDiffusion:
         self.pipe = _masked_noise_depth2img(pipe) if role == "depth" else pipe
         compute.prepare(self.pipe.unet)  # the pipeline's one large network (diffusers' guide: channels-last, compile the UNet)
         self.path, self.role, self.size, self.negative = path, role, size, negative_prompt
-        self.work = pipe.unet.config.sample_size * pipe.vae_scale_factor
+        latent = pipe.unet.config.sample_size  # the size it draws at, in latent pixels (diffusers' default height)
+        if isinstance(latent, bool) or not isinstance(latent, int) or latent < 1:
+            raise InputError(path / "unet" / "config.json", "sample_size", f"{latent!r}, expected a positive integer")
+        self.work = latent * pipe.vae_scale_factor
         self.digest = directory_digest(path)
 
     def describe(self) -> dict:
