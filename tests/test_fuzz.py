@@ -941,3 +941,17 @@ def test_object_image_folders_read_or_fail_in_one_line(kinds, seed):
             assert "objects" in str(exc), str(exc)
             return
     assert images and all(v.shape == (32, 32, 3) and v.dtype == np.uint8 for v in images.values())
+
+
+def test_a_pairs_file_as_inference_input_reads_or_fails_in_one_line(hoi4d_pairs, tmp_path):
+    """`affordance.infer.images` may name a pairs file instead of a folder: it is read by the fuzzed pairs reader (a
+    truncated copy was an OSError traceback, a file without `obj` a KeyError)."""
+    from handflow.papers.affordance.infer import read_inputs
+
+    images = read_inputs(hoi4d_pairs["test"], 32, 3)
+    assert len(images) == 3 and all(v.shape == (32, 32, 3) and v.dtype == np.uint8 for v in images.values())
+    cut = tmp_path / "pairs.h5"
+    cut.write_bytes(hoi4d_pairs["test"].read_bytes()[:5000])
+    with pytest.raises(InputError) as err:
+        read_inputs(cut, 32, 3)
+    _one_line(err.value, "pairs.h5")

@@ -15,7 +15,6 @@ import json
 from pathlib import Path
 
 import cv2
-import h5py
 import numpy as np
 import torch
 
@@ -23,6 +22,7 @@ from handflow.diffusion import to_tensor, to_uint8
 from handflow.errors import InputError
 from handflow.papers.affordance.layout import render_hard
 from handflow.papers.affordance.networks import load_network
+from handflow.papers.affordance.pair_data import read_pairs_file
 from handflow.papers.affordance.sample import keep_masks, sample_content, sample_layouts
 from handflow.storage.atomic import atomic_path
 
@@ -39,8 +39,7 @@ def square(image: np.ndarray, size: int) -> np.ndarray:
 def read_inputs(source: Path, size: int, limit: int) -> dict[str, np.ndarray]:
     """name -> (size, size, 3) RGB uint8, from a folder of images or a pairs file."""
     if source.suffix == ".h5":
-        with h5py.File(source, "r") as h5:
-            obj = h5["obj"][:limit]
+        obj = read_pairs_file(source)["obj"][:limit]  # checked whole: one line for a damaged file
         return {f"{i:04d}": square(o, size) for i, o in enumerate(obj)}
     if not source.is_dir():
         raise InputError(source, None, "not a folder of images or a pairs .h5 file")
