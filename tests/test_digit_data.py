@@ -299,13 +299,14 @@ def test_evaluation_of_ground_truth_heatmaps_is_near_zero(digit_stores):
 
 def test_mrrpe_places_the_left_root_at_the_right_roots_depth_plus_the_predicted_relative_depth(digit_stores):
     """The seed's MRRPE: a relative-depth error of d mm moves the back-projected left root by d * |(u-cx)/fx, (v-cy)/fy, 1|."""
+    from handflow.papers.digit.annotations import read_annotations
     from handflow.papers.digit.dataset import BBOX_3D_MM, HEATMAP, DigitSamples
-    from handflow.papers.digit.evaluate import evaluate, read_annotations
+    from handflow.papers.digit.evaluate import ANNOTATION_KEYS, evaluate
 
     data = DigitSamples(*digit_stores, augment=None)
     offset = 2.0  # heatmap units of relative root depth
     scores = evaluate(_oracle(data, offset), data, digit_stores[0], n_boot=5)["metrics"]
-    ann = read_annotations(digit_stores[0])
+    ann = read_annotations(digit_stores[0], ANNOTATION_KEYS)
     both = (ann["hand_type"] == 2) & ann["joint_valid"][:, 20] & ann["joint_valid"][:, 41]
     uv = ann["joints_cam"][:, 41, :2] / ann["joints_cam"][:, 41, 2:]  # the left root's ray (x/z, y/z) = ((u-cx)/fx, (v-cy)/fy)
     d_mm = offset / HEATMAP * 2 * (BBOX_3D_MM / 2)

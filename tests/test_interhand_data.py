@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from handflow.datasets.interhand.preprocess import preprocess_split, read_preprocessed
+from handflow.datasets.interhand.preprocess import preprocess_split
+from handflow.datasets.interhand.preprocessed import FIELDS, read_preprocessed
 from handflow.datasets.interhand.reader import InterHandSplit, split_files
 from handflow.errors import InputError
 
@@ -84,21 +85,22 @@ def test_generator_poses_do_not_interpenetrate(smoke_h5, hands):
 def test_preprocessed_h5(smoke_h5, smoke_dataset):
     for split, path in smoke_h5.items():
         data = InterHandSplit(smoke_dataset, split)
-        h5 = read_preprocessed(path)
-        with h5:
-            n = len(data.steps)
-            assert h5["joints_world"].shape == (n, 42, 3) and h5.attrs["units"] == "metres"
-            assert h5.attrs["data_source"] == "embedded" and h5.attrs["scale"] == "smoke"
-            for side in ("right", "left"):
-                g = h5[side]
-                assert g["pca"].shape == (n, 45) and g["root_rotmat"].shape == (n, 3, 3) and g["joints"].shape == (n, 21, 3)
-                err = g["fit_error_mm"][:]
-                off = 0 if side == "right" else 21
-                measurable = g["valid"][:] & h5["joint_valid"][:, off : off + 21].any(1)
-                np.testing.assert_array_equal(np.isfinite(err), measurable)
-                assert np.nanmax(err) < 10.0
-            first = data.steps[min(data.steps)]
-            np.testing.assert_allclose(h5["joints_world"][0], first.joints_world / 1000.0, atol=1e-6)
+        pre = read_preprocessed(path, FIELDS)
+        h5 = pre.arrays
+        n = len(data.steps)
+        assert pre.split == split and h5["joints_world"].shape == (n, 42, 3)
+        with h5py.File(path, "r") as f:
+            assert f.attrs["units"] == "metres" and f.attrs["data_source"] == "embedded" and f.attrs["scale"] == "smoke"
+        for side in ("right", "left"):
+            assert h5[f"{side}/pca"].shape == (n, 45) and h5[f"{side}/root_rotmat"].shape == (n, 3, 3)
+            assert h5[f"{side}/joints"].shape == (n, 21, 3)
+            err = h5[f"{side}/fit_error_mm"]
+            off = 0 if side == "right" else 21
+            measurable = h5[f"{side}/valid"] & h5["joint_valid"][:, off : off + 21].any(1)
+            np.testing.assert_array_equal(np.isfinite(err), measurable)
+            assert np.nanmax(err) < 10.0
+        first = data.steps[min(data.steps)]
+        np.testing.assert_allclose(h5["joints_world"][0], first.joints_world / 1000.0, atol=1e-6)
 
 
 def test_none_mano_and_missing_hand_type_are_tolerated(smoke_dataset, hands, tmp_path):

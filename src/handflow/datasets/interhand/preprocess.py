@@ -106,25 +106,3 @@ def _write_hand(h5, side, steps, model: HandModel, joints_world, joint_valid, ba
     g["fit_error_mm"] = err.astype(np.float32)
     finite = err[np.isfinite(err)]
     return {f"{side}_fits": float(valid.sum()), f"{side}_fit_error_mm_median": float(np.median(finite)) if len(finite) else float("nan")}
-
-
-def read_preprocessed(path: Path) -> h5py.File:
-    """Open a preprocessed split, checking the schema version and shapes."""
-    from handflow.errors import InputError
-
-    try:
-        h5 = h5py.File(path, "r")
-    except (FileNotFoundError, OSError) as exc:
-        raise InputError(path, None, f"not a readable HDF5 file: {exc}") from None
-    if h5.attrs.get("schema_version") != SCHEMA_VERSION:
-        raise InputError(path, "schema_version", f"{h5.attrs.get('schema_version')!r}, expected {SCHEMA_VERSION}")
-    n = h5["capture"].shape[0]
-    expected = {"joints_world": (n, 42, 3), "joint_valid": (n, 42), "hand_type_valid": (n,)}
-    for side in SIDES:
-        expected |= {f"{side}/pca": (n, 45), f"{side}/shape": (n, 10), f"{side}/trans": (n, 3), f"{side}/joints": (n, 21, 3)}
-    for key, shape in expected.items():
-        if key not in h5:
-            raise InputError(path, key, "missing")
-        if h5[key].shape != shape:
-            raise InputError(path, key, f"shape {h5[key].shape}, expected {shape}")
-    return h5

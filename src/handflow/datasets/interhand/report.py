@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 
 import cv2
-import h5py
 import numpy as np
 
+from handflow.datasets.interhand.preprocessed import read_preprocessed
 from handflow.datasets.interhand.reader import InterHandSplit
 from handflow.render.figure import save_image_grid
 from handflow.storage.atomic import atomic_write_text
@@ -21,19 +21,18 @@ from handflow.storage.atomic import atomic_write_text
 N_TILES = 8
 
 
-def _split_summary(path: Path) -> dict:
-    with h5py.File(path, "r") as h5:
-        types = h5["hand_type"][:]
-        out = {
-            "time_steps": len(types),
-            "interacting": int((types == 2).sum()),
-            "right_only": int((types == 0).sum()),
-            "left_only": int((types == 1).sum()),
-        }
-        for side in ("right", "left"):
-            err = h5[f"{side}/fit_error_mm"][:]
-            out[f"{side}_fits"] = int(h5[f"{side}/valid"][:].sum())
-            out[f"{side}_fit_error_mm_median"] = round(float(np.nanmedian(err)), 4) if np.isfinite(err).any() else None
+def _split_summary(arrays: dict[str, np.ndarray]) -> dict:
+    types = arrays["hand_type"]
+    out = {
+        "time_steps": len(types),
+        "interacting": int((types == 2).sum()),
+        "right_only": int((types == 0).sum()),
+        "left_only": int((types == 1).sum()),
+    }
+    for side in ("right", "left"):
+        err = arrays[f"{side}/fit_error_mm"]
+        out[f"{side}_fits"] = int(arrays[f"{side}/valid"].sum())
+        out[f"{side}_fit_error_mm_median"] = round(float(np.nanmedian(err)), 4) if np.isfinite(err).any() else None
     return out
 
 
@@ -73,9 +72,9 @@ def sample_figure(root: Path, split: str, out: Path, tile_height: int = 256) -> 
 
 def write_report(root: Path, h5_files: list[Path], out_json: Path, out_figure: Path, provenance: dict[str, str]) -> None:
     summary = {**provenance, "splits": {}}
+    keys = ["hand_type", *(f"{side}/{key}" for side in ("right", "left") for key in ("fit_error_mm", "valid"))]
     for path in h5_files:
-        with h5py.File(path, "r") as h5:
-            split = str(h5.attrs["split"])
-        summary["splits"][split] = _split_summary(path)
+        pre = read_preprocessed(path, keys)
+        summary["splits"][pre.split] = _split_summary(pre.arrays)
     sample_figure(root, "test" if "test" in summary["splits"] else next(iter(summary["splits"])), out_figure)
     atomic_write_text(out_json, json.dumps(summary, indent=2, sort_keys=True) + "\n")

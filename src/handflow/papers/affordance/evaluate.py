@@ -27,7 +27,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import h5py
 import numpy as np
 import torch
 
@@ -43,8 +42,8 @@ from handflow.papers.affordance.judging import read_hands
 from handflow.papers.affordance.networks import load_network
 from handflow.papers.affordance.pair_data import PairSet, read_pairs_file
 from handflow.papers.affordance.sample import SampleConfig, keep_masks, sample_content, sample_layouts
+from handflow.papers.affordance.samples_file import read_samples, write_samples
 from handflow.papers.affordance.variants import VARIANTS
-from handflow.storage.atomic import atomic_path
 
 
 def halves(vids: list[str], categories: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -64,10 +63,7 @@ def halves(vids: list[str], categories: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 def test_pairs(path: Path, size: int) -> tuple[PairSet, np.ndarray, np.ndarray]:
     data = PairSet.load(path, size)
-    with h5py.File(path, "r") as h5:
-        vids = [v.decode() if isinstance(v, bytes) else str(v) for v in h5["vid"][()]]
-    kept = data.kept
-    a, b = halves([vids[i] for i in kept], data.category.numpy())
+    a, b = halves(data.vid, data.category.numpy())
     if len(a) < 2 or len(b) < 2:
         raise InputError(path, None, f"{len(a)} synthesis inputs and {len(b)} reference images; at least 2 of each needed")
     return data, a, b
@@ -147,12 +143,8 @@ def sample_variant(
             lay_s.append(lay.cpu().numpy() if lay is not None else np.full((len(obj), 5), np.nan, np.float32))
         images.append(np.concatenate(img_s))
         layouts.append(np.concatenate(lay_s))
-    with atomic_path(out) as tmp, h5py.File(tmp, "w") as h5:
-        h5.create_dataset("images", data=np.stack(images))
-        h5.create_dataset("layouts", data=np.stack(layouts).astype(np.float32))
-        h5.create_dataset("inputs", data=a)
-        h5.attrs.update({"row": row, "sampler": sampler, "steps": steps, "provenance": json.dumps(provenance)})
-        h5.attrs["content_trainings"] = len(contents)
+    attrs = {"row": row, "sampler": sampler, "steps": steps, "provenance": json.dumps(provenance), "content_trainings": len(contents)}
+    write_samples(out, np.stack(images), np.stack(layouts), a, attrs)
     return {"images": float(len(a) * n_seeds), "content_trainings": float(len(contents))}
 
 
@@ -250,11 +242,10 @@ def evaluate_row(
     if samples is None:
         sets = [data.hoi[a] if row == "gt" else data.obj[a]]
     else:
-        with h5py.File(samples, "r") as h5:
-            trainings = int(h5.attrs.get("content_trainings", 1))
-            if not np.array_equal(h5["inputs"][()], a):
-                raise InputError(samples, "inputs", "made from other test pairs than these: resample")
-            sets = [to_tensor(resize_images(img, size)) for img in h5["images"][()]]
+        drawn, trainings = read_samples(samples)
+        if not np.array_equal(drawn["inputs"], a):
+            raise InputError(samples, "inputs", "made from other test pairs than these: resample")
+        sets = [to_tensor(resize_images(img, size)) for img in drawn["images"]]
     per_seed = []
     for imgs in sets:
         values, with_hand = _metrics(judges, imgs, data.obj_mask[a], reference, cfg, rng)

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import h5py
 import numpy as np
 import torch
 
 from handflow.diffusion import resize_images, to_tensor
 from handflow.errors import InputError
 from handflow.papers.affordance.networks import HandPoseNet
+from handflow.papers.affordance.pair_data import read_pairs_file
 
 JOINT_SCALE = 10.0  # 3D targets in decimetres (metres x 10): order-one numbers for the regression
 
@@ -30,11 +30,10 @@ def pose_targets(pairs: Path, model_dir: Path, size: int) -> tuple[torch.Tensor,
     """Crops (N, 3, S, S), 2D joints in crop NDC (N, 21, 2) and wrist-relative 3D joints in decimetres (N, 21, 3)."""
     from handflow.hand.model import create
 
-    with h5py.File(pairs, "r") as h5:
-        try:
-            hoi, kps, pose, beta, trans = (h5[k][()] for k in ("hoi", "kps2d", "pose", "beta", "trans"))
-        except KeyError as exc:
-            raise InputError(pairs, str(exc).split("'")[1] if "'" in str(exc) else None, "missing") from None
+    raw = read_pairs_file(pairs, ("hoi", "kps2d", "pose", "beta", "trans"))
+    if "pose" not in raw:
+        raise InputError(pairs, "pose", "missing: the pairs carry no hand labels (kps2d, pose, beta, trans)")
+    hoi, kps, pose, beta, trans = (raw[k] for k in ("hoi", "kps2d", "pose", "beta", "trans"))
     hand = create(model_dir, "right")
     mean = hand.layer.hand_mean.detach()
     f = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731

@@ -39,7 +39,7 @@ def square(image: np.ndarray, size: int) -> np.ndarray:
 def read_inputs(source: Path, size: int, limit: int) -> dict[str, np.ndarray]:
     """name -> (size, size, 3) RGB uint8, from a folder of images or a pairs file."""
     if source.suffix == ".h5":
-        obj = read_pairs_file(source)["obj"][:limit]  # checked whole: one line for a damaged file
+        obj = read_pairs_file(source, ("obj",))["obj"][:limit]  # every field checked: one line for a damaged file
         return {f"{i:04d}": square(o, size) for i, o in enumerate(obj)}
     if not source.is_dir():
         raise InputError(source, None, "not a folder of images or a pairs .h5 file")

@@ -16,68 +16,53 @@ crop; without the crop they would be the same each time), and pairs whose hand h
 
 from __future__ import annotations
 
-import json
+import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
-import h5py
 import numpy as np
 import torch
 
 from handflow.diffusion import resize_images, to_tensor
 from handflow.errors import InputError
 from handflow.papers.affordance.layout import MIN_HAND_PIXELS, jittered, layout_from_hand, render_hard
+from handflow.storage.hdf5_files import TEXT, Field, check_fields, open_hdf5, read_fields, texts
 
-PAIR_KEYS = ("hoi", "obj", "obj_sdedit", "keep", "obj_mask", "hand_box", "category")
-OPTIONAL_PAIR_KEYS = ("obj_true", "obj_depth", "crop_camera", "kps2d", "pose", "beta", "trans")  # embedded truth; hand labels
+_N, _S = "pairs", "side"
+_IMAGE = Field((_N, _S, _S, 3), "u", dtype="uint8")
+PAIR_FIELDS = {
+    "hoi": _IMAGE,
+    "obj": _IMAGE,
+    "obj_sdedit": _IMAGE,
+    "keep": Field((_N, _S, _S), "u"),
+    "obj_mask": Field((_N, _S, _S), "u"),
+    "hand_box": Field((_N, 4), finite=True),
+    "category": Field((_N,), "iu"),
+    "vid": Field((_N,), TEXT),
+    # embedded truth (the inpainting's target, the object's depth and camera) and the hand labels
+    "obj_true": dataclasses.replace(_IMAGE, optional=True),
+    "obj_depth": Field((_N, 2, _S, _S), finite=True, optional=True),
+    "crop_camera": Field((_N, 4), finite=True, optional=True),
+    "kps2d": Field((_N, 21, 2), finite=True, optional=True),
+    "pose": Field((_N, 48), finite=True, optional=True),
+    "beta": Field((_N, 10), finite=True, optional=True),
+    "trans": Field((_N, 3), finite=True, optional=True),
+}
+TOGETHER = (("obj_depth", "crop_camera"), ("kps2d", "pose", "beta", "trans"))  # optional fields written together
 
 
-def read_pairs_file(path: Path) -> dict[str, np.ndarray]:
-    """The arrays of a pairs file; one line naming the file and the field when one is missing or misshapen."""
-    try:
-        h5 = h5py.File(path, "r")
-    except FileNotFoundError:
-        raise InputError(path, None, "file not found") from None
-    except OSError as exc:
-        raise InputError(path, None, f"not a readable HDF5 file ({exc})") from None
-    with h5:
-        out = {}
-        for key in (*PAIR_KEYS, *OPTIONAL_PAIR_KEYS):
-            if key not in h5:
-                if key in OPTIONAL_PAIR_KEYS:
-                    continue
-                raise InputError(path, key, "missing")
-            if not isinstance(h5[key], h5py.Dataset):
-                raise InputError(path, key, "is not a dataset")
-            out[key] = h5[key][()]
-        hoi = out["hoi"]
-        if hoi.ndim != 4 or hoi.shape[1] != hoi.shape[2] or hoi.shape[3] != 3 or hoi.dtype != np.uint8:
-            raise InputError(path, "hoi", f"{hoi.dtype} of shape {hoi.shape}, expected uint8 (N, S, S, 3)")
-        n, side = hoi.shape[:2]
-        expected = {
-            "obj": ((n, side, side, 3), "u"),
-            "obj_sdedit": ((n, side, side, 3), "u"),
-            "obj_true": ((n, side, side, 3), "u"),
-            "keep": ((n, side, side), "u"),
-            "obj_mask": ((n, side, side), "u"),
-            "hand_box": ((n, 4), "f"),
-            "category": ((n,), "iu"),
-            "obj_depth": ((n, 2, side, side), "f"),
-            "crop_camera": ((n, 4), "f"),
-            "kps2d": ((n, 21, 2), "f"),
-            "pose": ((n, 48), "f"),
-            "beta": ((n, 10), "f"),
-            "trans": ((n, 3), "f"),
-        }
-        for key, (shape, kinds) in expected.items():
-            if key in out and (out[key].shape != shape or out[key].dtype.kind not in kinds):
-                raise InputError(path, key, f"{out[key].dtype} of shape {out[key].shape}, expected shape {shape}")
-        for key in ("hand_box", "obj_depth", "crop_camera"):
-            if key in out and not np.isfinite(out[key]).all():
-                raise InputError(path, key, "contains NaN or inf")
-        out["categories"] = np.array(json.loads(h5.attrs.get("categories", "[]")))
-    return out
+def read_pairs_file(path: Path, keys: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+    """The arrays `keys` of a pairs file (all of `PAIR_FIELDS`, the optional ones when present, by default) once every
+    field's form is checked; one line naming the file and the field when one is missing or misshapen."""
+    with open_hdf5(path) as h5:
+        sizes = check_fields(h5, path, PAIR_FIELDS)
+        for group in TOGETHER:
+            present = [k for k in group if k in h5]
+            if present and len(present) < len(group):
+                raise InputError(path, next(k for k in group if k not in h5), f"missing (the file has {present[0]})")
+        return read_fields(h5, path, PAIR_FIELDS if keys is None else {k: PAIR_FIELDS[k] for k in keys}, sizes)
 
 
 @dataclass
@@ -95,6 +80,7 @@ class PairSet:
     obj_true: torch.Tensor | None
     kept: np.ndarray  # indices into the file of the pairs kept
     dropped: int
+    vid: list[str]  # each kept pair's source video
 
     @staticmethod
     def load(path: Path, size: int) -> PairSet:
@@ -114,6 +100,7 @@ class PairSet:
         flipped = lay * np.array([-1, 1, 1, -1, 1])
         masks = np.stack([[render_hard(v, size) for v in ls] for ls in (lay, flipped)]) / 255.0
         pick = lambda key: to_tensor(resize_images(raw[key][kept], size))  # noqa: E731
+        vids = texts(raw["vid"])
         return PairSet(
             pick("hoi"),
             pick("obj"),
@@ -126,6 +113,7 @@ class PairSet:
             to_tensor(resize_images(raw["obj_true"][kept], size)) if "obj_true" in raw else None,
             np.array(kept),
             len(keep) - len(kept),
+            [vids[i] for i in kept],
         )
 
     def __len__(self) -> int:

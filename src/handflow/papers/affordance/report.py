@@ -16,23 +16,24 @@ like every row. A claim about hands is evidence only when the judge tells those 
 from __future__ import annotations
 
 import itertools
-import json
 import math
 from pathlib import Path
 
 import cv2
-import h5py
 import numpy as np
 import torch
 
 from handflow.diffusion import resize_images, to_tensor, to_uint8
+from handflow.errors import InputError
 from handflow.papers.affordance.handpose import held_out_accuracy, predict_kps
 from handflow.papers.affordance.layout import render_hard
 from handflow.papers.affordance.networks import load_network
-from handflow.papers.affordance.pair_data import PairSet
+from handflow.papers.affordance.pair_data import PairSet, read_pairs_file
 from handflow.papers.affordance.sample import SampleConfig
+from handflow.papers.affordance.samples_file import read_samples
 from handflow.papers.affordance.variants import REFERENCES, VARIANTS
 from handflow.render.figure import save_image_grid
+from handflow.storage.hdf5_files import attribute, json_attribute, open_hdf5
 from handflow.tables import Claim, Column, Estimate, ResultsTable, Row
 
 COLUMNS = [
@@ -167,25 +168,26 @@ def write_figure(out: Path, test_pairs: Path, samples: dict[str, Path], upsample
     """Input object, the sampled layout over it, the output (upsampled), its hand's predicted joints, the no-layout output,
     the real HOI crop."""
     upsampler = load_network(upsampler_path, "upsampler")[0]
-    with h5py.File(samples["full"], "r") as h5:
-        inputs, full, layouts = h5["inputs"][()], h5["images"][0], h5["layouts"][0]
-    with h5py.File(samples["nolayout"], "r") as h5:
-        nolayout = h5["images"][0]
-    with h5py.File(test_pairs, "r") as h5:
-        obj_all, hoi_all = h5["obj"], h5["hoi"]
-        size = full.shape[1]
-        pick = np.linspace(0, len(inputs) - 1, min(n, len(inputs))).round().astype(int)
-        tiles = []
-        kept = PairSet.load(test_pairs, size).kept
-        for i in pick:
-            src = kept[inputs[i]]
-            obj = resize_images(obj_all[src][None], size)[0]
-            hand = render_hard(layouts[i], size) == 0
-            over = obj.copy()
-            over[hand] = (0.5 * over[hand] + 0.5 * np.array([40, 90, 255])).astype(np.uint8)
-            big = _upsample(upsampler, np.stack([full[i], nolayout[i]]))
-            skeleton = _skeleton(big[0], predict_kps(hand_net, big[:1])[0])
-            tiles.append([obj, over, big[0], skeleton, big[1], hoi_all[src]])
+    drawn, nolayout = read_samples(samples["full"])[0], read_samples(samples["nolayout"])[0]
+    inputs, full, layouts = drawn["inputs"], drawn["images"][0], drawn["layouts"][0]
+    if nolayout["images"].shape[1:] != drawn["images"].shape[1:]:
+        raise InputError(samples["nolayout"], "images", f"shape {nolayout['images'].shape}, the full model's {drawn['images'].shape}")
+    size = full.shape[1]
+    pairs = read_pairs_file(test_pairs, ("obj", "hoi"))
+    kept = PairSet.load(test_pairs, size).kept
+    if len(inputs) and inputs.max() >= len(kept):
+        raise InputError(samples["full"], "inputs", f"an index past the {len(kept)} test pairs kept: resample")
+    pick = np.linspace(0, len(inputs) - 1, min(n, len(inputs))).round().astype(int)
+    tiles = []
+    for i in pick:
+        src = kept[inputs[i]]
+        obj = resize_images(pairs["obj"][src][None], size)[0]
+        hand = render_hard(layouts[i], size) == 0
+        over = obj.copy()
+        over[hand] = (0.5 * over[hand] + 0.5 * np.array([40, 90, 255])).astype(np.uint8)
+        big = _upsample(upsampler, np.stack([full[i], nolayout["images"][0][i]]))
+        skeleton = _skeleton(big[0], predict_kps(hand_net, big[:1])[0])
+        tiles.append([obj, over, big[0], skeleton, big[1], pairs["hoi"][src]])
     save_image_grid(
         out,
         tiles,
@@ -208,9 +210,16 @@ def _skeleton(image: np.ndarray, kps: np.ndarray) -> np.ndarray:
 
 
 def pairs_notes(test_pairs: Path) -> tuple[dict, list[str]]:
-    with h5py.File(test_pairs, "r") as h5:
-        stats = json.loads(h5.attrs["stats"])
-        inpainting, sdedit = str(h5.attrs["inpainting"]), str(h5.attrs["sdedit"])
+    with open_hdf5(test_pairs) as h5:
+        stats = json_attribute(h5, test_pairs, "stats", dict)
+        inpainting, sdedit = (attribute(h5, test_pairs, name) for name in ("inpainting", "sdedit"))
+    for name, value in (("inpainting", inpainting), ("sdedit", sdedit)):
+        if not isinstance(value, str):
+            raise InputError(test_pairs, name, f"{value!r}, expected text")
+    numbers = ("pairs", "videos", *(f"hole_mae_{k}" for k in ("inpainted", "mean_colour", "unfilled") if "hole_mae_inpainted" in stats))
+    for key in numbers:
+        if isinstance(stats.get(key), bool) or not isinstance(stats.get(key), int | float):
+            raise InputError(test_pairs, f"stats.{key}", f"{stats.get(key)!r}, expected a number")
     notes = [f"Object-only images: {inpainting} inpainting; SDEdit copy: {sdedit}."]
     if "hole_mae_inpainted" in stats:
         notes.append(

@@ -290,10 +290,10 @@ def evaluate_pose(stage: Stage, args: Namespace) -> dict:
     per_seed = score_pose_row(args.row, Path(args.renders), files, _body(stage), Path(args.real) if args.real else None)
     frames = "the real-style renders"
     if args.real:
-        import h5py
+        from handflow.storage.hdf5_files import attribute, open_hdf5
 
-        with h5py.File(args.real, "r") as f:
-            frames = f"the user's real frames (COCO keypoints, {f['real_test'].attrs.get('source', args.real)})"
+        with open_hdf5(args.real) as f:
+            frames = f"the user's real frames (COCO keypoints, {attribute(f.get('real_test', f), args.real, 'source', args.real)})"
     stage.write_result(args.out, {"row": args.row, "per_seed": per_seed, "frames": frames})
     return {k: sum(s[k] for s in per_seed) / len(per_seed) for k in per_seed[0]}
 

@@ -29,8 +29,9 @@ from handflow.config import Section
 from handflow.errors import InputError
 from handflow.papers.dhpc.poses import ACTIONS, HARD, caption, sample_poses
 from handflow.papers.dhpc.render import STYLES, clothing, place, render, to_camera
-from handflow.papers.dhpc.skeleton import N_POSED, BodyModel
+from handflow.papers.dhpc.skeleton import KEYPOINTS, N_POSED, BodyModel
 from handflow.storage.atomic import atomic_path
+from handflow.storage.hdf5_files import TEXT, Field, attribute, open_hdf5, read_fields, read_hdf5, texts
 
 IMAGE_SPLITS = ("web", "web_ref", "web_holdout", "real_train", "real_test")
 FIELDS = {
@@ -139,62 +140,44 @@ class Split:
         return len(self.image)
 
 
-def _shapes(n: int, s: int) -> dict[str, tuple[int, ...]]:
-    return {
-        "image": (n, s, s, 3),
-        "mask": (n, s, s),
-        "depth": (n, s, s),
-        "background": (n, s, s, 3),
-        "kp2d": (n, 14, 3),
-        "kp3d": (n, 14, 3),
-        "pose": (n, N_POSED, 3),
-        "shape": (n, 6),
-        "trans": (n, 3),
-        "focal": (n,),
-        "action": (n,),
-        "caption": (n,),
-    }
+_N, _S = "images", "side"
+_IMAGE = Field((_N, _S, _S, 3), "u", dtype="uint8")
+SPLIT_FIELDS = {
+    "image": _IMAGE,
+    "mask": Field((_N, _S, _S), "b"),
+    "depth": Field((_N, _S, _S), finite=True),
+    "background": _IMAGE,
+    "kp2d": Field((_N, len(KEYPOINTS), 3), finite=True),
+    "kp3d": Field((_N, len(KEYPOINTS), 3), finite=True),
+    "pose": Field((_N, N_POSED, 3), finite=True),
+    "shape": Field((_N, 6), finite=True),
+    "trans": Field((_N, 3), finite=True),
+    "focal": Field((_N,), finite=True),
+    "action": Field((_N,), "iu"),
+    "caption": Field((_N,), TEXT),
+}
 
 
 def read_split(path: Path, name: str) -> Split:
-    """A split of the renders file; a missing group or field, a wrong shape or a non-finite value is one line naming it."""
-    try:
-        f = h5py.File(path, "r")
-    except (OSError, FileNotFoundError) as exc:
-        raise InputError(path, None, f"not a readable HDF5 file ({exc.__class__.__name__})") from None
-    with f:
-        if name not in f or not isinstance(f[name], h5py.Group):
+    """A split of the renders file (or of a file in its layout: real frames, synthetic samples); a missing group or
+    field, a wrong shape or a non-finite value is one line naming it."""
+    with open_hdf5(path) as f:
+        if not isinstance(f.get(name), h5py.Group):
             raise InputError(path, name, "missing split")
-        g = f[name]
-        for key in _shapes(0, 0):
-            if not isinstance(g.get(key), h5py.Dataset):
-                raise InputError(path, f"{name}/{key}", "missing field (or not a dataset)")
-            kinds = "OSU" if key == "caption" else "fiub"
-            if g[key].dtype.kind not in kinds:
-                raise InputError(path, f"{name}/{key}", f"{g[key].dtype} values, expected {'text' if key == 'caption' else 'numbers'}")
-        n = len(g["image"])
-        size = int(f.attrs.get("image_size", 0))
-        values = {}
-        for key, shape in _shapes(n, size).items():
-            if g[key].shape != shape:
-                raise InputError(path, f"{name}/{key}", f"shape {g[key].shape}, expected {shape}")
-            v = g[key][()]
-            if v.dtype.kind == "f" and not np.isfinite(v).all():
-                raise InputError(path, f"{name}/{key}", "NaN or inf values")
-            values[key] = [c.decode() if isinstance(c, bytes) else str(c) for c in v] if key == "caption" else v
-        if n == 0:
-            raise InputError(path, f"{name}/image", "no images")
-        if ((values["action"] < 0) | (values["action"] >= len(ACTIONS))).any():
-            raise InputError(path, f"{name}/action", f"action index outside 0..{len(ACTIONS) - 1}")
-        has_3d = bool(g.attrs.get("has_3d", True))
-    return Split(**values, has_3d=has_3d)
+        size = attribute(f, path, "image_size", 0)
+        if isinstance(size, bool | np.bool_) or not isinstance(size, int | np.integer) or size < 1:
+            raise InputError(path, "image_size", f"{size!r}, expected the images' side in pixels")
+        values = read_fields(f[name], path, SPLIT_FIELDS, {_S: int(size)})
+        has_3d = attribute(f[name], path, "has_3d", True)
+    if not isinstance(has_3d, bool | np.bool_):
+        raise InputError(path, f"{name}/has_3d", f"{has_3d!r}, expected true or false")
+    if len(values["image"]) == 0:
+        raise InputError(path, f"{name}/image", "no images")
+    if ((values["action"] < 0) | (values["action"] >= len(ACTIONS))).any():
+        raise InputError(path, f"{name}/action", f"action index outside 0..{len(ACTIONS) - 1}")
+    return Split(**values | {"caption": texts(values["caption"])}, has_3d=bool(has_3d))
 
 
 def read_poses(path: Path) -> np.ndarray:
-    with h5py.File(path, "r") as f:
-        if "poses" not in f or f["poses"].ndim != 3 or f["poses"].shape[1:] != (N_POSED, 3):
-            raise InputError(path, "poses", f"missing or not (N, {N_POSED}, 3)")
-        poses = f["poses"][()]
-    if not np.isfinite(poses).all():
-        raise InputError(path, "poses", "NaN or inf values")
-    return poses
+    """The pose prior's pose set (N, posed joints, 3)."""
+    return read_hdf5(path, {"poses": Field(("poses", N_POSED, 3), finite=True)})["poses"]

@@ -159,7 +159,7 @@ def build_table(images: dict, poses: dict[str, dict], posegen: dict, corrected: 
         else None
     )
     people, feats = images["judges"]["people"], images["judges"]["features"]
-    _, _, attrs = read(corrected, "samples", ())
+    _, _, attrs = read(corrected, "samples", (), {"scores": list, "no_person": list, "filtered": list})
     n_text = len(attrs["scores"])
     notes = [
         f"Image rows: {images['reference']['n_images']} held-out web-style renders are the reference; each generated row is "

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from handflow.errors import InputError
+from handflow.papers.dhpc.skeleton import KEYPOINTS
 from handflow.storage.atomic import atomic_path
+from handflow.storage.hdf5_files import TEXT, Field, json_attribute, open_hdf5, read_fields, texts
 
 
 def write(path: Path, group: str, arrays: dict[str, np.ndarray], prompts: list[str], attrs: dict) -> None:
@@ -25,29 +28,30 @@ def write(path: Path, group: str, arrays: dict[str, np.ndarray], prompts: list[s
         g.create_dataset("caption", data=np.array(prompts, dtype=h5py.string_dtype()))
 
 
-def read(path: Path, group: str, fields: tuple[str, ...]) -> tuple[dict[str, np.ndarray], list[str], dict]:
-    """The arrays `fields` of `group`, its prompts and the file's attributes; one line naming what is missing or malformed."""
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise InputError(path, None, f"not a readable HDF5 file ({exc.__class__.__name__})") from None
-    with f:
-        if group not in f:
+_N, _S = "images", "side"
+FIELDS = {
+    "image": Field((_N, _S, _S, 3), "u", dtype="uint8"),
+    "caption": Field((_N,), TEXT),
+    "seed": Field((_N,), "iu"),
+    "source": Field((_N,), "iu"),  # a correction's input in the text-only samples
+    "row": Field((_N,), "iu"),
+    "guide": Field((_N,), "iu"),
+    "depth": Field((_N, _S, _S), finite=True),
+    "kp2d": Field((_N, len(KEYPOINTS), 3), finite=True),
+}
+
+
+def read(
+    path: Path, group: str, fields: tuple[str, ...], attrs: Mapping[str, type] | None = None
+) -> tuple[dict[str, np.ndarray], list[str], dict]:
+    """The arrays `fields` (of `FIELDS`) of `group` with its `image`, its prompts, and the file's attributes decoded,
+    those named in `attrs` required of their type; one line naming what is missing or malformed."""
+    with open_hdf5(path) as f:
+        if not isinstance(f.get(group), h5py.Group):
             raise InputError(path, group, "missing group")
-        g = f[group]
-        out = {}
-        for key in ("image", *fields, "caption"):
-            if key not in g:
-                raise InputError(path, f"{group}/{key}", "missing field")
-            out[key] = g[key][()]
-        n = len(out["image"])
-        if out["image"].ndim != 4 or out["image"].shape[-1] != 3 or out["image"].dtype != np.uint8:
-            raise InputError(path, f"{group}/image", f"shape {out['image'].shape} {out['image'].dtype}, expected (N, S, S, 3) uint8")
-        for key, value in out.items():
-            if len(value) != n:
-                raise InputError(path, f"{group}/{key}", f"{len(value)} entries for {n} images")
-            if value.dtype.kind == "f" and np.isinf(value).any():  # NaN is allowed: a score without a person
-                raise InputError(path, f"{group}/{key}", "infinite values")
-        attrs = {k: json.loads(v) for k, v in f.attrs.items() if k != "image_size"}
-    prompts = [c.decode() if isinstance(c, bytes) else str(c) for c in out.pop("caption")]
-    return out, prompts, attrs
+        out = read_fields(f[group], path, {k: FIELDS[k] for k in ("image", *fields, "caption")})
+        decoded = {k: json_attribute(f, path, k, object) for k in f.attrs if k != "image_size"}
+    for name, kind in (attrs or {}).items():
+        if isinstance(decoded.get(name), bool) or not isinstance(decoded.get(name), kind):
+            raise InputError(path, name, f"{decoded.get(name)!r}, expected a JSON {kind.__name__}")
+    return out, texts(out.pop("caption")), decoded

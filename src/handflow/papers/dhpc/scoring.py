@@ -45,6 +45,8 @@ def score_image_rows(renders: Path, generated: dict[str, Path], judges: Judges, 
         if missing:
             raise InputError(path, "samples/seed", f"no image of sampling seed {missing[0]} (n_seeds is {n_seeds})")
     corrected, text_only = drawn["corrected"], drawn["text_only"]
+    if (corrected["source"] >= len(text_only["image"])).any():
+        raise InputError(generated["corrected"], "samples/source", f"an index past the {len(text_only['image'])} text-only samples")
     # the bodies the correction rendered: the corrected images and the text-only images they came from are read against them
     bodies = [corrected["kp2d"][corrected["seed"] == k] for k in range(n_seeds)]
     # Paired rows, as the seed's `generate_dataset.py`: it saves neither image of a sample whose correction failed (no
@@ -113,8 +115,8 @@ def score_posegen_rows(real: Path, posegen: Path, judges: Judges, n_seeds: int, 
     test = read_split(real, "real_test")
     guide_idx, ref_idx = halves(test)
     ref, ref_masked, _ = _judged(judges, test.image[ref_idx])
-    drawn, _, attrs = read(posegen, GROUP, ("seed", "row", "guide", "kp2d"))
-    if int(attrs.get("guides", -1)) != len(guide_idx):
+    drawn, _, attrs = read(posegen, GROUP, ("seed", "row", "guide", "kp2d"), {"guides": int})
+    if attrs["guides"] != len(guide_idx):
         raise InputError(posegen, "guides", f"{attrs.get('guides')} guides, the real test split's first half is {len(guide_idx)}")
     side = test.image.shape[1]
     guides = to_tensor(test.image[guide_idx])

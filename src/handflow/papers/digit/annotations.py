@@ -16,12 +16,37 @@ import h5py
 import numpy as np
 
 from handflow.datasets.interhand.reader import HAND_TYPES, InterHandSplit
+from handflow.errors import InputError
 from handflow.papers.digit.images import image_key
 from handflow.storage.atomic import atomic_path
+from handflow.storage.hdf5_files import TEXT, Field, check_fields, check_version, open_hdf5, read_fields
 
 SCHEMA_VERSION = 1
 ROOTS = (20, 41)  # right and left wrist, InterHand2.6M order
 CROP_SCALE = 1.25
+
+
+_N = "images"
+FIELDS = {
+    "key": Field((_N,), TEXT),
+    "image_id": Field((_N,), "iu"),
+    "capture": Field((_N,), "iu"),
+    "frame_idx": Field((_N,), "iu"),
+    "camera_id": Field((_N,), TEXT),
+    "imsize": Field((_N, 2), "iu"),
+    "bbox": Field((_N, 4), finite=True),
+    "crop_box": Field((_N, 4), finite=True),
+    "joints_cam": Field((_N, 42, 3)),
+    "joints_img": Field((_N, 42, 3)),
+    "joint_valid": Field((_N, 42), "b"),
+    "hand_type": Field((_N,), "iu"),
+    "hand_type_valid": Field((_N,), "b"),
+    "root_depth": Field((_N, 2)),  # NaN: no valid wrist
+    "focal": Field((_N, 2), finite=True),
+    "princpt": Field((_N, 2), finite=True),
+    "cam_R": Field((_N, 3, 3), finite=True),
+    "cam_t": Field((_N, 3), finite=True),
+}
 
 
 def crop_box(bbox: np.ndarray, scale: float = CROP_SCALE) -> np.ndarray:
@@ -70,3 +95,19 @@ def write_annotations(root: Path, split: str, out: Path, provenance: dict[str, s
         h5["cam_R"] = np.array([r.camera.R for r in rows], np.float32).reshape(n, 3, 3)
         h5["cam_t"] = np.array([r.camera.t for r in rows], np.float32).reshape(n, 3)
     return {"images": n, "interacting": int(sum(r.hand_type == "interacting" for r in rows)), "skipped": len(data) - n}
+
+
+def read_annotations(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The fields `keys` (of `FIELDS`) of an annotations file, once its version and every field's form are checked;
+    valid joints must be finite and crop boxes of positive size (the crop divides by them)."""
+    with open_hdf5(path) as h5:
+        check_version(h5, path, SCHEMA_VERSION, "digit annotations")
+        sizes = check_fields(h5, path, FIELDS)
+        out = read_fields(h5, path, {k: FIELDS[k] for k in {*keys, "crop_box", "joint_valid", "joints_img"}}, sizes)
+    if not (out["crop_box"][:, 2:] > 0).all():
+        raise InputError(path, "crop_box", "a box of zero or negative size")
+    if not np.isfinite(out["joints_img"][out["joint_valid"]]).all():
+        raise InputError(path, "joints_img", "a valid joint with NaN or inf coordinates")
+    if "joints_cam" in keys and not np.isfinite(out["joints_cam"][out["joint_valid"]]).all():
+        raise InputError(path, "joints_cam", "a valid joint with NaN or inf coordinates")
+    return {k: out[k] for k in keys}

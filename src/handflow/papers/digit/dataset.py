@@ -16,17 +16,18 @@ same in any worker and after a resume.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
-import h5py
 import numpy as np
 import torch
 
 from handflow.checkpoints import file_digest
 from handflow.errors import InputError
+from handflow.papers.digit.annotations import read_annotations
+from handflow.storage.hdf5_files import texts
+from handflow.storage.json_files import read_json
 from handflow.storage.lmdb_store import PackedFiles
 
 INPUT, HEATMAP = 256, 64  # the seed's input size; target units per crop width
@@ -63,6 +64,22 @@ def _swap_hands(a: np.ndarray) -> np.ndarray:
     return np.concatenate([a[LEFT], a[RIGHT]])
 
 
+def read_masks_meta(path: Path, keys: list[str]) -> tuple[float, np.ndarray]:
+    """The segmentation stage's metadata: the masks' scale (mask pixels per image pixel) and, per key, whether its mask
+    is valid (a key without an entry is not)."""
+    meta = read_json(path)
+    scale = meta.get("scale") if isinstance(meta, dict) else None
+    if isinstance(scale, bool) or not isinstance(scale, int | float) or not 0 < scale < float("inf"):
+        raise InputError(path, "scale", f"{scale!r}, expected a positive number")
+    images = meta.get("images")
+    if not isinstance(images, dict) or not all(isinstance(v, dict) for v in images.values()):
+        raise InputError(path, "images", "expected an object of per-image objects")
+    valid = [images.get(k, {}).get("segm_valid", False) for k in keys]
+    if not all(isinstance(v, bool) for v in valid):
+        raise InputError(path, "segm_valid", "expected true or false")
+    return float(scale), np.array(valid, bool)
+
+
 class DigitSamples(torch.utils.data.Dataset):
     def __init__(
         self,
@@ -75,20 +92,11 @@ class DigitSamples(torch.utils.data.Dataset):
         input_size: int = INPUT,
     ) -> None:
         self.input_size, self.mask_size = input_size, input_size // 2
-        with h5py.File(annotations, "r") as h5:
-            try:
-                fields = ("key", "crop_box", "joints_img", "joint_valid", "hand_type", "hand_type_valid", "imsize")
-                self.ann = {k: h5[k][...] for k in fields}
-            except KeyError as exc:
-                raise InputError(annotations, str(exc).split("'")[1] if "'" in str(exc) else None, "missing") from None
-        n = len(self.ann["key"])
-        if self.ann["joints_img"].shape != (n, 42, 3):
-            raise InputError(annotations, "joints_img", f"shape {self.ann['joints_img'].shape}, expected ({n}, 42, 3)")
-        self.keys = [k.decode() if isinstance(k, bytes) else str(k) for k in self.ann["key"]]
+        fields = ("key", "crop_box", "joints_img", "joint_valid", "hand_type", "hand_type_valid", "imsize")
+        self.ann = read_annotations(annotations, fields)
+        self.keys = texts(self.ann["key"])
         self.images, self.masks = PackedFiles(images), PackedFiles(masks)
-        meta = json.loads(Path(masks_meta).read_text())
-        self.mask_scale = float(meta["scale"])
-        self.segm_valid = np.array([bool(meta["images"].get(k, {}).get("segm_valid", False)) for k in self.keys])
+        self.mask_scale, self.segm_valid = read_masks_meta(masks_meta, self.keys)
         self.augment, self.seed, self.epoch = augment, seed, 0
 
     def set_epoch(self, epoch: int) -> None:

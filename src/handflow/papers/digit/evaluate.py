@@ -23,7 +23,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import cv2
-import h5py
 import numpy as np
 import torch
 
@@ -31,6 +30,7 @@ from handflow.errors import ComputationError
 from handflow.hand.joints import OPENPOSE_TO_IH26M
 from handflow.metrics.pose import confusion, handedness_accuracy, miou_of_confusion, mpjpe, mrrpe
 from handflow.metrics.uncertainty import bootstrap_se
+from handflow.papers.digit.annotations import read_annotations
 from handflow.papers.digit.dataset import BBOX_3D_MM, HEATMAP, INPUT, WRISTS, DigitSamples, _affine
 from handflow.papers.digit.networks import Digit
 
@@ -57,11 +57,6 @@ def _backproject(uv: np.ndarray, z: np.ndarray, focal: np.ndarray, princpt: np.n
 
 
 ANNOTATION_KEYS = ("crop_box", "joints_cam", "joints_img", "joint_valid", "hand_type", "hand_type_valid", "root_depth", "focal", "princpt")
-
-
-def read_annotations(path: Path) -> dict[str, np.ndarray]:
-    with h5py.File(path, "r") as h5:
-        return {k: h5[k][...] for k in ANNOTATION_KEYS}
 
 
 def crop_pixels(uv: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -103,7 +98,7 @@ def evaluate(model: Digit, data: DigitSamples, annotations: Path, n_boot: int = 
     if len(data) < 2:
         raise ComputationError(f"DIGIT evaluation: {len(data)} test image(s) in {annotations}; at least 2 are needed")
     pred = predict(model, data)
-    ann = read_annotations(annotations)
+    ann = read_annotations(annotations, ANNOTATION_KEYS)
     n = len(pred["joints"])
     uv = np.empty((n, 42, 2))
     for i in range(n):
@@ -143,7 +138,7 @@ def evaluate(model: Digit, data: DigitSamples, annotations: Path, n_boot: int = 
 
 def mean_pose(train_annotations: Path) -> np.ndarray:
     """(42, 3) mm: each joint's mean offset from its own hand's wrist over the training images where both are valid."""
-    ann = read_annotations(train_annotations)
+    ann = read_annotations(train_annotations, ANNOTATION_KEYS)
     joints, valid = ann["joints_cam"].astype(np.float64), ann["joint_valid"].astype(bool)
     offsets = np.zeros((42, 3))
     for hand, wrist in enumerate(WRISTS):
@@ -161,7 +156,7 @@ def evaluate_mean_pose(train_annotations: Path, test_annotations: Path, n_boot: 
     handedness or mask): a model that does not beat it has learned nothing of the pose.
     """
     offsets = mean_pose(train_annotations)
-    ann = read_annotations(test_annotations)
+    ann = read_annotations(test_annotations, ANNOTATION_KEYS)
     gt, valid, hand_type = ann["joints_cam"].astype(np.float64), ann["joint_valid"], ann["hand_type"]
     wrists = np.repeat(gt[:, list(WRISTS)], 21, axis=1)
     pred = wrists + offsets[None]
@@ -187,7 +182,7 @@ def evaluate_landmarker(judge, stores, n_boot: int = 200) -> dict:
     data = stores.samples(None, INPUT)
     if len(data) < 2:
         raise ComputationError(f"DIGIT evaluation: {len(data)} test image(s) in {stores.annotations}; at least 2 are needed")
-    ann = read_annotations(stores.annotations)
+    ann = read_annotations(stores.annotations, ANNOTATION_KEYS)
     n = len(data)
     pred = np.full((n, 42, 2), np.nan)
     found = np.zeros((n, 2), bool)  # [right, left]

@@ -19,32 +19,30 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from handflow.datasets.interhand.preprocess import HAND_TYPE_CODES, read_preprocessed
+from handflow.datasets.interhand.preprocess import HAND_TYPE_CODES
+from handflow.datasets.interhand.preprocessed import read_preprocessed
 from handflow.errors import InputError
 from handflow.hand.model import HandModel
 from handflow.papers.interhandgen.representation import DIM, MIDDLE_MCP, HandParams, Normalizer, canonical_pair, mirror_hand
 from handflow.storage.atomic import atomic_path
+from handflow.storage.hdf5_files import NUMBERS, Field, check_version, open_hdf5, read_fields
 
 SCHEMA_VERSION = 1
 
 
-def _side(h5: h5py.File, side: str, rows: np.ndarray) -> HandParams:
-    g = h5[side]
-    return HandParams(
-        pca=np.asarray(g["pca"][...], np.float64)[rows],
-        shape=np.asarray(g["shape"][...], np.float64)[rows],
-        rotmat=np.asarray(g["root_rotmat"][...], np.float64)[rows],
-        mcp=np.asarray(g["joints"][...], np.float64)[rows, MIDDLE_MCP],
-    )
+def _side(cols: dict[str, np.ndarray], side: str, rows: np.ndarray) -> HandParams:
+    pick = lambda key: np.asarray(cols[f"{side}/{key}"], np.float64)[rows]  # noqa: E731
+    return HandParams(pca=pick("pca"), shape=pick("shape"), rotmat=pick("root_rotmat"), mcp=pick("joints")[:, MIDDLE_MCP])
 
 
 def build_pairs(preprocessed: Path, hands: dict[str, HandModel]) -> dict[str, np.ndarray]:
-    with read_preprocessed(preprocessed) as h5:
-        # the seed's (IntagHand's) selection: interacting, with a valid hand type, and MANO fits for both hands
-        interacting = (h5["hand_type"][...] == HAND_TYPE_CODES["interacting"]) & h5["hand_type_valid"][...]
-        rows = np.flatnonzero(interacting & h5["right/valid"][...] & h5["left/valid"][...])
-        left, right = _side(h5, "left", rows), _side(h5, "right", rows)
-        capture, frame_idx = h5["capture"][...][rows], h5["frame_idx"][...][rows]
+    hand_keys = [f"{side}/{key}" for side in ("left", "right") for key in ("valid", "pca", "shape", "root_rotmat", "joints")]
+    h5 = read_preprocessed(preprocessed, ["hand_type", "hand_type_valid", "capture", "frame_idx", *hand_keys]).arrays
+    # the seed's (IntagHand's) selection: interacting, with a valid hand type, and MANO fits for both hands
+    interacting = (h5["hand_type"] == HAND_TYPE_CODES["interacting"]) & h5["hand_type_valid"]
+    rows = np.flatnonzero(interacting & h5["right/valid"] & h5["left/valid"])
+    left, right = _side(h5, "left", rows), _side(h5, "right", rows)
+    capture, frame_idx = h5["capture"][rows], h5["frame_idx"][rows]
     pairs = canonical_pair(left, right)
     swapped = canonical_pair(mirror_hand(right, hands["right"], hands["left"]), mirror_hand(left, hands["left"], hands["right"]))
     return {"pairs": pairs, "pairs_swapped": swapped, "capture": capture, "frame_idx": frame_idx}
@@ -67,22 +65,10 @@ def write_pairs(out: Path, data: dict[str, np.ndarray], provenance: dict[str, st
 
 def read_pairs(path: Path, key: str = "pairs") -> np.ndarray:
     """(N, 2, 64) raw pairs, checked."""
-    try:
-        with h5py.File(path, "r") as h5:
-            if h5.attrs.get("schema_version") != SCHEMA_VERSION:
-                raise InputError(path, "schema_version", f"{h5.attrs.get('schema_version')!r}, expected {SCHEMA_VERSION}")
-            if key not in h5 or not isinstance(h5[key], h5py.Dataset):
-                raise InputError(path, key, "missing")
-            if h5[key].dtype.kind not in "biuf":
-                raise InputError(path, key, f"dtype {h5[key].dtype}, expected numbers")
-            pairs = np.asarray(h5[key][...], np.float64)
-    except OSError as exc:
-        raise InputError(path, None, f"not a readable HDF5 file: {exc}") from None
-    if pairs.ndim != 3 or pairs.shape[1:] != (2, DIM):
-        raise InputError(path, key, f"shape {pairs.shape}, expected (N, 2, {DIM})")
-    if not np.isfinite(pairs).all():
-        raise InputError(path, key, "contains NaN or inf")
-    return pairs
+    with open_hdf5(path) as h5:
+        check_version(h5, path, SCHEMA_VERSION, "dataset")
+        pairs = read_fields(h5, path, {key: Field(("N", 2, DIM), NUMBERS, finite=True)})[key]
+    return np.asarray(pairs, np.float64)
 
 
 def training_statistics(pairs: np.ndarray, swapped: np.ndarray | None) -> Normalizer:

@@ -19,7 +19,7 @@ import torch
 
 from handflow.compute import CPU, Compute
 from handflow.config import Section
-from handflow.errors import ComputationError, InputError
+from handflow.errors import ComputationError
 from handflow.papers.interhandgen.apg import ApgConfig
 from handflow.papers.interhandgen.diffusion import CascadeSampler, Guidance, JointSampler, ScheduleConfig
 from handflow.papers.interhandgen.features import decode_pairs
@@ -27,6 +27,7 @@ from handflow.papers.interhandgen.networks import load_network
 from handflow.papers.interhandgen.representation import DIM, Normalizer, TwoHandDecoder
 from handflow.papers.interhandgen.variants import MODELS, Variant
 from handflow.storage.atomic import atomic_path
+from handflow.storage.hdf5_files import Field, check_version, open_hdf5, read_fields
 
 SCHEMA_VERSION = 1
 
@@ -101,13 +102,22 @@ def sample_variant(
     if bad.any():
         raise ComputationError(f"{variant.name}: {int(bad.sum())} of {len(pairs)} samples are not finite (first: {int(np.argmax(bad))})")
     verts, joints = decode_pairs(decoder, pairs)
+    attrs = {
+        **provenance,
+        "variant": variant.name,
+        "guidance": json.dumps(dataclasses.asdict(guidance) if MODELS[variant.model].cascade else {}),
+    }
+    write_samples(out, pairs, verts, joints, np.repeat(np.arange(cfg.n_repeats), cfg.n_samples), attrs)
+    return {"n_samples": float(len(pairs))}
+
+
+def write_samples(out: Path, pairs: np.ndarray, verts: np.ndarray, joints: np.ndarray, repeat: np.ndarray, attrs: dict) -> None:
+    """Raw parameters (N, 2, 64), decoded vertices and joints, and each sample's repeat id, with `attrs`."""
     with atomic_path(out) as tmp, h5py.File(tmp, "w") as h5:
         h5.attrs.update(
             {
-                **provenance,
+                **attrs,
                 "schema_version": SCHEMA_VERSION,
-                "variant": variant.name,
-                "guidance": json.dumps(dataclasses.asdict(guidance) if MODELS[variant.model].cascade else {}),
                 "vertices": "left (anchor) first, metres, anchor frame",
                 "joints": "InterHand2.6M order",
             }
@@ -115,25 +125,17 @@ def sample_variant(
         h5["params"] = pairs.astype(np.float32)
         h5["vertices"] = verts.astype(np.float32)
         h5["joints"] = joints.astype(np.float32)
-        h5["repeat"] = np.repeat(np.arange(cfg.n_repeats), cfg.n_samples).astype(np.int32)
-    return {"n_samples": float(len(pairs))}
+        h5["repeat"] = repeat.astype(np.int32)
 
 
 def read_samples(path: Path, n_vertices: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vertices (N, V, 3), repeat ids (N,) and raw parameters (N, 2, 64), checked for shape and NaNs."""
-    try:
-        with h5py.File(path, "r") as h5:
-            for key in ("params", "vertices", "repeat"):
-                if key not in h5:
-                    raise InputError(path, key, "missing")
-            params, verts, repeat = h5["params"][...], h5["vertices"][...], h5["repeat"][...]
-    except OSError as exc:
-        raise InputError(path, None, f"not a readable HDF5 file: {exc}") from None
-    n = len(params)
-    for key, arr, shape in (("params", params, (n, 2, DIM)), ("vertices", verts, (n, n_vertices, 3)), ("repeat", repeat, (n,))):
-        if arr.shape != shape:
-            raise InputError(path, key, f"shape {arr.shape}, expected {shape}")
-    for key, arr in (("params", params), ("vertices", verts)):
-        if not np.isfinite(arr).all():
-            raise InputError(path, key, f"contains NaN or inf (first bad sample {int(np.argmax(~np.isfinite(arr).reshape(n, -1).all(1)))})")
-    return verts.astype(np.float64), repeat, params
+    fields = {
+        "params": Field(("N", 2, DIM), finite=True),
+        "vertices": Field(("N", n_vertices, 3), finite=True),
+        "repeat": Field(("N",), "iu"),
+    }
+    with open_hdf5(path) as h5:
+        check_version(h5, path, SCHEMA_VERSION, "sample")
+        data = read_fields(h5, path, fields)
+    return data["vertices"].astype(np.float64), data["repeat"], data["params"]

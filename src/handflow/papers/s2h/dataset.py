@@ -37,11 +37,12 @@ from handflow.papers.s2h import bvh
 from handflow.papers.s2h.asm import canonical_rest, from_bs, to_bs
 from handflow.papers.s2h.axes import joint_axes
 from handflow.papers.s2h.characters import Character, CharacterSpec, build_character, mesh_data, motion_of
-from handflow.papers.s2h.hand import forward_kinematics, hand_of
+from handflow.papers.s2h.hand import FINGERS, N_JOINTS, NON_TIPS, PARENTS, TIPS, forward_kinematics, hand_of
 from handflow.papers.s2h.mano_side import interhand_runs, local_rotations, mano_hand
 from handflow.papers.s2h.motions import FPS, SUBSAMPLE, euler_to_bs, procedural_clip
 from handflow.papers.s2h.user_characters import MESH_SUFFIX, UserCharacter, copy_character, hand_mesh
 from handflow.storage.atomic import atomic_path
+from handflow.storage.hdf5_files import TEXT, Field, json_attribute, open_hdf5, read_fields, texts
 
 SPLITS = ("train", "val", "test")
 DOMAINS = ("mixamo", "mano")
@@ -59,8 +60,6 @@ class MotionConfig(Section):
 
 def _mano_motion(hand, rotations: np.ndarray, frame_time: float) -> bvh.Motion:
     """A MANO hand's motion as a BVH with the seed's MANO names (`right_wrist`, `right_index1`, ...)."""
-    from handflow.papers.s2h.hand import FINGERS, N_JOINTS, PARENTS, TIPS
-
     names = ["right_wrist"] + [f"right_{f.lower()}{j}" for f in FINGERS for j in range(1, 5)]
     channels = [("Xposition", "Yposition", "Zposition", "Xrotation", "Yrotation", "Zrotation")]
     channels += [("Xrotation", "Yrotation", "Zrotation")] * (N_JOINTS - 1)
@@ -258,20 +257,25 @@ class MixHand:
 
     @staticmethod
     def load(path: Path) -> MixHand:
-        try:
-            with h5py.File(path, "r") as h5:
-                arrays = {k: h5[k][()] for k in ("offsets", "axes", "rest_local", "betas", "bs", "motions")}
-                clip = [c.decode() if isinstance(c, bytes) else str(c) for c in h5["clip"][()]]
-                identities = json.loads(h5.attrs["identities"])
-        except FileNotFoundError:
-            raise InputError(path, None, "file not found") from None
-        except KeyError as exc:
-            raise InputError(path, str(exc).split("'")[1] if "'" in str(exc) else None, "missing") from None
-        n = len(identities)
-        for key in ("offsets", "axes", "rest_local", "betas"):
-            if len(arrays[key]) != n:
-                raise InputError(path, key, f"{len(arrays[key])} rows for {n} identities")
-        return MixHand(identities, **arrays, clip=clip)
+        fields = {
+            "offsets": Field(("I", N_JOINTS, 3), finite=True),
+            "axes": Field(("I", N_JOINTS, 3, 3), finite=True),
+            "rest_local": Field(("I", N_JOINTS, 3, 3), finite=True),
+            "betas": Field(("I", 10), finite=True),
+            "bs": Field(("F", len(NON_TIPS), 3, 3), finite=True),
+            "motions": Field(("M", 3), "iu"),
+            "clip": Field(("M",), TEXT),
+        }
+        with open_hdf5(path) as h5:
+            identities = json_attribute(h5, path, "identities", list)
+            arrays = read_fields(h5, path, fields, {"I": len(identities)})
+        for i, ident in enumerate(identities):
+            if not (isinstance(ident, dict) and all(isinstance(ident.get(k), str) for k in ("name", "domain", "split", "folder"))):
+                raise InputError(path, f"identities[{i}]", "expected an object with text name, domain, split and folder")
+        ident, start, length = arrays["motions"].T
+        if ((ident < 0) | (ident >= len(identities)) | (start < 0) | (length < 0) | (start + length > len(arrays["bs"]))).any():
+            raise InputError(path, "motions", f"a row outside the {len(identities)} identities or the {len(arrays['bs'])} frames")
+        return MixHand(identities, **{k: v for k, v in arrays.items() if k != "clip"}, clip=texts(arrays["clip"]))
 
     def ids(self, domain: str, split: str) -> list[int]:
         return [i for i, d in enumerate(self.identities) if d["domain"] == domain and d["split"] == split]

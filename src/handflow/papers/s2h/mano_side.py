@@ -14,14 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import h5py
 import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
-from handflow.errors import InputError
+from handflow.datasets.interhand.preprocessed import read_preprocessed
 from handflow.papers.s2h.axes import joint_axes
 from handflow.papers.s2h.hand import FINGERS, N_JOINTS, PARENTS
+from handflow.storage.hdf5_files import texts
 
 MANO_FINGER = {"Index": 0, "Middle": 1, "Pinky": 2, "Ring": 3, "Thumb": 4}  # MANO's 16 joints: wrist, then 3 per finger
 OPENPOSE_FINGER = {"Thumb": 0, "Index": 1, "Middle": 2, "Ring": 3, "Pinky": 4}
@@ -75,15 +75,8 @@ class ManoRun:
 def interhand_runs(path: Path) -> tuple[list[ManoRun], dict[int, np.ndarray]]:
     """The right hand's contiguous runs (two frames or more) of one preprocessed InterHand2.6M split, and every subject's
     mean shape over its valid frames (a subject whose frames make no run still has a hand)."""
-    try:
-        with h5py.File(path, "r") as h5:
-            cols = {k: h5[k][()] for k in ("capture", "frame_idx", "subject", "seq_name", "right/hand_pose", "right/shape", "right/valid")}
-    except FileNotFoundError:
-        raise InputError(path, None, "file not found") from None
-    except KeyError as exc:
-        raise InputError(path, str(exc).split("'")[1] if "'" in str(exc) else None, "missing") from None
-    except OSError as exc:
-        raise InputError(path, None, f"not a readable HDF5 file ({exc})") from None
+    cols = read_preprocessed(path, ["capture", "frame_idx", "subject", "seq_name", "right/hand_pose", "right/shape", "right/valid"]).arrays
+    cols["seq_name"] = np.array(texts(cols["seq_name"]))
     runs = []
     valid = cols["right/valid"]
     shapes = {
