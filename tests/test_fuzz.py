@@ -955,3 +955,222 @@ def test_a_pairs_file_as_inference_input_reads_or_fails_in_one_line(hoi4d_pairs,
     with pytest.raises(InputError) as err:
         read_inputs(cut, 32, 3)
     _one_line(err.value, "pairs.h5")
+
+
+# -- files one stage writes and a later one reads back ------------------------------------
+
+
+def _damage_hdf5(path: Path, data) -> str:
+    """One random damage to an HDF5 file, as a full disk, a copy cut short or another writer's version leaves it: a
+    dataset dropped, cut, emptied, turned to a group, text, another dtype or rank, a NaN or out-of-range values; an
+    attribute dropped or replaced; the bytes cut or overwritten. Returns what it did."""
+    datasets, attributes = [], []
+    with h5py.File(path, "r") as h5:
+        attributes += [("", a) for a in h5.attrs]
+
+        def visit(name, node):
+            attributes.extend((name, a) for a in node.attrs)
+            if isinstance(node, h5py.Dataset):
+                datasets.append(name)
+
+        h5.visititems(visit)
+    target = data.draw(st.sampled_from(["dataset"] * 4 + ["attribute"] * 2 + ["bytes"]))
+    if target == "bytes":
+        raw = path.read_bytes()
+        cut = data.draw(st.integers(0, len(raw) - 1))
+        path.write_bytes(raw[:cut] if data.draw(st.booleans()) else raw[:cut] + os.urandom(64) + raw[cut + 64 :])
+        return f"bytes from {cut}"
+    if target == "attribute" and attributes:
+        owner, name = data.draw(st.sampled_from(attributes))
+        value = data.draw(st.sampled_from([None, "", "{", "[1]", "null", '{"a": 1}', "x", 3, -1, 2.5, True]))
+        with h5py.File(path, "a") as h5:
+            node = h5[owner] if owner else h5
+            if value is None:
+                del node.attrs[name]
+            else:
+                node.attrs[name] = value
+        return f"attribute {owner}:{name} = {value!r}"
+    key = data.draw(st.sampled_from(datasets))
+    how = data.draw(
+        st.sampled_from(["drop", "short", "empty", "group", "text", "nan", "transpose", "scalar", "retype", "below", "above", "axis"])
+    )
+    with h5py.File(path, "a") as h5:
+        a = h5[key][()]
+        del h5[key]
+        numeric = a.dtype.kind in "biuf"
+        if how == "group":
+            h5.create_group(key)
+        elif how != "drop":
+            if how == "short":
+                a = a[: data.draw(st.integers(0, max(len(a) - 1, 0)))] if a.ndim else a
+            elif how == "empty":
+                a = a[:0] if a.ndim else a
+            elif how == "text":
+                a = np.array(["x"] * (len(a) if a.ndim else 1), dtype=h5py.string_dtype())
+            elif how == "nan" and numeric and a.size:
+                a = a.astype(np.float64)
+                a.flat[data.draw(st.integers(0, a.size - 1))] = np.nan
+            elif how == "transpose":
+                a = a.T
+            elif how == "scalar":
+                a = np.float64(1.5)
+            elif how == "retype":
+                a = (
+                    a.astype({"f": np.int64, "u": np.uint16, "i": np.float32, "b": np.uint8}.get(a.dtype.kind, np.int64))
+                    if numeric
+                    else np.zeros(a.shape)
+                )
+            elif how in ("below", "above") and a.dtype.kind in "iuf":
+                a = a.astype(np.int64 if a.dtype.kind != "f" else a.dtype) + (-1000 if how == "below" else 10**6)
+            elif how == "axis":
+                a = a[..., None]
+            h5.create_dataset(key, data=a)
+    return f"{key}: {how}"
+
+
+# The file each stage writes (by its own writer, at test size) and what reads it back in the next stage.
+
+
+def _preprocessed_split(request, root):
+    from handflow.datasets.interhand.preprocessed import FIELDS, read_preprocessed
+    from handflow.papers.interhandgen.dataset import build_pairs
+    from handflow.papers.s2h.mano_side import interhand_runs
+
+    hands = request.getfixturevalue("hands")
+    return request.getfixturevalue("smoke_h5")["train"], lambda p: (read_preprocessed(p, FIELDS), interhand_runs(p), build_pairs(p, hands))
+
+
+def _interhandgen_pairs(request, root):
+    from handflow.papers.interhandgen.dataset import read_pairs
+
+    return request.getfixturevalue("smoke_pairs") / "pairs.h5", read_pairs
+
+
+def _interhandgen_samples(request, root):
+    from handflow.papers.interhandgen.sample import read_samples, write_samples
+
+    rng = np.random.default_rng(0)
+    shapes = {"pairs": (6, 2, 64), "verts": (6, 10, 3), "joints": (6, 42, 3)}
+    write_samples(root / "samples.h5", *(rng.normal(size=s) for s in shapes.values()), np.repeat(np.arange(2), 3), {"variant": "v"})
+    return root / "samples.h5", lambda p: read_samples(p, 10)
+
+
+def _digit_annotations(request, root):
+    from handflow.papers.digit.annotations import read_annotations
+    from handflow.papers.digit.dataset import DigitSamples
+    from handflow.papers.digit.evaluate import ANNOTATION_KEYS
+
+    stores = request.getfixturevalue("digit_stores")
+    return stores[0], lambda p: (read_annotations(p, ANNOTATION_KEYS), DigitSamples(p, *stores[1:], augment=None).sample(0, 0))
+
+
+def _s2h_packed_set(request, root):
+    from handflow.papers.s2h.dataset import MixHand
+
+    def load(p):
+        data = MixHand.load(p)
+        return [data.windows(data.ids(d, s), 4, 2) for d in ("mixamo", "mano") for s in ("train", "test")]
+
+    return request.getfixturevalue("s2h_mixhand"), load
+
+
+def _affordance_pairs(request, root):
+    from handflow.papers.affordance.pair_data import PairSet
+    from handflow.papers.affordance.report import pairs_notes
+
+    return request.getfixturevalue("hoi4d_pairs")["test"], lambda p: (PairSet.load(p, 32), pairs_notes(p))
+
+
+def _affordance_samples(request, root):
+    from handflow.papers.affordance.samples_file import read_samples, write_samples
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (2, 4, 16, 16, 3), dtype=np.uint8)
+    write_samples(root / "samples.h5", images, rng.normal(size=(2, 4, 5)), np.arange(4), {"row": "full", "content_trainings": 1})
+    return root / "samples.h5", read_samples
+
+
+def _dhpc_renders(request, root):
+    from handflow.papers.dhpc.dataset import read_poses, read_split
+
+    return request.getfixturevalue("dhpc_renders"), lambda p: (read_split(p, "web"), read_poses(p))
+
+
+def _dhpc_samples(request, root):
+    from handflow.papers.dhpc.samples import read, write
+
+    rng = np.random.default_rng(0)
+    arrays = {
+        "image": rng.integers(0, 255, (4, 16, 16, 3), dtype=np.uint8),
+        "seed": np.arange(4),
+        "source": np.arange(4),
+        "depth": rng.uniform(0, 3000, (4, 16, 16)).astype(np.float32),
+        "kp2d": rng.uniform(0, 16, (4, 14, 3)).astype(np.float32),
+    }
+    write(root / "samples.h5", "samples", arrays, ["a person"] * 4, {"scores": [0.5] * 4, "generator": {"kind": "test"}})
+    return root / "samples.h5", lambda p: read(p, "samples", ("seed", "source", "depth", "kp2d"), {"scores": list})
+
+
+INTERMEDIATES = {
+    "preprocessed split": _preprocessed_split,
+    "interhandgen pairs": _interhandgen_pairs,
+    "interhandgen samples": _interhandgen_samples,
+    "digit annotations": _digit_annotations,
+    "semantics2hands packed set": _s2h_packed_set,
+    "affordance pairs": _affordance_pairs,
+    "affordance samples": _affordance_samples,
+    "diffusion-hpc renders": _dhpc_renders,
+    "diffusion-hpc samples": _dhpc_samples,
+}
+
+
+@pytest.mark.parametrize("name", INTERMEDIATES)
+def test_files_between_stages_read_or_fail_in_one_line(name, request, tmp_path):
+    """Every HDF5 file one stage writes and another reads, damaged at random (`_damage_hdf5`): what reads it back (and
+    the stage code that uses what it read) returns, or raises one line naming the file, never another exception."""
+    source, reader = INTERMEDIATES[name](request, tmp_path)
+    reader(source)  # the undamaged file reads
+
+    @fuzz
+    @given(data=st.data())
+    def check(data):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / source.name
+            shutil.copy(source, path)
+            what = _damage_hdf5(path, data)
+            try:
+                reader(path)
+            except InputError as exc:
+                _one_line(exc, source.name)
+            except Exception as exc:
+                raise AssertionError(f"{name}, {what}: {exc.__class__.__name__}: {exc}") from exc
+
+    check()
+
+
+@fuzz
+@given(
+    st.sampled_from(["whole", "scale", "images", "entry", "segm_valid"]),
+    st.sampled_from([None, 0, -1.0, 1e400, "0.5", [], {}, True, [0.5]]),
+)
+def test_masks_metadata_reads_or_fails_in_one_line(digit_stores, where, value):
+    """DIGIT's segmentation metadata (JSON) with a part removed or replaced by a value of another type."""
+    from handflow.papers.digit.dataset import read_masks_meta
+
+    meta = json.loads(digit_stores[3].read_text())
+    key = next(iter(meta["images"]))
+    if where == "whole":
+        meta = value
+    elif where in ("scale", "images"):
+        meta.pop(where) if value is None else meta.__setitem__(where, value)
+    elif where == "entry":
+        meta["images"][key] = value
+    else:
+        meta["images"][key].pop("segm_valid") if value is None else meta["images"][key].__setitem__("segm_valid", value)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "meta.json"
+        path.write_text(json.dumps(meta))
+        try:
+            read_masks_meta(path, [key])
+        except InputError as exc:
+            _one_line(exc, "meta.json")

@@ -27,7 +27,7 @@ from handflow.papers.interhandgen.representation import (
     canonical_pair,
     mirror_hand,
 )
-from handflow.papers.interhandgen.sample import read_samples
+from handflow.papers.interhandgen.sample import read_samples, write_samples
 from handflow.params import load_params
 
 
@@ -166,7 +166,7 @@ def test_pairs_with_wrong_shapes_or_nans_are_refused(tmp_path):
     with h5py.File(tmp_path / "wrong.h5", "w") as h5:
         h5.attrs["schema_version"] = SCHEMA_VERSION
         h5["pairs"] = np.zeros((5, 2, 63))
-    with pytest.raises(InputError, match=r"wrong.h5: pairs: shape \(5, 2, 63\), expected \(N, 2, 64\)"):
+    with pytest.raises(InputError, match=r"wrong.h5: pairs: shape \(5, 2, 63\), expected \(5, 2, 64\)"):
         read_pairs(tmp_path / "wrong.h5")
     with h5py.File(tmp_path / "nan.h5", "w") as h5:
         h5.attrs["schema_version"] = SCHEMA_VERSION
@@ -179,9 +179,8 @@ def test_samples_with_nans_are_refused(tmp_path):
     path = tmp_path / "s.h5"
     verts = np.zeros((3, 10, 3), np.float32)
     verts[1, 4, 0] = np.nan
-    with h5py.File(path, "w") as h5:
-        h5["params"], h5["vertices"], h5["repeat"] = np.zeros((3, 2, DIM)), verts, np.zeros(3, np.int32)
-    with pytest.raises(InputError, match=r"s.h5: vertices: contains NaN or inf \(first bad sample 1\)"):
+    write_samples(path, np.zeros((3, 2, DIM)), verts, np.zeros((3, 42, 3)), np.zeros(3, np.int32), {})
+    with pytest.raises(InputError, match=r"s.h5: vertices: contains NaN or inf \(first bad row 1\)"):
         read_samples(path, 10)
     with pytest.raises(InputError, match=r"s.h5: vertices: shape \(3, 10, 3\), expected \(3, 12, 3\)"):
         read_samples(path, 12)

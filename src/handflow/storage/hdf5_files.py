@@ -42,8 +42,8 @@ class Field:
 
 @contextmanager
 def open_hdf5(path: Path | str) -> Iterator[h5py.File]:
-    """The file, read-only. Its body must only read from it: an OSError raised there (a chunk cut short) is reported
-    as this file's."""
+    """The file, read-only. Its body must only read from it: h5py's OSError or RuntimeError raised there (a chunk cut
+    short, a damaged index) is reported as this file's."""
     try:
         h5 = h5py.File(path, "r")
     except FileNotFoundError:
@@ -53,7 +53,7 @@ def open_hdf5(path: Path | str) -> Iterator[h5py.File]:
     with h5:
         try:
             yield h5
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:  # RuntimeError: a damaged B-tree met while looking a name up
             raise InputError(path, None, f"unreadable HDF5 data ({_first_line(exc)})") from None
 
 
@@ -117,10 +117,11 @@ def read_fields(
             continue
         try:
             value = h5[key][()]
-        except (OSError, ValueError, TypeError) as exc:
+        except (OSError, RuntimeError, ValueError, TypeError) as exc:
             raise InputError(path, _label(h5, key), f"unreadable ({_first_line(exc)})") from None
         if field.finite and not np.isfinite(value).all():
-            raise InputError(path, _label(h5, key), "contains NaN or inf")
+            first = f" (first bad row {int(np.argmax(~np.isfinite(value).reshape(len(value), -1).all(1)))})" if value.ndim else ""
+            raise InputError(path, _label(h5, key), f"contains NaN or inf{first}")
         out[key] = value
     return out
 

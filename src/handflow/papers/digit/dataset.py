@@ -96,6 +96,12 @@ class DigitSamples(torch.utils.data.Dataset):
         self.ann = read_annotations(annotations, fields)
         self.keys = texts(self.ann["key"])
         self.images, self.masks = PackedFiles(images), PackedFiles(masks)
+        for store in (self.images, self.masks):
+            missing = set(self.keys) - set(store.keys())
+            if missing:
+                raise InputError(
+                    annotations, "key", f"{len(missing)} images not in {store.path} (first: {min(missing)}): stores of another split"
+                )
         self.mask_scale, self.segm_valid = read_masks_meta(masks_meta, self.keys)
         self.augment, self.seed, self.epoch = augment, seed, 0
 
