@@ -148,7 +148,8 @@ def check_version(h5: h5py.Group, path: Path | str, expected: int, writer: str) 
     """The file's integer `schema_version` attribute must be `expected`: a file from another version of `writer`."""
     version = attribute(h5, path, "schema_version", None)
     if not (isinstance(version, int | np.integer) and not isinstance(version, bool | np.bool_) and version == expected):
-        raise InputError(path, "schema_version", f"{version!r}, expected {expected} (rerun the {writer} stage)")
+        shown = version.item() if isinstance(version, np.generic) else version
+        raise InputError(path, "schema_version", f"{shown!r}, expected {expected} (rerun the {writer} stage)")
 
 
 def json_attribute(h5: h5py.Group, path: Path | str, name: str, kind: type, default: Any = _MISSING) -> Any:
