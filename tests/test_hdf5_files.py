@@ -10,7 +10,7 @@ from handflow.errors import InputError
 from handflow.storage.hdf5_files import TEXT, Field, check_version, json_attribute, open_hdf5, read_fields, read_hdf5, texts
 
 FIELDS = {
-    "image": Field(("n", "side", "side", 3), "u", dtype="uint8"),
+    "image": Field(("n", "side", "side", 3), dtype="uint8"),
     "score": Field(("n",), finite=True),
     "name": Field(("n",), TEXT),
     "extra": Field(("n", 2), optional=True),

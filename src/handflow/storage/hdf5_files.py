@@ -30,8 +30,8 @@ _MISSING = object()
 @dataclass(frozen=True)
 class Field:
     """One dataset's declared form. `shape`: an int is that size, a string names a size every field of the read shares
-    (the first field declaring it binds it); `kinds`: the numpy dtype kinds accepted (`dtype`: exactly this one, as
-    uint8 for images); `finite`: no NaN or inf."""
+    (the first field declaring it binds it); `kinds`: the numpy dtype kinds accepted, or `dtype`: exactly this one (uint8
+    for images); `finite`: no NaN or inf."""
 
     shape: tuple[int | str, ...]
     kinds: str = "f"
@@ -66,7 +66,7 @@ def _label(h5: h5py.Group, key: str) -> str:
     return f"{h5.name.strip('/')}/{key}".lstrip("/")
 
 
-def dataset(h5: h5py.Group, path: Path | str, key: str) -> h5py.Dataset:
+def _dataset(h5: h5py.Group, path: Path | str, key: str) -> h5py.Dataset:
     """`h5[key]`, which must be a dataset (h5py raises KeyError for a missing name, and a damaged link can raise more)."""
     try:
         node = h5.get(key)
@@ -86,10 +86,11 @@ def check_fields(h5: h5py.Group, path: Path | str, fields: Mapping[str, Field], 
     for key, field in fields.items():
         if field.optional and key not in h5:
             continue
-        node = dataset(h5, path, key)
-        if field.dtype is not None and node.dtype != np.dtype(field.dtype):
-            raise InputError(path, _label(h5, key), f"dtype {node.dtype}, expected {field.dtype}")
-        if node.dtype.kind not in field.kinds:
+        node = _dataset(h5, path, key)
+        if field.dtype is not None:
+            if node.dtype != np.dtype(field.dtype):
+                raise InputError(path, _label(h5, key), f"dtype {node.dtype}, expected {field.dtype}")
+        elif node.dtype.kind not in field.kinds:
             raise InputError(
                 path, _label(h5, key), f"dtype {node.dtype}, expected {'text' if field.kinds == TEXT else 'kinds ' + field.kinds}"
             )

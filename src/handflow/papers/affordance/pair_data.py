@@ -31,7 +31,7 @@ from handflow.papers.affordance.layout import MIN_HAND_PIXELS, jittered, layout_
 from handflow.storage.hdf5_files import TEXT, Field, check_fields, open_hdf5, read_fields, texts
 
 _N, _S = "pairs", "side"
-_IMAGE = Field((_N, _S, _S, 3), "u", dtype="uint8")
+_IMAGE = Field((_N, _S, _S, 3), dtype="uint8")
 PAIR_FIELDS = {
     "hoi": _IMAGE,
     "obj": _IMAGE,

@@ -23,7 +23,7 @@ def write_samples(out: Path, images: np.ndarray, layouts: np.ndarray, inputs: np
 
 
 SAMPLE_FIELDS = {
-    "images": Field(("seeds", "inputs", "side", "side", 3), "u", dtype="uint8"),
+    "images": Field(("seeds", "inputs", "side", "side", 3), dtype="uint8"),
     "layouts": Field(("seeds", "inputs", 5)),  # NaN: a row drawn without a layout
     "inputs": Field(("inputs",), "iu"),
 }

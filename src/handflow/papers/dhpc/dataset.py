@@ -141,7 +141,7 @@ class Split:
 
 
 _N, _S = "images", "side"
-_IMAGE = Field((_N, _S, _S, 3), "u", dtype="uint8")
+_IMAGE = Field((_N, _S, _S, 3), dtype="uint8")
 SPLIT_FIELDS = {
     "image": _IMAGE,
     "mask": Field((_N, _S, _S), "b"),

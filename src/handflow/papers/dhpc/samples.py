@@ -30,7 +30,7 @@ def write(path: Path, group: str, arrays: dict[str, np.ndarray], prompts: list[s
 
 _N, _S = "images", "side"
 FIELDS = {
-    "image": Field((_N, _S, _S, 3), "u", dtype="uint8"),
+    "image": Field((_N, _S, _S, 3), dtype="uint8"),
     "caption": Field((_N,), TEXT),
     "seed": Field((_N,), "iu"),
     "source": Field((_N,), "iu"),  # a correction's input in the text-only samples

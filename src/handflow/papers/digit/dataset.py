@@ -100,7 +100,7 @@ class DigitSamples(torch.utils.data.Dataset):
             missing = set(self.keys) - set(store.keys())
             if missing:
                 raise InputError(
-                    annotations, "key", f"{len(missing)} images not in {store.path} (first: {min(missing)}): stores of another split"
+                    annotations, "key", f"{len(missing)} images not in {store.path} (first: {min(missing)!r}): stores of another split"
                 )
         self.mask_scale, self.segm_valid = read_masks_meta(masks_meta, self.keys)
         self.augment, self.seed, self.epoch = augment, seed, 0
