@@ -1174,3 +1174,31 @@ def test_masks_metadata_reads_or_fails_in_one_line(digit_stores, where, value):
             read_masks_meta(path, [key])
         except InputError as exc:
             _one_line(exc, "meta.json")
+
+
+def test_tree_identities_read_or_fail_in_one_line(s2h_mixhand):
+    """Semantics2Hands' `identities.json` mutated at any depth or cut short: the tree's identities and `s2h retarget`'s
+    defaults drawn from them, or one line naming the file."""
+    from handflow.papers.s2h.identities import FILE, read_identities
+    from handflow.papers.s2h.retarget_bvh import tree_defaults
+
+    tree = s2h_mixhand.parent / "tree"
+    doc = json.loads((tree / FILE).read_text())
+
+    @fuzz
+    @given(data=st.data())
+    def check(data):
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            for entry in tree.iterdir():
+                if entry.name != FILE:
+                    (root / entry.name).symlink_to(entry)
+            text = json.dumps(data.draw(json_mutation(doc)))
+            (root / FILE).write_text(text[: data.draw(st.integers(0, len(text)))] if data.draw(st.booleans()) else text)
+            try:
+                read_identities(root)
+                tree_defaults(root)
+            except InputError as exc:
+                _one_line(exc, FILE)
+
+    check()

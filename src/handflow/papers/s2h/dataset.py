@@ -38,6 +38,8 @@ from handflow.papers.s2h.asm import canonical_rest, from_bs, to_bs
 from handflow.papers.s2h.axes import joint_axes
 from handflow.papers.s2h.characters import Character, CharacterSpec, build_character, mesh_data, motion_of
 from handflow.papers.s2h.hand import FINGERS, N_JOINTS, NON_TIPS, PARENTS, TIPS, forward_kinematics, hand_of
+from handflow.papers.s2h.identities import FILE as IDENTITIES
+from handflow.papers.s2h.identities import checked_identities, read_identities
 from handflow.papers.s2h.mano_side import interhand_runs, local_rotations, mano_hand
 from handflow.papers.s2h.motions import FPS, SUBSAMPLE, euler_to_bs, procedural_clip
 from handflow.papers.s2h.user_characters import MESH_SUFFIX, UserCharacter, copy_character, hand_mesh
@@ -167,7 +169,7 @@ def build_tree(
             stats["mixamo_files"] += len(clips) + (len(retarget) if cfg.interhand_to_mixamo else 0)
             ident = {"name": spec.name, "domain": "mixamo", "split": spec.split, "folder": f"mixamo/{spec.name}"}
             identities.append(ident | {"source": "anny", "mesh": True})
-        (root / "identities.json").write_text(json.dumps(identities, indent=1))
+        (root / IDENTITIES).write_text(json.dumps(checked_identities(identities, root / IDENTITIES), indent=1))
     return stats
 
 
@@ -189,9 +191,7 @@ def _identity_static(root: Path, ident: dict, offsets: np.ndarray, model) -> tup
             raise InputError(mesh, None, "file not found")
         verts, weights = hand_mesh(mesh, offsets)
         return joint_axes(rest[0], verts, weights)[0], np.zeros(10)
-    betas = np.asarray(ident.get("betas", []), np.float64)
-    if betas.shape != (10,):
-        raise InputError(root / "identities.json", f"{ident['name']}.betas", f"shape {betas.shape}, expected (10,)")
+    betas = np.asarray(ident["betas"], np.float64)  # 10 finite numbers (`checked_identities`)
     hand = mano_hand(model, betas)
     if not np.allclose(hand.offsets, offsets, atol=1e-4):
         raise InputError(folder, "OFFSET", "the BVH skeleton is not the MANO hand of the subject's betas")
@@ -203,10 +203,7 @@ def pack(root: Path, out: Path, model_dir: Path) -> dict[str, float]:
     from handflow.hand.model import create
 
     model = create(model_dir, "right")
-    try:
-        identities = json.loads((root / "identities.json").read_text())
-    except FileNotFoundError:
-        raise InputError(root / "identities.json", None, "file not found") from None
+    identities = read_identities(root)
     offsets_all, axes_all, rest_all, betas_all = [], [], [], []
     bs_all, motion_rows = [], []
     start = 0
@@ -267,11 +264,8 @@ class MixHand:
             "clip": Field(("M",), TEXT),
         }
         with open_hdf5(path) as h5:
-            identities = json_attribute(h5, path, "identities", list)
+            identities = checked_identities(json_attribute(h5, path, "identities", list), path)
             arrays = read_fields(h5, path, fields, {"I": len(identities)})
-        for i, ident in enumerate(identities):
-            if not (isinstance(ident, dict) and all(isinstance(ident.get(k), str) for k in ("name", "domain", "split", "folder"))):
-                raise InputError(path, f"identities[{i}]", "expected an object with text name, domain, split and folder")
         ident, start, length = arrays["motions"].T
         if ((ident < 0) | (ident >= len(identities)) | (start < 0) | (length < 0) | (start + length > len(arrays["bs"]))).any():
             raise InputError(path, "motions", f"a row outside the {len(identities)} identities or the {len(arrays['bs'])} frames")

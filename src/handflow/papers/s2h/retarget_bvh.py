@@ -19,7 +19,6 @@ skeleton alone otherwise; MANO's from the hand model and the betas).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from handflow.papers.s2h.asm import canonical_rest, from_bs, to_bs
 from handflow.papers.s2h.axes import joint_axes
 from handflow.papers.s2h.dataset import MixHand, read_hand
 from handflow.papers.s2h.hand import N_JOINTS, NON_TIPS, forward_kinematics, mixamo_names
+from handflow.papers.s2h.identities import read_identities
 from handflow.papers.s2h.networks import load_network
 from handflow.papers.s2h.retargeting import Hands, retarget
 from handflow.papers.s2h.user_characters import hand_mesh
@@ -41,18 +41,15 @@ from handflow.storage.atomic import atomic_write_text
 def tree_defaults(tree: Path) -> tuple[Path, Path, np.ndarray]:
     """(source, target, the source subject's betas) from a MixHand tree: its first MANO test run, its test character's
     first clip, and the shape that subject's skeleton was made from (`identities.json`)."""
-    try:
-        identities = json.loads((tree / "identities.json").read_text())
-    except (FileNotFoundError, json.JSONDecodeError) as exc:
-        raise InputError(tree / "identities.json", None, f"not readable ({exc.__class__.__name__})") from None
+    identities = read_identities(tree)
     picks = []
     for domain in ("mano", "mixamo"):
-        ident = next((d for d in identities if d.get("domain") == domain and d.get("split") == "test"), None)
+        ident = next((d for d in identities if d["domain"] == domain and d["split"] == "test"), None)
         clips = sorted((tree / ident["folder"]).glob("*.bvh")) if ident else []
         if not clips:
             raise InputError(tree / "identities.json", domain, "no test identity with a BVH clip")
         picks.append((clips[0], ident))
-    return picks[0][0], picks[1][0], np.asarray(picks[0][1].get("betas", np.zeros(10)), np.float64)
+    return picks[0][0], picks[1][0], np.asarray(picks[0][1]["betas"], np.float64)
 
 
 def beside(path: Path, name: str) -> Path | None:
