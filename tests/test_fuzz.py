@@ -1202,3 +1202,24 @@ def test_tree_identities_read_or_fail_in_one_line(s2h_mixhand):
                 _one_line(exc, FILE)
 
     check()
+
+
+def test_normalisation_statistics_read_or_fail_in_one_line(smoke_pairs):
+    """InterHandGen's `stats.json` (the dataset stage's normalisation statistics) mutated at any depth or cut short."""
+    from handflow.papers.interhandgen.representation import Normalizer
+
+    doc = json.loads((smoke_pairs / "stats.json").read_text())
+
+    @fuzz
+    @given(data=st.data())
+    def check(data):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "stats.json"
+            text = json.dumps(data.draw(json_mutation(doc)))
+            path.write_text(text[: data.draw(st.integers(0, len(text)))] if data.draw(st.booleans()) else text)
+            try:
+                Normalizer.load(path)
+            except InputError as exc:
+                _one_line(exc, "stats.json")
+
+    check()
