@@ -1223,3 +1223,99 @@ def test_normalisation_statistics_read_or_fail_in_one_line(smoke_pairs):
                 _one_line(exc, "stats.json")
 
     check()
+
+
+# -- results files a report stage reads (the smoke build's) --------------------------------
+
+PROVENANCE = {"data_source": "embedded", "scale": "smoke", "seed": "0", "hand_model": "open", "body_model": "anny"}
+
+
+def _interhandgen_report(a: Path):
+    from handflow.papers.interhandgen.report import EVALUATION, FEATURES, SWEEP, build_table
+    from handflow.papers.interhandgen.variants import REFERENCE, VARIANTS
+    from handflow.storage.json_files import gather, read_json
+
+    def build(paths):
+        evals = gather([p for p in paths if p.name.startswith("eval_")], "row", [REFERENCE, *VARIANTS], EVALUATION)
+        named = {p.name: p for p in paths}
+        return build_table(evals, read_json(named["features.json"], FEATURES), read_json(named["apg_sweep.json"], SWEEP), PROVENANCE)
+
+    return sorted((a / "results" / "interhandgen").glob("*.json")), build
+
+
+def _digit_report(a: Path):
+    from handflow.papers.digit.report import EVALUATION, build_table
+    from handflow.papers.digit.variants import OFF_THE_SHELF, REFERENCE, VARIANTS
+    from handflow.storage.json_files import gather
+
+    def build(paths):
+        return build_table(gather(paths, "row", [REFERENCE, OFF_THE_SHELF, *VARIANTS], EVALUATION), PROVENANCE)
+
+    return sorted((a / "results" / "digit").glob("eval_*.json")), build
+
+
+def _s2h_report(a: Path):
+    from handflow.papers.s2h.report import EVALUATION, build_table
+    from handflow.papers.s2h.variants import ROWS
+    from handflow.storage.json_files import gather
+
+    def build(paths):
+        return build_table(gather(paths, "row", list(ROWS), EVALUATION), PROVENANCE, a / "data" / "processed" / "s2h" / "mixhand.h5", 2)
+
+    return sorted((a / "results" / "s2h").glob("eval_*.json")), build
+
+
+def _affordance_report(a: Path):
+    from handflow.papers.affordance.report import EVALUATION, build_table
+    from handflow.papers.affordance.variants import ROWS
+    from handflow.storage.json_files import gather
+
+    def build(paths):
+        return build_table(gather(paths, "row", list(ROWS), EVALUATION), PROVENANCE, {}, [])
+
+    return sorted((a / "results" / "affordance").glob("eval_*.json")), build
+
+
+def _dhpc_report(a: Path):
+    from handflow.papers.dhpc.report import build_table, read_evaluations
+
+    def build(paths):
+        return build_table(*read_evaluations(paths), a / "data" / "generated" / "dhpc" / "corrected.h5", PROVENANCE, 2)
+
+    return sorted((a / "results" / "dhpc").glob("eval_*.json")), build
+
+
+REPORTS = {
+    "interhandgen": _interhandgen_report,
+    "digit": _digit_report,
+    "semantics2hands": _s2h_report,
+    "affordance": _affordance_report,
+    "diffusion-hpc": _dhpc_report,
+}
+
+
+@pytest.mark.parametrize("paper", REPORTS)
+def test_report_inputs_read_or_fail_in_one_line(paper, smoke_build):
+    """A report stage's results files (the smoke build's evaluations), one of them mutated at any depth, cut short or
+    given a NaN: the paper's table, or one line naming the file (each report declares what it reads as JSON Schema)."""
+    a, _ = smoke_build
+    sources, build = REPORTS[paper](a)
+    build(sources)  # the undamaged files make the table
+    docs = {p.name: json.loads(p.read_text()) for p in sources}
+
+    @fuzz
+    @given(data=st.data())
+    def check(data):
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = [Path(tmp) / p.name for p in sources]
+            for p in paths:
+                p.write_text(json.dumps(docs[p.name]))
+            target = data.draw(st.sampled_from(paths))
+            text = json.dumps(data.draw(json_mutation(docs[target.name])))
+            target.write_text(text[: data.draw(st.integers(0, len(text)))] if data.draw(st.integers(0, 4)) == 0 else text)
+            try:
+                build(paths)
+            except InputError as exc:
+                _one_line(exc, tmp)
+
+    check()

@@ -174,11 +174,11 @@ def infer(stage: Stage, args: Namespace) -> dict:
     run="affordance_report",
 )
 def report(stage: Stage, args: Namespace) -> dict:
-    from handflow.papers.affordance.report import write_report
+    from handflow.papers.affordance.report import EVALUATION, write_report
     from handflow.papers.affordance.sample import SampleConfig
     from handflow.storage.json_files import gather
 
-    evals = gather(args.evals, "row", list(ROWS))
+    evals = gather(args.evals, "row", list(ROWS), EVALUATION)
     samples = {Path(p).stem.removeprefix("samples_"): Path(p) for p in args.samples}
     inputs = [Path(p) for p in (args.test, args.upsampler, args.handpose, args.hand_model)]
     outputs = [Path(p) for p in (args.json, args.table, args.html, args.figure)]

@@ -34,6 +34,7 @@ from handflow.papers.affordance.samples_file import read_samples
 from handflow.papers.affordance.variants import REFERENCES, VARIANTS
 from handflow.render.figure import save_image_grid
 from handflow.storage.hdf5_files import attribute, json_attribute, open_hdf5
+from handflow.storage.json_files import JUDGE, NUMBER, POSITIVE, RATE, TEXT, listing, mapping, record
 from handflow.tables import Claim, Column, Estimate, ResultsTable, Row
 
 COLUMNS = [
@@ -96,9 +97,24 @@ UNCERTAINTY = (
 GENERATIVE = ("fid", "kid")
 
 
+# What the report reads of an evaluation file (`storage.json_files.check_schema`)
+EVALUATION = record(
+    optional={
+        "reference": TEXT,
+        "content_trainings": POSITIVE,
+        "true_hands": record(**dict.fromkeys(("penetration_mm", "contact_3d", "median_distance_mm"), NUMBER)),
+    },
+    row=TEXT,
+    n_inputs=POSITIVE,
+    n_reference=POSITIVE,
+    judges=record(hands=JUDGE, features=JUDGE),
+    per_seed=listing({**mapping(NUMBER), "properties": dict.fromkeys(RATES, RATE)}),
+)
+
+
 def _row(evaluation: dict, label: str) -> Row:
     per_seed = evaluation["per_seed"]
-    keys = [c.key for c in COLUMNS if c.key in per_seed[0]]
+    keys = [c.key for c in COLUMNS if all(c.key in s for s in per_seed)]
     if evaluation["row"] in REFERENCES:  # one fixed set: nothing sampled
         n = evaluation["n_inputs"]
         se = {k: math.sqrt(per_seed[0][k] * (1 - per_seed[0][k]) / n) if k in RATES else 0.0 for k in keys}

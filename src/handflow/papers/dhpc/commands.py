@@ -316,17 +316,9 @@ def figure(stage: Stage, args: Namespace) -> dict:
     "report", "metrics JSON and table", Arg("--evals", nargs="+"), *paths("corrected", "json", "table", "html"), run="dhpc_report"
 )
 def report(stage: Stage, args: Namespace) -> dict:
-    from handflow.papers.dhpc.report import build_table
-    from handflow.storage.json_files import gather, read_json
+    from handflow.papers.dhpc.report import build_table, read_evaluations
 
-    evals = [read_json(p) for p in args.evals]
-    images = next((e for e in evals if "rows" in e), None)
-    if images is None:
-        raise InputError(args.evals[0], "rows", "no image evaluation among the inputs")
-    posegen = next((e["posegen"] for e in evals if "posegen" in e), None)
-    if posegen is None:
-        raise InputError(args.evals[0], "posegen", "no pose-conditioned evaluation among the inputs")
-    poses = gather([p for p, e in zip(args.evals, evals, strict=True) if "row" in e], "row", list(POSE_ROWS))
+    images, poses, posegen = read_evaluations([Path(p) for p in args.evals])
     table = build_table(images, poses, posegen, Path(args.corrected), stage.provenance, stage.get(f"{KEY}.n_seeds"))
     table.write(Path(args.json), Path(args.table), Path(args.html))
     for p in (args.json, args.table, args.html):

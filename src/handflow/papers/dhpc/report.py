@@ -7,9 +7,25 @@ from pathlib import Path
 
 import numpy as np
 
+from handflow.errors import InputError
 from handflow.papers.dhpc.samples import read
 from handflow.papers.dhpc.variants import IMAGE_ROWS, POSE_ROWS, POSEGEN_ROWS, POSEGEN_TRIVIAL
 from handflow.render.figure import save_image_grid
+from handflow.storage.json_files import (
+    COUNT,
+    JUDGE,
+    NUMBER,
+    POSITIVE,
+    RATE,
+    TEXT,
+    check_schema,
+    gather,
+    listing,
+    mapping,
+    read_json,
+    record,
+    when,
+)
 from handflow.tables import Claim, Column, Estimate, Reported, ResultsTable, Row
 
 COLUMNS = [
@@ -127,6 +143,43 @@ README = "Diffusion-HPC README, released checkpoints"
 REPORTED_SMART = {"polevault": 77.70, "vault": 66.91, "diving": 79.27, "unevenbars": 44.14, "balancebeam": 85.09, "highjump": 78.14}
 
 
+# What the report reads of its inputs (`storage.json_files.check_schema`)
+_IMAGE_SEED = {**mapping(NUMBER), "required": ["person_rate", "n_images"], "properties": {"person_rate": RATE, "n_images": POSITIVE}}
+
+
+def _rows(keys) -> dict:
+    return record(**{key: record(per_seed=listing(_IMAGE_SEED)) for key in keys})
+
+
+IMAGES = record(reference=record(n_images=POSITIVE), judges=record(people=JUDGE, features=JUDGE), rows=_rows(IMAGE_ROWS))
+POSEGEN = record(
+    posegen=record(reference=record(bodies=TEXT, guides=COUNT, n_images=COUNT), rows=_rows({**POSEGEN_TRIVIAL, **POSEGEN_ROWS}))
+)
+POSE = record(optional={"frames": TEXT}, row=TEXT, per_seed=listing(mapping(NUMBER)))
+_GENERATOR = {
+    "anyOf": [
+        {"type": "null"},
+        {"allOf": [{"type": "object"}, when("kind", "diffusers", record(pipeline=TEXT, path=TEXT, sha256=TEXT))]},
+    ]
+}
+GENERATORS = {"type": "object", "properties": {"text_only": _GENERATOR, "depth": _GENERATOR}}
+
+
+def read_evaluations(paths: list[Path]) -> tuple[dict, dict[str, dict], dict]:
+    """The image evaluation, the pose rows' evaluations by row and the pose-conditioned evaluation among `paths` (told
+    apart by their fields), each read in the form declared above."""
+    evals = {p: read_json(p, {"type": "object"}) for p in paths}
+    found = {}
+    for field, schema in (("rows", IMAGES), ("posegen", POSEGEN)):
+        path = next((p for p, e in evals.items() if field in e), None)
+        if path is None:
+            raise InputError(paths[0], field, f"no {'image' if field == 'rows' else 'pose-conditioned'} evaluation among the inputs")
+        check_schema(evals[path], schema, path)
+        found[field] = evals[path]
+    poses = gather([p for p, e in evals.items() if "row" in e], "row", list(POSE_ROWS), POSE)
+    return found["rows"], poses, found["posegen"]["posegen"]
+
+
 def _estimate(values: list[float], deterministic: bool = False) -> Estimate:
     if deterministic:  # a fixed computation, no randomness: its spread is zero, not unknown
         return Estimate(values[0], 0.0, 1, 0.0)
@@ -134,7 +187,7 @@ def _estimate(values: list[float], deterministic: bool = False) -> Estimate:
 
 
 def _image_row(key: str, label: str, per_seed: list[dict]) -> Row:
-    values = {m: _estimate([s[m] for s in per_seed]) for m in IMAGE_KEYS if m in per_seed[0]}
+    values = {m: _estimate([s[m] for s in per_seed]) for m in IMAGE_KEYS if all(m in s for s in per_seed)}
     if len(per_seed) == 1:  # one fixed set (held-out renders, the guide frames): a share of images has its binomial s.e.
         p, n = per_seed[0]["person_rate"], per_seed[0]["n_images"]
         values["person_rate"] = Estimate(p, math.sqrt(p * (1 - p) / n), int(n))
@@ -149,7 +202,7 @@ def build_table(images: dict, poses: dict[str, dict], posegen: dict, corrected: 
         ski = Reported({"mpjpe": 111.67, "pa_mpjpe": 81.76}, f"{README}: ski.pt on SkiPose (ski8481_real)")
         reported = [ski] if key == "real_synth" else []
         # real frames without 3D joints have PCK only: the 3D columns stay empty
-        values = {m: _estimate([s[m] for s in per_seed], key == "mean_pose") for m in POSE_KEYS if m in per_seed[0]}
+        values = {m: _estimate([s[m] for s in per_seed], key == "mean_pose") for m in POSE_KEYS if all(m in s for s in per_seed)}
         rows.append(Row(key, label, values, reported))
     frames = poses["mean_pose"].get("frames", "the real-style renders")
     pose_note = (
@@ -192,6 +245,7 @@ def build_table(images: dict, poses: dict[str, dict], posegen: dict, corrected: 
         "floor, noise with their pixel statistics the trivial row. Pose agreement: against the guide's body."
     )
     generators = attrs.get("generator", {})
+    check_schema(generators, GENERATORS, corrected)
     notes.append(_drawn_by(generators))
     return ResultsTable(
         "dhpc",

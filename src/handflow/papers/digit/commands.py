@@ -171,10 +171,10 @@ def evaluate_landmarker(stage: Stage, args: Namespace) -> dict:
 )
 def report(stage: Stage, args: Namespace) -> dict:
     from handflow.papers.digit.networks import load_network
-    from handflow.papers.digit.report import write_report
+    from handflow.papers.digit.report import EVALUATION, write_report
     from handflow.storage.json_files import gather
 
-    evals = gather(args.evals, "row", [REFERENCE, OFF_THE_SHELF, *VARIANTS])
+    evals = gather(args.evals, "row", [REFERENCE, OFF_THE_SHELF, *VARIANTS], EVALUATION)
     outputs = [Path(p) for p in (args.json, args.table, args.html, args.figure)]
     model = load_network(Path(args.model), FIGURE_MODEL)[0]
     table = write_report(evals, stage.provenance, model, _stores(args).samples(None, model.cfg.input_size), *outputs)

@@ -19,6 +19,7 @@ from handflow.papers.digit.dataset import HEATMAP, DigitSamples
 from handflow.papers.digit.networks import Digit
 from handflow.papers.digit.variants import OFF_THE_SHELF, OFF_THE_SHELF_LABEL, REFERENCE, REFERENCE_LABEL, VARIANTS
 from handflow.render.figure import save_image_grid
+from handflow.storage.json_files import COUNT, JUDGE, NUMBER_OR_NULL, POSITIVE, TEXT, mapping, record, when
 from handflow.tables import Claim, Column, Estimate, Reported, ResultsTable, Row
 
 COLUMNS = [
@@ -55,6 +56,15 @@ CLAIMS = [
         requires=("digit_learned", "ablation_learned"),
     ),
 ]
+
+
+# What the report reads of an evaluation file (`storage.json_files.check_schema`)
+EVALUATION = {
+    "allOf": [
+        record(row=TEXT, n_images=POSITIVE, metrics=mapping(record(mean=NUMBER_OR_NULL, se=NUMBER_OR_NULL, n=COUNT))),
+        when("row", OFF_THE_SHELF, record(judge=JUDGE)),
+    ]
+}
 
 
 def build_table(evals: dict[str, dict], provenance: dict[str, str]) -> ResultsTable:

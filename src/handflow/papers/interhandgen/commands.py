@@ -187,14 +187,13 @@ def sweep(stage: Stage, args: Namespace) -> dict:
     run="interhandgen_report",
 )
 def report(stage: Stage, args: Namespace) -> dict:
-    from handflow.papers.interhandgen.report import write_report
+    from handflow.papers.interhandgen.report import EVALUATION, FEATURES, SWEEP, write_report
     from handflow.storage.json_files import gather, read_json
 
-    evals = gather(args.evals, "row", [REFERENCE, *VARIANTS])
+    evals = gather(args.evals, "row", [REFERENCE, *VARIANTS], EVALUATION)
+    features, sweep = read_json(args.features, FEATURES), read_json(args.sweep, SWEEP)
     outputs = [Path(p) for p in (args.json, args.table, args.html, args.fig_samples, args.fig_sweep)]
-    table = write_report(
-        evals, read_json(args.features), read_json(args.sweep), Path(args.samples), _decoder(args.hand_model), stage.provenance, *outputs
-    )
+    table = write_report(evals, features, sweep, Path(args.samples), _decoder(args.hand_model), stage.provenance, *outputs)
     for path in outputs:
         stage.log_artifact(path)
     return table.flat_metrics()

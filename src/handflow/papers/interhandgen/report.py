@@ -25,6 +25,7 @@ from handflow.papers.interhandgen.sample import read_samples
 from handflow.papers.interhandgen.variants import REFERENCE, REFERENCE_LABEL, VARIANTS
 from handflow.render.figure import save_image_grid
 from handflow.storage.atomic import atomic_path
+from handflow.storage.json_files import JUDGE, NUMBER, NUMBER_OR_NULL, POSITIVE, TEXT, listing, record
 from handflow.tables import Claim, Column, Estimate, Reported, ResultsTable, Row
 
 COLUMNS = [
@@ -58,6 +59,24 @@ CLAIMS = [
     Claim("shared_network_helps", "one shared network for both hands lowers FHID (vs separate networks)", "fhid", "full", "no_shared"),
     Claim("self_attention_helps", "self-attention over the tokens lowers FHID", "fhid", "full", "no_selfatt"),
 ]
+
+
+# What the report reads of its inputs (`storage.json_files.check_schema`)
+EVALUATION = record(
+    row=TEXT,
+    n_samples=POSITIVE,
+    n_repeats=POSITIVE,
+    n_test=POSITIVE,
+    judges=record(hands=JUDGE),
+    metrics=record(**{c.key: record(values=listing(NUMBER_OR_NULL)) for c in COLUMNS}),
+)
+FEATURES = record(test_mpjpe_mm=NUMBER)
+SWEEP = record(
+    n_samples=POSITIVE,
+    rows=listing(
+        record(**dict.fromkeys(("apg_weight", "penetration_volume_cm3", "penetration_volume_cm3_std", "penetrating_share"), NUMBER))
+    ),
+)
 
 
 def _estimate(values: list[float | None]) -> Estimate:

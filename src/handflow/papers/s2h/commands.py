@@ -191,10 +191,10 @@ def retarget(stage: Stage, args: Namespace) -> dict:
 
 @group.command("report", "metrics JSON and table", Arg("--evals", nargs="+"), *paths("data", "json", "table", "html"), run="s2h_report")
 def report(stage: Stage, args: Namespace) -> dict:
-    from handflow.papers.s2h.report import build_table
+    from handflow.papers.s2h.report import EVALUATION, build_table
     from handflow.storage.json_files import gather
 
-    evals = gather(args.evals, "row", list(ROWS))
+    evals = gather(args.evals, "row", list(ROWS), EVALUATION)
     table = build_table(evals, stage.provenance, Path(args.data), stage.get(f"{KEY}.n_seeds"))
     table.write(Path(args.json), Path(args.table), Path(args.html))
     for p in (args.json, args.table, args.html):

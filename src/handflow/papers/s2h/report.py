@@ -19,6 +19,7 @@ from PIL import Image
 from handflow.errors import InputError
 from handflow.papers.s2h.dataset import MixHand
 from handflow.papers.s2h.variants import BASELINES, MODELS
+from handflow.storage.json_files import COUNT, NUMBER, TEXT, listing, record
 from handflow.tables import Claim, Column, Estimate, ResultsTable, Row
 
 # Labels name the hand model that made the "MANO side" ({hand}: `hand_side`); the keys stay the seed's
@@ -83,6 +84,13 @@ def claims(hand: str) -> list[Claim]:
     return [replace(c, text=c.text.format(hand=hand)) for c in CLAIMS]
 
 
+WINDOWS = ("mano2mixamo_windows", "mixamo2mano_windows", "intra_windows")
+# What the report reads of an evaluation file (`storage.json_files.check_schema`)
+EVALUATION = record(
+    row=TEXT, per_seed=listing(record(optional={"kept_step": COUNT}, **dict.fromkeys([*(c.key for c in COLUMNS), *WINDOWS], NUMBER)))
+)
+
+
 def _row(key: str, label: str, evaluation: dict) -> Row:
     per_seed = evaluation["per_seed"]
     keys = [c.key for c in COLUMNS]
@@ -97,7 +105,7 @@ def build_table(evals: dict[str, dict], provenance: dict, data_path: Path, n_see
     test_char = data.identities[data.ids("mixamo", "test")[0]]["name"]
     intra_target = data.identities[data.ids("mixamo", "train")[0]]["name"]
     rows = [_row(k, v, evals[k]) for k, v in {**MODELS, **BASELINES}.items()]
-    windows = {k: evals["asrn"]["per_seed"][0][k] for k in ("mano2mixamo_windows", "mixamo2mano_windows", "intra_windows")}
+    windows = {k: evals["asrn"]["per_seed"][0][k] for k in WINDOWS}
     hand = hand_side(provenance)
     characters = [d for d in data.identities if d["domain"] == "mixamo"]
     listed = ", ".join(f"{d['name']} ({d['split']})" for d in characters)
